@@ -1,0 +1,80 @@
+/**
+ * The HTTP routes as middy handlers, built from their dependencies so the same code runs on Lambda
+ * (AWS adapters) and in the local stack (embedded adapters).
+ */
+import middy from '@middy/core';
+import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import * as z from 'zod';
+import { HttpError, notFound } from '../http/errors.js';
+import { jsonErrorHandler } from '../http/middleware.js';
+import { readJsonBody, validate } from '../http/request.js';
+import { jsonResponse } from '../http/response.js';
+import { pollBatch } from '../poll/pollBatch.js';
+import type { PollDependencies } from '../poll/pollTask.js';
+import { createProgramTaskRequestShape } from '../protocol/zone.js';
+import type { TaskStore } from '../tasks/store.js';
+import { type SubmitDependencies, submitTask, ZoneRejectedError, ZoneUnavailableError } from '../tasks/submitTask.js';
+import { taskView } from '../tasks/task.js';
+
+/** The API's body is exactly a create_program_task request; unknown top-level fields are refused, so a typo never passes silently. */
+export const CreateTaskBodySchema = z.strictObject(createProgramTaskRequestShape);
+
+/** jobids are opaque, but never need more than this; anything else is not a jobid. */
+export const JobidSchema = z.string().regex(/^[A-Za-z0-9_-]{1,128}$/, 'is not a jobid');
+
+export type HttpHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyResultV2>;
+
+/**
+ * `POST /tasks` → 202 `{jobid, status: "PENDING", fail_list}`.
+ *
+ * @example
+ * export const handler = makeCreateTaskHandler(awsDependencies());
+ */
+export function makeCreateTaskHandler(deps: SubmitDependencies): HttpHandler {
+  return middy<APIGatewayProxyEventV2, APIGatewayProxyResultV2>()
+    .use(jsonErrorHandler({ logger: deps.logger }))
+    .handler(async (event) => {
+      const request = validate(CreateTaskBodySchema, readJsonBody(event));
+      try {
+        const task = await submitTask(request, deps);
+        return jsonResponse(202, task, { location: `/tasks/${task.jobid}` });
+      } catch (error) {
+        if (error instanceof ZoneRejectedError) {
+          throw new HttpError(422, 'zone_rejected', `the zone rejected the task: ${error.errmsg}`, {
+            errcode: error.errcode,
+            errmsg: error.errmsg,
+          });
+        }
+        if (error instanceof ZoneUnavailableError) {
+          throw new HttpError(
+            503,
+            'zone_unavailable',
+            'the zone is busy or unreachable; retry later',
+            { errcode: error.errcode },
+            { 'retry-after': '5' },
+          );
+        }
+        throw error;
+      }
+    });
+}
+
+/** `GET /tasks/{jobid}` → the task's view, or 404. */
+export function makeGetTaskHandler(deps: Pick<SubmitDependencies, 'store' | 'logger'> & { store: TaskStore }): HttpHandler {
+  return middy<APIGatewayProxyEventV2, APIGatewayProxyResultV2>()
+    .use(jsonErrorHandler({ logger: deps.logger }))
+    .handler(async (event) => {
+      const raw = event.pathParameters?.jobid;
+      if (raw === undefined) throw new HttpError(400, 'invalid_request', 'jobid: missing from the path');
+      const parsed = JobidSchema.safeParse(raw);
+      if (!parsed.success) throw new HttpError(400, 'invalid_request', 'jobid: is not a jobid (1-128 of A-Z a-z 0-9 _ -)');
+      const task = await deps.store.get(parsed.data);
+      if (!task) throw notFound(`no task with jobid ${parsed.data}`);
+      return jsonResponse(200, taskView(task));
+    });
+}
+
+/** The SQS-triggered poller (`ReportBatchItemFailures`). */
+export function makePollResultHandler(deps: PollDependencies): (event: SQSEvent, context: Context) => Promise<SQSBatchResponse> {
+  return middy<SQSEvent, SQSBatchResponse>().handler((event) => pollBatch(event, deps));
+}

@@ -1,0 +1,83 @@
+/**
+ * Configuration from environment variables, validated once at start-up with errors that name the
+ * variable. The README's configuration table documents each one.
+ */
+import * as z from 'zod';
+import { type ResultClassifier, parseErrcodeList } from './poll/classify.js';
+import { DEFAULT_POLL_SCHEDULE, type PollSchedule, PollScheduleSchema } from './poll/schedule.js';
+import { DEFAULT_PENDING_ERRCODES, DEFAULT_TRANSIENT_ERRCODES } from './protocol/errcodes.js';
+
+type Env = Record<string, string | undefined>;
+
+const optionalNumber = z.coerce.number().optional();
+
+const CommonEnvSchema = z.object({
+  POLL_FIRST_DELAY_SECONDS: optionalNumber,
+  POLL_MIN_WAIT_SECONDS: optionalNumber,
+  POLL_GROWTH: optionalNumber,
+  POLL_JITTER: optionalNumber,
+  POLL_MAX_WAIT_SECONDS: optionalNumber,
+  POLL_MAX_ATTEMPTS: optionalNumber,
+  POLL_DEADLINE_SECONDS: optionalNumber,
+  POLL_LEASE_SECONDS: optionalNumber,
+  ZONE_PENDING_ERRCODES: z.string().default(DEFAULT_PENDING_ERRCODES.join(',')),
+  ZONE_TRANSIENT_ERRCODES: z.string().default(DEFAULT_TRANSIENT_ERRCODES.join(',')),
+  TASK_RETENTION_DAYS: z.coerce.number().int().min(1).default(30),
+});
+
+export const AwsEnvSchema = CommonEnvSchema.extend({
+  TASKS_TABLE: z.string().min(1),
+  POLL_QUEUE_URL: z.url(),
+  ZONE_BRIDGE_URL: z.url(),
+  ZONE_BRIDGE_TOKEN: z.string().optional(),
+  ZONE_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
+});
+
+export class ConfigurationError extends Error {
+  override readonly name = 'ConfigurationError';
+}
+
+export function parseEnv<S extends z.ZodType>(schema: S, env: Env): z.infer<S> {
+  const parsed = schema.safeParse(env);
+  if (parsed.success) return parsed.data;
+  const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ');
+  throw new ConfigurationError(`invalid configuration: ${problems}`);
+}
+
+export interface CommonConfig {
+  schedule: PollSchedule;
+  classifier: ResultClassifier;
+  retentionSeconds: number;
+}
+
+/** The schedule and error classes, from `POLL_*` / `ZONE_*_ERRCODES` over the defaults. */
+export function commonConfig(env: Env): CommonConfig {
+  const parsed = parseEnv(CommonEnvSchema, env);
+  const candidate = {
+    firstDelaySeconds: parsed.POLL_FIRST_DELAY_SECONDS ?? DEFAULT_POLL_SCHEDULE.firstDelaySeconds,
+    minWaitSeconds: parsed.POLL_MIN_WAIT_SECONDS ?? DEFAULT_POLL_SCHEDULE.minWaitSeconds,
+    growth: parsed.POLL_GROWTH ?? DEFAULT_POLL_SCHEDULE.growth,
+    jitter: parsed.POLL_JITTER ?? DEFAULT_POLL_SCHEDULE.jitter,
+    maxWaitSeconds: parsed.POLL_MAX_WAIT_SECONDS ?? DEFAULT_POLL_SCHEDULE.maxWaitSeconds,
+    maxAttempts: parsed.POLL_MAX_ATTEMPTS ?? DEFAULT_POLL_SCHEDULE.maxAttempts,
+    deadlineSeconds: parsed.POLL_DEADLINE_SECONDS ?? DEFAULT_POLL_SCHEDULE.deadlineSeconds,
+    leaseSeconds: parsed.POLL_LEASE_SECONDS ?? DEFAULT_POLL_SCHEDULE.leaseSeconds,
+  };
+  const schedule = PollScheduleSchema.safeParse(candidate);
+  if (!schedule.success) {
+    const problems = schedule.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ');
+    throw new ConfigurationError(`invalid poll schedule (POLL_* variables): ${problems}`);
+  }
+  try {
+    return {
+      schedule: schedule.data,
+      classifier: {
+        pendingErrcodes: parseErrcodeList(parsed.ZONE_PENDING_ERRCODES),
+        transientErrcodes: parseErrcodeList(parsed.ZONE_TRANSIENT_ERRCODES),
+      },
+      retentionSeconds: parsed.TASK_RETENTION_DAYS * 86_400,
+    };
+  } catch (error) {
+    throw new ConfigurationError(`ZONE_PENDING_ERRCODES / ZONE_TRANSIENT_ERRCODES: ${(error as Error).message}`);
+  }
+}

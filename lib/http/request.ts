@@ -1,0 +1,60 @@
+/**
+ * Reading API Gateway HTTP API (payload 2.0) requests: the JSON body and zod validation, answered
+ * with a 4xx that names the problem.
+ */
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import type * as z from 'zod';
+import { type ErrorIssue, HttpError } from './errors.js';
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Parse the JSON body of a request: 415 for another media type, 400 for bytes that are not JSON. */
+export function readJsonBody(event: APIGatewayProxyEventV2): unknown {
+  const contentType = event.headers?.['content-type'] ?? event.headers?.['Content-Type'];
+  const mediaType = contentType?.split(';')[0]?.trim().toLowerCase();
+  if (mediaType !== undefined && mediaType !== 'application/json' && !mediaType.endsWith('+json')) {
+    throw new HttpError(415, 'unsupported_media_type', `content-type must be application/json, got ${mediaType}`);
+  }
+  if (event.body === undefined || event.body === '') {
+    throw new HttpError(400, 'invalid_json', 'the request body is empty; a JSON object is required');
+  }
+  let text = event.body;
+  if (event.isBase64Encoded) {
+    try {
+      text = utf8.decode(Buffer.from(event.body, 'base64'));
+    } catch {
+      throw new HttpError(400, 'invalid_encoding', 'the request body is not valid UTF-8');
+    }
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    // V8's message gives the position, and may quote a few characters: answer with the kind only.
+    throw new HttpError(400, 'invalid_json', 'the request body is not valid JSON');
+  }
+}
+
+/** `msg_list.3.encrypt_info.secret_key` → `msg_list[3].encrypt_info.secret_key` */
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const key of path) {
+    if (typeof key === 'number') out += `[${key}]`;
+    else out += out === '' ? String(key) : `.${String(key)}`;
+  }
+  return out === '' ? '(body)' : out;
+}
+
+/** Validate with a zod schema; 400 naming every offending field. */
+export function validate<S extends z.ZodType>(schema: S, value: unknown): z.infer<S> {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const issues: ErrorIssue[] = parsed.error.issues.slice(0, 20).map((issue) => {
+    const keys = issue.code === 'unrecognized_keys' ? issue.keys : [];
+    const path = formatPath(issue.path);
+    return keys.length > 0
+      ? { path, message: `unknown field(s): ${keys.slice(0, 5).join(', ')}` }
+      : { path, message: issue.message };
+  });
+  const first = issues[0] ?? { path: '(body)', message: 'invalid' };
+  throw new HttpError(400, 'invalid_request', `${first.path}: ${first.message}`, { issues });
+}

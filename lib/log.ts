@@ -1,0 +1,26 @@
+/**
+ * The logging port: what the lib needs of a logger. Powertools Logger satisfies it. Log ids, counts,
+ * codes and timings only: never a secret_key, chat text, debug_info, rendered input or response_data.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+
+type LogAttributes = Record<string, unknown>;
+
+export interface Log {
+  debug(message: string, attributes?: LogAttributes): void;
+  info(message: string, attributes?: LogAttributes): void;
+  warn(message: string, attributes?: LogAttributes): void;
+  error(message: string, attributes?: LogAttributes | Error): void;
+}
+
+export const SERVICE_NAME = 'wecom-zone-tasks';
+
+/** The structured JSON logger every function and the local stack use (level: POWERTOOLS_LOG_LEVEL). */
+export function createLogger(): Logger {
+  return new Logger({ serviceName: SERVICE_NAME });
+}
+
+/** The name of an error, never its whole text: messages of foreign errors are not ours to vouch for. */
+export function errorKind(error: unknown): string {
+  return error instanceof Error ? error.name : typeof error;
+}

@@ -1,0 +1,141 @@
+/**
+ * One poll step of one task: the whole poll loop lives here. A step claims the task with a
+ * conditional write, asks the zone once, then either finishes the task (conditional on the claimed
+ * attempt, so a duplicate delivery can never write a second completion) or holds the same message
+ * back until the next poll. It never sends a new message.
+ */
+import type { SQSRecord } from 'aws-lambda';
+import type { Log } from '../log.js';
+import { errorKind } from '../log.js';
+import { MAX_VISIBILITY_SECONDS, PollMessageSchema, type PollQueue } from '../queue/port.js';
+import type { TaskStore } from '../tasks/store.js';
+import { isTerminal, type TaskOutcome, type TaskRecord } from '../tasks/task.js';
+import type { ZoneClient } from '../zone/client.js';
+import { ZoneTransportError } from '../zone/port.js';
+import { classifyResult, type ResultClass, type ResultClassifier } from './classify.js';
+import { nextWaitSeconds, type PollSchedule } from './schedule.js';
+
+export interface PollDependencies {
+  store: TaskStore;
+  zone: ZoneClient;
+  queue: PollQueue;
+  schedule: PollSchedule;
+  classifier: ResultClassifier;
+  logger: Log;
+  now?: () => number;
+  random?: () => number;
+}
+
+/** `done`: delete the message. `waiting`: the message was held back; report it as a batch item failure. */
+export type PollOutcome = 'done' | 'waiting';
+
+type PollRecord = Pick<SQSRecord, 'messageId' | 'receiptHandle' | 'body'>;
+
+export async function pollTaskRecord(record: PollRecord, deps: PollDependencies): Promise<PollOutcome> {
+  const now = deps.now ?? Date.now;
+  const jobid = parseJobid(record.body);
+  if (jobid === undefined) {
+    // A poison message would otherwise circle until the dead-letter queue; it carries no task.
+    deps.logger.error('dropping a poll message that is not {"jobid": string}', { messageId: record.messageId });
+    return 'done';
+  }
+
+  const claimedAt = now();
+  const claim = await deps.store.claimPoll(jobid, claimedAt, claimedAt + deps.schedule.leaseSeconds * 1000);
+  if (!claim.claimed) return settleUnclaimed(claim.task, jobid, record, deps);
+
+  const task = claim.task;
+  const attempt = task.attempts;
+  const answer = await askZone(jobid, deps);
+  const at = now();
+  const step = { attempt, now: at };
+
+  if (answer.kind === 'final') return finish(task, step, answer.outcome, record, deps);
+  if (at >= task.deadline_at || attempt >= deps.schedule.maxAttempts) {
+    const reason = at >= task.deadline_at ? 'deadline passed' : `no final result after ${attempt} polls`;
+    return finish(task, step, { status: 'TIMED_OUT', errcode: answer.errcode, errmsg: reason }, record, deps);
+  }
+
+  const ageSeconds = (at - Date.parse(task.created_at)) / 1000;
+  const untilDeadline = Math.ceil((task.deadline_at - at) / 1000);
+  const waitSeconds = Math.max(0, Math.min(nextWaitSeconds(deps.schedule, ageSeconds, deps.random?.()), untilDeadline));
+  const rescheduled = await deps.store.reschedule(jobid, {
+    ...step,
+    nextPollAt: at + waitSeconds * 1000,
+    lastErrcode: answer.errcode,
+  });
+  if (!rescheduled) return settleUnclaimed(await deps.store.get(jobid), jobid, record, deps);
+  await deps.queue.deferPoll(record.receiptHandle, waitSeconds);
+  deps.logger.debug('task not finished; next poll scheduled', {
+    jobid,
+    attempt,
+    errcode: answer.errcode,
+    kind: answer.kind,
+    waitSeconds,
+  });
+  return 'waiting';
+}
+
+async function askZone(jobid: string, deps: PollDependencies): Promise<ResultClass> {
+  try {
+    return classifyResult(await deps.zone.getProgramTaskResult(jobid), deps.classifier);
+  } catch (error) {
+    if (!(error instanceof ZoneTransportError)) throw error;
+    deps.logger.warn('zone call failed; will poll again', { jobid, sdkCode: error.sdkCode });
+    return { kind: 'transient', errcode: error.sdkCode };
+  }
+}
+
+async function finish(
+  task: TaskRecord,
+  step: { attempt: number; now: number },
+  outcome: TaskOutcome,
+  record: PollRecord,
+  deps: PollDependencies,
+): Promise<PollOutcome> {
+  const written = await deps.store.finish(task.jobid, step, outcome);
+  if (!written) return settleUnclaimed(await deps.store.get(task.jobid), task.jobid, record, deps);
+  deps.logger.info('task finished', {
+    jobid: task.jobid,
+    status: outcome.status,
+    attempts: step.attempt,
+    errcode: outcome.errcode,
+    responseErrcode: outcome.response_errcode,
+    failedMessages: outcome.fail_list?.length ?? 0,
+    durationMs: step.now - Date.parse(task.created_at),
+  });
+  return 'done';
+}
+
+/**
+ * This delivery does not own the next step. An ended or unknown task lets the message go; a pending
+ * one keeps it until its next poll is due, so the task can never be orphaned by a dropped message
+ * (a duplicate copy then only ever loses the claim, and never calls the zone).
+ */
+async function settleUnclaimed(
+  task: TaskRecord | undefined,
+  jobid: string,
+  record: PollRecord,
+  deps: PollDependencies,
+): Promise<PollOutcome> {
+  if (!task) {
+    deps.logger.warn('no task for this poll message; dropping it', { jobid, messageId: record.messageId });
+    return 'done';
+  }
+  if (isTerminal(task.status)) return 'done';
+  const now = (deps.now ?? Date.now)();
+  const waitSeconds = Math.min(MAX_VISIBILITY_SECONDS, Math.max(1, Math.ceil((task.next_poll_at - now) / 1000)));
+  await deps.queue.deferPoll(record.receiptHandle, waitSeconds);
+  deps.logger.debug('poll step not due or owned elsewhere; message held back', { jobid, waitSeconds });
+  return 'waiting';
+}
+
+function parseJobid(body: string): string | undefined {
+  try {
+    const parsed = PollMessageSchema.safeParse(JSON.parse(body));
+    return parsed.success ? parsed.data.jobid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+

@@ -1,0 +1,120 @@
+/**
+ * The DynamoDB task store: one item per jobid, every step a conditional write.
+ */
+import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { type ClaimResult, type PollStep, TaskExistsError, type TaskStore } from './store.js';
+import type { TaskOutcome, TaskRecord } from './task.js';
+
+export class DynamoTaskStore implements TaskStore {
+  readonly #documents: DynamoDBDocumentClient;
+
+  constructor(
+    client: DynamoDBClient,
+    readonly tableName: string,
+  ) {
+    this.#documents = DynamoDBDocumentClient.from(client, {
+      marshallOptions: { removeUndefinedValues: true },
+    });
+  }
+
+  async create(task: TaskRecord): Promise<void> {
+    try {
+      await this.#documents.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: task,
+          ConditionExpression: 'attribute_not_exists(jobid)',
+        }),
+      );
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) throw new TaskExistsError(task.jobid);
+      throw error;
+    }
+  }
+
+  async get(jobid: string): Promise<TaskRecord | undefined> {
+    const { Item } = await this.#documents.send(
+      new GetCommand({ TableName: this.tableName, Key: { jobid }, ConsistentRead: true }),
+    );
+    return Item as TaskRecord | undefined;
+  }
+
+  async claimPoll(jobid: string, now: number, leaseUntil: number): Promise<ClaimResult> {
+    const attributes = await this.#conditionalUpdate({
+      Key: { jobid },
+      UpdateExpression: 'SET attempts = attempts + :one, next_poll_at = :lease, updated_at = :at',
+      ConditionExpression: '#status = :pending AND next_poll_at <= :now',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: {
+        ':one': 1,
+        ':lease': leaseUntil,
+        ':at': new Date(now).toISOString(),
+        ':pending': 'PENDING',
+        ':now': now,
+      },
+      ReturnValues: 'ALL_NEW',
+    });
+    if (attributes) return { claimed: true, task: attributes as TaskRecord };
+    return { claimed: false, task: await this.get(jobid) };
+  }
+
+  async reschedule(jobid: string, step: PollStep & { nextPollAt: number; lastErrcode?: number }): Promise<boolean> {
+    const values: Record<string, unknown> = {
+      ':next': step.nextPollAt,
+      ':at': new Date(step.now).toISOString(),
+    };
+    let update = 'SET next_poll_at = :next, updated_at = :at';
+    if (step.lastErrcode !== undefined) {
+      update += ', last_errcode = :last';
+      values[':last'] = step.lastErrcode;
+    }
+    return (await this.#stepUpdate(jobid, step, update, values)) !== undefined;
+  }
+
+  async finish(jobid: string, step: PollStep, outcome: TaskOutcome): Promise<boolean> {
+    const at = new Date(step.now).toISOString();
+    const fields: Record<string, unknown> = { ...outcome, updated_at: at, completed_at: at };
+    const names: Record<string, string> = {};
+    const values: Record<string, unknown> = {};
+    const sets: string[] = [];
+    for (const [field, value] of Object.entries(fields)) {
+      if (value === undefined) continue;
+      names[`#${field}`] = field;
+      values[`:${field}`] = value;
+      sets.push(`#${field} = :${field}`);
+    }
+    return (await this.#stepUpdate(jobid, step, `SET ${sets.join(', ')}`, values, names)) !== undefined;
+  }
+
+  /** An update allowed only to the poll step that holds the task's current attempt. */
+  #stepUpdate(
+    jobid: string,
+    step: PollStep,
+    updateExpression: string,
+    values: Record<string, unknown>,
+    names: Record<string, string> = {},
+  ) {
+    return this.#conditionalUpdate({
+      Key: { jobid },
+      UpdateExpression: updateExpression,
+      ConditionExpression: '#stepStatus = :pending AND attempts = :attempt',
+      ExpressionAttributeNames: { ...names, '#stepStatus': 'status' },
+      ExpressionAttributeValues: { ...values, ':pending': 'PENDING', ':attempt': step.attempt },
+      ReturnValues: 'ALL_NEW',
+    });
+  }
+
+  /** The new attributes, or undefined when the condition failed. */
+  async #conditionalUpdate(
+    input: Omit<ConstructorParameters<typeof UpdateCommand>[0], 'TableName'>,
+  ): Promise<Record<string, unknown> | undefined> {
+    try {
+      const { Attributes } = await this.#documents.send(new UpdateCommand({ ...input, TableName: this.tableName }));
+      return Attributes ?? {};
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return undefined;
+      throw error;
+    }
+  }
+}

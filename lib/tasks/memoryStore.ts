@@ -1,0 +1,58 @@
+/**
+ * The embedded task store for one process (`npm start`, tests). Same conditional semantics as the
+ * DynamoDB adapter; records are copied in and out so callers cannot mutate stored state.
+ */
+import { type ClaimResult, type PollStep, TaskExistsError, type TaskStore } from './store.js';
+import type { TaskOutcome, TaskRecord } from './task.js';
+
+export class MemoryTaskStore implements TaskStore {
+  readonly #tasks = new Map<string, TaskRecord>();
+
+  async create(task: TaskRecord): Promise<void> {
+    if (this.#tasks.has(task.jobid)) throw new TaskExistsError(task.jobid);
+    this.#tasks.set(task.jobid, structuredClone(task));
+  }
+
+  async get(jobid: string): Promise<TaskRecord | undefined> {
+    const task = this.#tasks.get(jobid);
+    return task && structuredClone(task);
+  }
+
+  async claimPoll(jobid: string, now: number, leaseUntil: number): Promise<ClaimResult> {
+    const task = this.#tasks.get(jobid);
+    if (!task || task.status !== 'PENDING' || task.next_poll_at > now) {
+      return { claimed: false, task: task && structuredClone(task) };
+    }
+    task.attempts += 1;
+    task.next_poll_at = leaseUntil;
+    task.updated_at = new Date(now).toISOString();
+    return { claimed: true, task: structuredClone(task) };
+  }
+
+  async reschedule(jobid: string, step: PollStep & { nextPollAt: number; lastErrcode?: number }): Promise<boolean> {
+    const task = this.#ownedPending(jobid, step);
+    if (!task) return false;
+    task.next_poll_at = step.nextPollAt;
+    task.updated_at = new Date(step.now).toISOString();
+    if (step.lastErrcode !== undefined) task.last_errcode = step.lastErrcode;
+    return true;
+  }
+
+  async finish(jobid: string, step: PollStep, outcome: TaskOutcome): Promise<boolean> {
+    const task = this.#ownedPending(jobid, step);
+    if (!task) return false;
+    const at = new Date(step.now).toISOString();
+    Object.assign(task, structuredClone(outcome), { updated_at: at, completed_at: at });
+    return true;
+  }
+
+  /** Every stored record, for tests that scan what was written. */
+  snapshot(): TaskRecord[] {
+    return [...this.#tasks.values()].map((task) => structuredClone(task));
+  }
+
+  #ownedPending(jobid: string, step: PollStep): TaskRecord | undefined {
+    const task = this.#tasks.get(jobid);
+    return task && task.status === 'PENDING' && task.attempts === step.attempt ? task : undefined;
+  }
+}

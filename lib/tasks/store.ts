@@ -1,0 +1,39 @@
+/**
+ * The task store port. Every change after creation is conditional, so a duplicate SQS delivery or a
+ * concurrent poller can never fork a poll chain or write a second completion.
+ */
+import type { TaskOutcome, TaskRecord } from './task.js';
+
+export type ClaimResult =
+  /** This poll step owns the task until `leaseUntil`; `task.attempts` is its attempt number. */
+  | { claimed: true; task: TaskRecord }
+  /** Someone else holds it, it is not due yet, it has ended, or it does not exist. */
+  | { claimed: false; task: TaskRecord | undefined };
+
+export interface TaskStore {
+  /** Store a new task; rejects with {@link TaskExistsError} if the jobid is already stored. */
+  create(task: TaskRecord): Promise<void>;
+  get(jobid: string): Promise<TaskRecord | undefined>;
+  /**
+   * Claim the next poll step: succeeds only while the task is PENDING and `next_poll_at <= now`.
+   * Increments `attempts` and moves `next_poll_at` to `leaseUntil`.
+   */
+  claimPoll(jobid: string, now: number, leaseUntil: number): Promise<ClaimResult>;
+  /** After a not-final answer: schedule the next poll. False if the step is stale. */
+  reschedule(jobid: string, step: PollStep & { nextPollAt: number; lastErrcode?: number }): Promise<boolean>;
+  /** Write the final state once. False if the step is stale or the task already ended. */
+  finish(jobid: string, step: PollStep, outcome: TaskOutcome): Promise<boolean>;
+}
+
+/** Identifies one claimed poll step. */
+export interface PollStep {
+  attempt: number;
+  now: number;
+}
+
+export class TaskExistsError extends Error {
+  override readonly name = 'TaskExistsError';
+  constructor(readonly jobid: string) {
+    super(`task ${jobid} is already stored`);
+  }
+}

@@ -1,0 +1,109 @@
+/**
+ * Creating a task: the zone creates it, we store the record (never a key), then send the task's one
+ * and only poll message.
+ */
+import type { Log } from '../log.js';
+import { errorKind } from '../log.js';
+import type { ResultClassifier } from '../poll/classify.js';
+import type { PollSchedule } from '../poll/schedule.js';
+import type { CreateProgramTaskRequest } from '../protocol/zone.js';
+import type { PollQueue } from '../queue/port.js';
+import type { ZoneClient } from '../zone/client.js';
+import { ZoneTransportError } from '../zone/port.js';
+import type { TaskStore } from './store.js';
+import type { FailedMessage, TaskRecord } from './task.js';
+
+export interface SubmitDependencies {
+  zone: ZoneClient;
+  store: TaskStore;
+  queue: PollQueue;
+  schedule: PollSchedule;
+  classifier: ResultClassifier;
+  logger: Log;
+  /** How long finished records are kept (DynamoDB TTL). */
+  retentionSeconds: number;
+  now?: () => number;
+}
+
+export interface SubmittedTask {
+  jobid: string;
+  status: 'PENDING';
+  /** Duplicated msgids the zone dropped, without their keys. */
+  fail_list: FailedMessage[];
+}
+
+/** The zone refused the request (unknown program or ability, protocol mismatch, too many messages...). */
+export class ZoneRejectedError extends Error {
+  override readonly name = 'ZoneRejectedError';
+  constructor(
+    readonly errcode: number,
+    readonly errmsg: string,
+  ) {
+    super(`the zone rejected the task: ${errcode} ${errmsg}`);
+  }
+}
+
+/** The zone could not be reached or is busy: the request itself may be fine; retry later. */
+export class ZoneUnavailableError extends Error {
+  override readonly name = 'ZoneUnavailableError';
+  constructor(
+    readonly errcode: number,
+    readonly errmsg: string,
+  ) {
+    super(`the zone is unavailable: ${errcode} ${errmsg}`);
+  }
+}
+
+export async function submitTask(request: CreateProgramTaskRequest, deps: SubmitDependencies): Promise<SubmittedTask> {
+  const now = deps.now ?? Date.now;
+  let response: Awaited<ReturnType<ZoneClient['createProgramTask']>>;
+  try {
+    response = await deps.zone.createProgramTask(request);
+  } catch (error) {
+    if (error instanceof ZoneTransportError) throw new ZoneUnavailableError(error.sdkCode, error.message);
+    throw error;
+  }
+  if (response.errcode !== 0) {
+    const ErrorType = deps.classifier.transientErrcodes.has(response.errcode) ? ZoneUnavailableError : ZoneRejectedError;
+    throw new ErrorType(response.errcode, response.errmsg);
+  }
+  if (!response.jobid) throw new ZoneUnavailableError(0, 'the zone answered without a jobid');
+
+  const createdAt = now();
+  const duplicateList = response.fail_list.map(({ errcode, errmsg, msgid }) => ({ errcode, errmsg, msgid }));
+  const task: TaskRecord = {
+    jobid: response.jobid,
+    status: 'PENDING',
+    program_id: request.program_id,
+    ability_id: request.ability_id,
+    escape_type: request.escape_type,
+    message_count: new Set(request.msg_list.map((message) => message.msgid)).size,
+    duplicate_list: duplicateList,
+    attempts: 0,
+    created_at: new Date(createdAt).toISOString(),
+    updated_at: new Date(createdAt).toISOString(),
+    next_poll_at: createdAt + deps.schedule.firstDelaySeconds * 1000,
+    deadline_at: createdAt + deps.schedule.deadlineSeconds * 1000,
+    expires_at: Math.floor(createdAt / 1000) + deps.schedule.deadlineSeconds + deps.retentionSeconds,
+  };
+  await deps.store.create(task);
+  try {
+    await deps.queue.sendPoll({ jobid: task.jobid }, deps.schedule.firstDelaySeconds);
+  } catch (error) {
+    // The zone task exists and is stored: answering 5xx would make the client create a second one.
+    // The record keeps next_poll_at, so the task can be resumed; say so loudly.
+    deps.logger.error('first poll message not sent; the task is stored but not being polled', {
+      jobid: task.jobid,
+      error: errorKind(error),
+    });
+  }
+  deps.logger.info('task created', {
+    jobid: task.jobid,
+    programId: task.program_id,
+    abilityId: task.ability_id,
+    messages: task.message_count,
+    duplicates: duplicateList.length,
+    escapeType: task.escape_type,
+  });
+  return { jobid: task.jobid, status: 'PENDING', fail_list: duplicateList };
+}

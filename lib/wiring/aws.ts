@@ -1,0 +1,38 @@
+/**
+ * The dependencies of the Lambda functions on AWS: DynamoDB, SQS and the zone over the HTTP bridge.
+ * Built once per container, at module scope of each function.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { AwsEnvSchema, commonConfig, parseEnv } from '../config.js';
+import { createLogger } from '../log.js';
+import type { PollDependencies } from '../poll/pollTask.js';
+import { SqsPollQueue } from '../queue/sqsQueue.js';
+import { DynamoTaskStore } from '../tasks/dynamoStore.js';
+import type { SubmitDependencies } from '../tasks/submitTask.js';
+import { zoneClient } from '../zone/client.js';
+import { HttpZoneTransport } from '../zone/httpTransport.js';
+
+export type AwsDependencies = SubmitDependencies & PollDependencies;
+
+/**
+ * @example
+ * export const handler = makeCreateTaskHandler(awsDependencies());
+ */
+export function awsDependencies(env: Record<string, string | undefined> = process.env): AwsDependencies {
+  const config = parseEnv(AwsEnvSchema, env);
+  const common = commonConfig(env);
+  return {
+    ...common,
+    store: new DynamoTaskStore(new DynamoDBClient({}), config.TASKS_TABLE),
+    queue: new SqsPollQueue(new SQSClient({}), config.POLL_QUEUE_URL),
+    zone: zoneClient(
+      new HttpZoneTransport({
+        baseUrl: config.ZONE_BRIDGE_URL,
+        timeoutMs: config.ZONE_TIMEOUT_MS,
+        bearerToken: config.ZONE_BRIDGE_TOKEN,
+      }),
+    ),
+    logger: createLogger(),
+  };
+}

@@ -1,0 +1,50 @@
+/**
+ * Typed calls of the two zone interfaces over any {@link ZoneTransport}.
+ */
+import { SDK_CODE } from '../protocol/errcodes.js';
+import {
+  type CreateProgramTaskRequest,
+  type CreateProgramTaskResponse,
+  CreateProgramTaskResponseSchema,
+  type GetProgramTaskResultResponse,
+  GetProgramTaskResultResponseSchema,
+  ZONE_API,
+} from '../protocol/zone.js';
+import { type ZoneTransport, ZoneTransportError } from './port.js';
+
+export interface ZoneClient {
+  createProgramTask(request: CreateProgramTaskRequest): Promise<CreateProgramTaskResponse>;
+  getProgramTaskResult(jobid: string): Promise<GetProgramTaskResultResponse>;
+}
+
+function parseResponse<T>(apiName: string, json: string, schema: { safeParse(v: unknown): { success: true; data: T } | { success: false } }): T {
+  let body: unknown;
+  try {
+    body = JSON.parse(json);
+  } catch {
+    throw new ZoneTransportError(SDK_CODE.invalidJson, `${apiName}: the zone answered with invalid JSON`);
+  }
+  const parsed = schema.safeParse(body);
+  if (!parsed.success) {
+    throw new ZoneTransportError(SDK_CODE.invalidJson, `${apiName}: the zone's answer does not follow the protocol`);
+  }
+  return parsed.data;
+}
+
+/**
+ * @example
+ * const zone = zoneClient(new HttpZoneTransport({ baseUrl: 'http://127.0.0.1:4000' }));
+ * const { jobid } = await zone.createProgramTask(request);
+ */
+export function zoneClient(transport: ZoneTransport): ZoneClient {
+  return {
+    async createProgramTask(request) {
+      const json = await transport.invoke(ZONE_API.createProgramTask, JSON.stringify(request));
+      return parseResponse(ZONE_API.createProgramTask, json, CreateProgramTaskResponseSchema);
+    },
+    async getProgramTaskResult(jobid) {
+      const json = await transport.invoke(ZONE_API.getProgramTaskResult, JSON.stringify({ jobid }));
+      return parseResponse(ZONE_API.getProgramTaskResult, json, GetProgramTaskResultResponseSchema);
+    },
+  };
+}
