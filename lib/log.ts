@@ -16,8 +16,13 @@ export interface Log {
 export const SERVICE_NAME = 'wecom-zone-tasks';
 
 /** The structured JSON logger every function and the local stack use (level: POWERTOOLS_LOG_LEVEL). */
-export function createLogger(): Logger {
-  return new Logger({ serviceName: SERVICE_NAME });
+export function createLogger(logger: Logger = new Logger({ serviceName: SERVICE_NAME })): Log {
+  return {
+    debug: (message, attributes) => logger.debug(message, attributes ?? {}),
+    info: (message, attributes) => logger.info(message, attributes ?? {}),
+    warn: (message, attributes) => logger.warn(message, attributes ?? {}),
+    error: (message, attributes) => (attributes instanceof Error ? logger.error(message, attributes) : logger.error(message, attributes ?? {})),
+  };
 }
 
 /** The name of an error, never its whole text: messages of foreign errors are not ours to vouch for. */

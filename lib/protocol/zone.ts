@@ -94,3 +94,7 @@ export const ProgramReportSchema = z.object({
   result: z.string(),
 });
 export type ProgramReport = z.infer<typeof ProgramReportSchema>;
+
+/** The responses as the zone writes them (fields with defaults may be absent). */
+export type CreateProgramTaskResponseWire = z.input<typeof CreateProgramTaskResponseSchema>;
+export type GetProgramTaskResultResponseWire = z.input<typeof GetProgramTaskResultResponseSchema>;

@@ -1,0 +1,88 @@
+/**
+ * The whole flow in one process, with no external service: the same route handlers and poller the
+ * Lambda functions run, behind a local HTTP API, with the embedded queue delivering SQS-shaped
+ * batches to the poller, the embedded task store, and the zone emulator (or any zone transport).
+ */
+import type { Server } from 'node:http';
+import { makeCreateTaskHandler, makeGetTaskHandler, makePollResultHandler } from '../api/routes.js';
+import { commonConfig } from '../config.js';
+import { createLogger, errorKind, type Log } from '../log.js';
+import type { PollSchedule } from '../poll/schedule.js';
+import { type RunningEventSourceMapping, startEventSourceMapping } from '../queue/eventSourceMapping.js';
+import { LocalQueue } from '../queue/localQueue.js';
+import type { PollQueue, QueueConsumer } from '../queue/port.js';
+import { MemoryTaskStore } from '../tasks/memoryStore.js';
+import type { TaskStore } from '../tasks/store.js';
+import { zoneClient } from '../zone/client.js';
+import { ZoneEmulator } from '../zone/emulator/emulator.js';
+import { SAMPLE_ARCHIVE, samplePrograms } from '../zone/emulator/sample.js';
+import type { ZoneTransport } from '../zone/port.js';
+import { createApiServer } from './apiServer.js';
+import { close, listen } from './nodeHttp.js';
+
+export interface LocalStackOptions {
+  /** 0 picks a free port. */
+  port?: number;
+  host?: string;
+  /** Require `Authorization: Bearer <token>` on the API. */
+  bearerToken?: string;
+  /** `POLL_*`, `ZONE_*_ERRCODES`, `TASK_RETENTION_DAYS`, as on AWS. */
+  env?: Record<string, string | undefined>;
+  /** Overrides on top of the env's schedule (tests use short waits). */
+  schedule?: Partial<PollSchedule>;
+  /** The zone: an emulator with the sample configuration unless given. */
+  zone?: ZoneTransport;
+  store?: TaskStore;
+  queue?: PollQueue & QueueConsumer & { interrupt?(): void };
+  logger?: Log;
+  /** Batches the poller handles at once (the event source's maximum concurrency). */
+  pollConcurrency?: number;
+}
+
+export interface LocalStack {
+  url: string;
+  store: TaskStore;
+  queue: PollQueue & QueueConsumer;
+  zone: ZoneTransport;
+  poller: RunningEventSourceMapping;
+  stop(): Promise<void>;
+}
+
+export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
+  const common = commonConfig(options.env ?? {});
+  const schedule = { ...common.schedule, ...options.schedule };
+  const logger = options.logger ?? createLogger();
+  const store = options.store ?? new MemoryTaskStore();
+  const queue =
+    options.queue ??
+    new LocalQueue({ visibilityTimeoutSeconds: 180, maxReceiveCount: schedule.maxAttempts + 50 });
+  const zone = options.zone ?? new ZoneEmulator({ archive: SAMPLE_ARCHIVE, programs: samplePrograms() });
+  const deps = { ...common, schedule, logger, store, queue, zone: zoneClient(zone) };
+
+  const poller = startEventSourceMapping({
+    consumer: queue,
+    handler: makePollResultHandler(deps),
+    batchSize: 10,
+    concurrency: options.pollConcurrency ?? 2,
+    onInvocationError: (error) => logger.error('poller invocation failed', { error: errorKind(error) }),
+  });
+  const server: Server = createApiServer({
+    bearerToken: options.bearerToken,
+    routes: [
+      { method: 'POST', path: '/tasks', handler: makeCreateTaskHandler(deps) },
+      { method: 'GET', path: '/tasks/{jobid}', handler: makeGetTaskHandler(deps) },
+    ],
+  });
+  const url = await listen(server, options.port ?? 0, options.host ?? '127.0.0.1');
+  return {
+    url,
+    store,
+    queue,
+    zone,
+    poller,
+    async stop() {
+      await close(server);
+      await poller.stop();
+    },
+  };
+}

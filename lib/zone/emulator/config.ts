@@ -1,0 +1,72 @@
+/**
+ * The emulator's configuration: the message archive and the programs with their abilities.
+ * Validated with zod so a wrong file is refused with the field that is wrong.
+ */
+import * as z from 'zod';
+
+/** msgtype values the zone can analyse: text, voice, audio archive (spec section 4). */
+export const ANALYSABLE_MSGTYPES: ReadonlySet<number> = new Set([1, 6, 21]);
+
+export const ArchivedMessageSchema = z.object({
+  msgid: z.string().min(1),
+  secret_key: z.string().min(1),
+  /** 1 text, 6 voice, 21 audio archive; any other type is archived but cannot be analysed. */
+  msgtype: z.int(),
+  sender: z.string(),
+  /** The text of a text message. */
+  text: z.string().optional(),
+  /** The transcript of a voice or audio archive message. */
+  transcript: z.string().optional(),
+  /** Epoch seconds. */
+  send_time: z.int().optional(),
+});
+export type ArchivedMessage = z.infer<typeof ArchivedMessageSchema>;
+
+const JsonObjectText = z.string().refine(
+  (text) => {
+    try {
+      const value: unknown = JSON.parse(text);
+      return typeof value === 'object' && value !== null && !Array.isArray(value);
+    } catch {
+      return false;
+    }
+  },
+  { message: 'must be the text of a JSON object' },
+);
+
+export const BuiltinProgramNameSchema = z.enum(['echo', 'service_statistics']);
+export type BuiltinProgramName = z.infer<typeof BuiltinProgramNameSchema>;
+
+export const ProgramHandlerConfigSchema = z.discriminatedUnion('type', [
+  z.object({
+    type: z.literal('builtin'),
+    name: BuiltinProgramNameSchema,
+    /** How long the program takes before it reports, so a client sees PENDING first. */
+    latency_ms: z.int().min(0).default(0),
+  }),
+  z.object({
+    type: z.literal('http'),
+    /** The analysis program's URL; the emulator POSTs `{ability_id, job_info, data}` to it. */
+    url: z.url(),
+  }),
+]);
+export type ProgramHandlerConfig = z.infer<typeof ProgramHandlerConfigSchema>;
+
+export const AbilityConfigSchema = z.object({
+  ability_id: z.string().min(1),
+  /** JSON text with `{chat}` / `{chatcontent}` placeholders inside its strings. */
+  input_protocol: JsonObjectText,
+  /** An example of the program's output: outputs must match its keys and value types. */
+  output_protocol: JsonObjectText,
+  handler: ProgramHandlerConfigSchema,
+});
+export type AbilityConfig = z.infer<typeof AbilityConfigSchema>;
+
+export const ProgramConfigSchema = z.object({
+  program_id: z.string().min(1),
+  abilities: z.array(AbilityConfigSchema).min(1),
+});
+export type ProgramConfig = z.infer<typeof ProgramConfigSchema>;
+
+export const ArchiveFileSchema = z.object({ messages: z.array(ArchivedMessageSchema) });
+export const ProgramsFileSchema = z.object({ programs: z.array(ProgramConfigSchema) });

@@ -1,0 +1,275 @@
+/**
+ * An emulator of WeCom's Data & Intelligence Zone for the `create_program_task` /
+ * `get_program_task_result` pair (WeCom doc 53659, `shared/spec/zone-protocol.md`). It resolves each
+ * msgid with its key against an archive, renders the chat into the ability's input protocol with the
+ * shared render functions, runs the ability's program, and answers polls as WeCom does. It is also
+ * the in-process zone transport. It logs nothing: it holds chat text.
+ */
+import { randomBytes } from 'node:crypto';
+import { ERRCODE, SDK_CODE } from '../../protocol/errcodes.js';
+import {
+  type CreateFailMsg,
+  type CreateProgramTaskResponseWire,
+  CreateProgramTaskRequestSchema,
+  type GetProgramTaskResultResponseWire,
+  GetProgramTaskResultRequestSchema,
+  MAX_MESSAGES_PER_TASK,
+  type ProgramReport,
+  ProgramReportSchema,
+  type ResultFailMsg,
+  ZONE_API,
+} from '../../protocol/zone.js';
+import { jsonProtocolMismatch } from '../../render/protocolMatch.js';
+import { type ChatLine, debugPlaceholderValues, placeholderValues, renderInput } from '../../render/render.js';
+import { type ZoneTransport, ZoneTransportError } from '../port.js';
+import { BUILTIN_PROGRAMS } from './builtinPrograms.js';
+import { ANALYSABLE_MSGTYPES, type AbilityConfig, type ArchivedMessage, type ProgramConfig } from './config.js';
+
+/** A program call: what the zone POSTs to an analysis program. */
+export interface ProgramCall {
+  ability_id: string;
+  /** Opaque: ties the program's report to the task. */
+  job_info: string;
+  /** The rendered input, in the ability's input protocol. */
+  data: string;
+}
+
+/**
+ * Runs an analysis program. It may return its report at once, or return nothing and report later
+ * through {@link ZoneEmulator.programAsyncJobCallBack}.
+ */
+export type ProgramRunner = (call: ProgramCall, ability: AbilityConfig) => Promise<ProgramReport | undefined>;
+
+export interface ZoneEmulatorOptions {
+  archive: readonly ArchivedMessage[];
+  programs: readonly ProgramConfig[];
+  /** Debug mode: `debug_info` replaces the placeholders and `msg_list` is ignored. */
+  debug?: boolean;
+  /** How long results can be fetched (default 24 h); later the jobid answers 701151. */
+  retentionSeconds?: number;
+  /** errcode of a duplicated msgid at creation (WeCom's table: 710613; the doc's example shows 710601). */
+  duplicateErrcode?: number;
+  /** Runs programs whose handler is `http` (see `externalProgram.ts`); built-ins need none. */
+  runExternal?: ProgramRunner;
+  now?: () => number;
+}
+
+type JobState =
+  | { kind: 'running' }
+  | { kind: 'reported'; report: ProgramReport }
+  | { kind: 'failed'; errcode: number; errmsg: string };
+
+interface Job {
+  jobid: string;
+  jobInfo: string;
+  ability: AbilityConfig;
+  createdAt: number;
+  failList: ResultFailMsg[];
+  state: JobState;
+}
+
+const PENDING_ERRMSG = 'waiting for the program to return a result';
+
+export class ZoneEmulator implements ZoneTransport {
+  /** Calls per interface, for tests and benchmarks that count zone calls. */
+  readonly calls: Record<string, number> = {};
+
+  readonly #archive: Map<string, ArchivedMessage>;
+  readonly #abilities = new Map<string, Map<string, AbilityConfig>>();
+  readonly #jobs = new Map<string, Job>();
+  readonly #jobsByInfo = new Map<string, Job>();
+  readonly #options: ZoneEmulatorOptions;
+  readonly #now: () => number;
+
+  constructor(options: ZoneEmulatorOptions) {
+    this.#options = options;
+    this.#now = options.now ?? Date.now;
+    this.#archive = new Map(options.archive.map((message) => [message.msgid, message]));
+    for (const program of options.programs) {
+      this.#abilities.set(program.program_id, new Map(program.abilities.map((ability) => [ability.ability_id, ability])));
+    }
+  }
+
+  /** The vendor SDK's `Invoke(apiName, requestJson) → responseJson`. */
+  async invoke(apiName: string, requestJson: string): Promise<string> {
+    let request: unknown;
+    try {
+      request = JSON.parse(requestJson);
+    } catch {
+      throw new ZoneTransportError(SDK_CODE.invalidJson, `${apiName}: the request is not valid JSON`);
+    }
+    this.calls[apiName] = (this.calls[apiName] ?? 0) + 1;
+    switch (apiName) {
+      case ZONE_API.createProgramTask:
+        return JSON.stringify(this.createProgramTask(request));
+      case ZONE_API.getProgramTaskResult:
+        return JSON.stringify(this.getProgramTaskResult(request));
+      default:
+        throw new ZoneTransportError(SDK_CODE.unknownApi, `unknown zone API: ${apiName}`);
+    }
+  }
+
+  createProgramTask(body: unknown): CreateProgramTaskResponseWire {
+    const parsed = CreateProgramTaskRequestSchema.safeParse(body);
+    if (!parsed.success) {
+      const tooMany = parsed.error.issues.some(
+        (issue) => issue.code === 'too_big' && issue.path.length === 1 && issue.path[0] === 'msg_list',
+      );
+      if (tooMany) return failure(ERRCODE.tooManyMessages, `msg_list holds more than ${MAX_MESSAGES_PER_TASK} messages`);
+      const issue = parsed.error.issues[0];
+      return failure(ERRCODE.invalidParameter, `invalid parameter ${issue?.path.join('.') ?? ''}: ${issue?.message ?? ''}`);
+    }
+    const request = parsed.data;
+    const abilities = this.#abilities.get(request.program_id);
+    if (!abilities) return failure(ERRCODE.programNotFound, `program ${request.program_id} not found`);
+    const ability = abilities.get(request.ability_id);
+    if (!ability) return failure(ERRCODE.abilityNotFound, `ability ${request.ability_id} not found`);
+
+    // Duplicates: the first occurrence wins; each later one is echoed back with its key.
+    const seen = new Set<string>();
+    const unique: typeof request.msg_list = [];
+    const duplicates: CreateFailMsg[] = [];
+    for (const message of request.msg_list) {
+      if (seen.has(message.msgid)) {
+        duplicates.push({
+          errcode: this.#options.duplicateErrcode ?? ERRCODE.msgidDuplicated,
+          errmsg: 'msgid duplicated',
+          msgid: message.msgid,
+          encrypt_info: { secret_key: message.encrypt_info.secret_key },
+        });
+      } else {
+        seen.add(message.msgid);
+        unique.push(message);
+      }
+    }
+
+    const failList: ResultFailMsg[] = [];
+    const lines: ChatLine[] = [];
+    if (!this.#options.debug) {
+      for (const { msgid, encrypt_info } of unique) {
+        const archived = this.#archive.get(msgid);
+        if (!archived) failList.push({ errcode: ERRCODE.msgidInvalid, errmsg: 'msgid not found', msgid });
+        else if (archived.secret_key !== encrypt_info.secret_key) {
+          failList.push({ errcode: ERRCODE.secretKeyInvalid, errmsg: 'secret_key incorrect', msgid });
+        } else if (!ANALYSABLE_MSGTYPES.has(archived.msgtype)) {
+          failList.push({ errcode: ERRCODE.msgtypeUnsupported, errmsg: 'msgtype not supported', msgid });
+        } else lines.push({ sender: archived.sender, text: archived.text ?? archived.transcript ?? '' });
+      }
+    }
+
+    const values = this.#options.debug ? debugPlaceholderValues(request.debug_info) : placeholderValues(lines);
+    const data = renderInput(ability.input_protocol, values, request.escape_type);
+    if (lines.length > 0 || this.#options.debug) {
+      const mismatch = jsonProtocolMismatch(data, JSON.parse(ability.input_protocol));
+      if (mismatch) return failure(ERRCODE.inputProtocolMismatch, `rendered input does not match the input protocol: ${mismatch}`);
+    }
+
+    const job: Job = {
+      jobid: randomBytes(12).toString('base64url'),
+      jobInfo: randomBytes(18).toString('base64url'),
+      ability,
+      createdAt: this.#now(),
+      failList,
+      state:
+        lines.length === 0 && !this.#options.debug
+          ? { kind: 'failed', errcode: ERRCODE.allMessagesFailed, errmsg: 'every message failed' }
+          : { kind: 'running' },
+    };
+    this.#jobs.set(job.jobid, job);
+    this.#jobsByInfo.set(job.jobInfo, job);
+    if (job.state.kind === 'running') this.#run(job, data);
+    return { errcode: ERRCODE.ok, errmsg: 'ok', jobid: job.jobid, fail_list: duplicates };
+  }
+
+  getProgramTaskResult(body: unknown): GetProgramTaskResultResponseWire {
+    const parsed = GetProgramTaskResultRequestSchema.safeParse(body);
+    if (!parsed.success) return { ...failure(ERRCODE.invalidParameter, 'invalid parameter jobid'), fail_list: [] };
+    const job = this.#liveJob(parsed.data.jobid);
+    if (!job) return { errcode: ERRCODE.jobidInvalid, errmsg: 'jobid invalid or expired', fail_list: [] };
+    const { state, failList } = job;
+    if (state.kind === 'running') return { errcode: ERRCODE.resultPending, errmsg: PENDING_ERRMSG, fail_list: failList };
+    if (state.kind === 'failed') return { errcode: state.errcode, errmsg: state.errmsg, fail_list: failList };
+    return {
+      errcode: ERRCODE.ok,
+      errmsg: 'ok',
+      fail_list: failList,
+      response_errcode: state.report.errcode,
+      response_data: state.report.result,
+    };
+  }
+
+  /**
+   * `program_async_job_call_back`: a program reports `{errcode, result}` for the job it was given.
+   * An output that does not match the ability's output protocol fails the job with 790014.
+   */
+  programAsyncJobCallBack(body: unknown): { errcode: number; errmsg: string } {
+    const parsed = ProgramReportSchema.extend({ job_info: GetProgramTaskResultRequestSchema.shape.jobid }).safeParse(body);
+    if (!parsed.success) return failure(ERRCODE.invalidParameter, 'expected {job_info, errcode, result}');
+    const job = this.#jobsByInfo.get(parsed.data.job_info);
+    if (!job || !this.#liveJob(job.jobid)) return failure(ERRCODE.jobidInvalid, 'job_info invalid or expired');
+    if (job.state.kind !== 'running') return failure(ERRCODE.invalidParameter, 'the job has already been reported');
+    this.#report(job, { errcode: parsed.data.errcode, result: parsed.data.result });
+    return { errcode: ERRCODE.ok, errmsg: 'ok' };
+  }
+
+  #report(job: Job, report: ProgramReport): void {
+    if (report.errcode === ERRCODE.ok) {
+      const mismatch = jsonProtocolMismatch(report.result, JSON.parse(job.ability.output_protocol));
+      if (mismatch) {
+        job.state = {
+          kind: 'failed',
+          errcode: ERRCODE.outputProtocolMismatch,
+          errmsg: `program output does not match the output protocol: ${mismatch}`,
+        };
+        return;
+      }
+    }
+    job.state = { kind: 'reported', report };
+  }
+
+  #run(job: Job, data: string): void {
+    const { handler } = job.ability;
+    const call: ProgramCall = { ability_id: job.ability.ability_id, job_info: job.jobInfo, data };
+    const runner: ProgramRunner =
+      handler.type === 'builtin'
+        ? async () => {
+            if (handler.latency_ms > 0) await delay(handler.latency_ms);
+            return BUILTIN_PROGRAMS[handler.name](data);
+          }
+        : (this.#options.runExternal ?? missingExternalRunner);
+    runner(call, job.ability).then(
+      (report) => {
+        if (report && job.state.kind === 'running') this.#report(job, report);
+      },
+      () => {
+        if (job.state.kind === 'running') {
+          job.state = { kind: 'failed', errcode: ERRCODE.programCallFailed, errmsg: 'calling the program failed' };
+        }
+      },
+    );
+  }
+
+  #liveJob(jobid: string): Job | undefined {
+    const job = this.#jobs.get(jobid);
+    const retentionMs = (this.#options.retentionSeconds ?? 86_400) * 1000;
+    if (!job) return undefined;
+    if (this.#now() - job.createdAt > retentionMs) {
+      this.#jobs.delete(jobid);
+      this.#jobsByInfo.delete(job.jobInfo);
+      return undefined;
+    }
+    return job;
+  }
+}
+
+function failure(errcode: number, errmsg: string): { errcode: number; errmsg: string } {
+  return { errcode, errmsg };
+}
+
+const missingExternalRunner: ProgramRunner = async () => {
+  throw new Error('no runner for external programs was configured');
+};
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
