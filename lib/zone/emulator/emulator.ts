@@ -23,7 +23,15 @@ import { jsonProtocolMismatch } from '../../render/protocolMatch.js';
 import { type ChatLine, debugPlaceholderValues, placeholderValues, renderInput } from '../../render/render.js';
 import { type ZoneTransport, ZoneTransportError } from '../port.js';
 import { BUILTIN_PROGRAMS } from './builtinPrograms.js';
-import { ANALYSABLE_MSGTYPES, type AbilityConfig, type ArchivedMessage, type ProgramConfig } from './config.js';
+import * as z from 'zod';
+import {
+  ANALYSABLE_MSGTYPES,
+  type AbilityConfig,
+  type ArchivedMessage,
+  ArchivedMessageSchema,
+  type ProgramConfig,
+  ProgramConfigSchema,
+} from './config.js';
 
 /** A program call: what the zone POSTs to an analysis program. */
 export interface ProgramCall {
@@ -84,8 +92,11 @@ export class ZoneEmulator implements ZoneTransport {
   constructor(options: ZoneEmulatorOptions) {
     this.#options = options;
     this.#now = options.now ?? Date.now;
-    this.#archive = new Map(options.archive.map((message) => [message.msgid, message]));
-    for (const program of options.programs) {
+    // A wrong configuration fails here, naming the field, not later inside a task.
+    const archive = z.array(ArchivedMessageSchema).parse(options.archive);
+    const programs = z.array(ProgramConfigSchema).parse(options.programs);
+    this.#archive = new Map(archive.map((message) => [message.msgid, message]));
+    for (const program of programs) {
       this.#abilities.set(program.program_id, new Map(program.abilities.map((ability) => [ability.ability_id, ability])));
     }
   }
