@@ -3,6 +3,7 @@
  * batch, invoke the handler, delete the records it did not report as failures. When the handler
  * throws, the whole batch stays and comes back after its visibility timeout, as on AWS.
  */
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type { QueueConsumer } from './port.js';
 
@@ -51,6 +52,9 @@ export function startEventSourceMapping(options: EventSourceMappingOptions): Run
 
   async function pollLoop(): Promise<void> {
     while (running) {
+      // In-process adapters answer without I/O: without this, zero-second waits would starve the
+      // HTTP server of the same process. On AWS every hop is a network call anyway.
+      await yieldToEventLoop();
       const records = await consumer.receive(batchSize, waitSeconds).catch((error: unknown) => {
         options.onInvocationError?.(error);
         return [];

@@ -41,6 +41,7 @@ export class LocalQueue implements PollQueue, QueueConsumer {
 
   readonly #messages = new Map<string, StoredMessage>();
   readonly #waiters = new Set<() => void>();
+  #interruptions = 0;
   readonly #visibilityTimeoutSeconds: number;
   readonly #maxReceiveCount: number;
   readonly #msPerSecond: number;
@@ -83,10 +84,11 @@ export class LocalQueue implements PollQueue, QueueConsumer {
 
   async receive(maxMessages: number, waitSeconds: number): Promise<SQSRecord[]> {
     const waitUntil = Date.now() + waitSeconds * this.#msPerSecond;
+    const interruptions = this.#interruptions;
     for (;;) {
       const records = this.#receiveVisible(maxMessages);
       const now = Date.now();
-      if (records.length > 0 || now >= waitUntil) return records;
+      if (records.length > 0 || now >= waitUntil || interruptions !== this.#interruptions) return records;
       await this.#sleepUntil(Math.min(waitUntil, this.#nextVisibleAt()));
     }
   }
@@ -102,8 +104,9 @@ export class LocalQueue implements PollQueue, QueueConsumer {
     return this.#messages.size;
   }
 
-  /** Wake every long poll so a stopping consumer returns at once. */
+  /** End every long poll now (empty-handed), so a stopping consumer returns at once. */
   interrupt(): void {
+    this.#interruptions += 1;
     this.#wake();
   }
 

@@ -1,0 +1,232 @@
+import type { SQSRecord } from 'aws-lambda';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { DEFAULT_CLASSIFIER } from '../../lib/poll/classify.js';
+import { pollBatch } from '../../lib/poll/pollBatch.js';
+import { type PollDependencies, pollTaskRecord } from '../../lib/poll/pollTask.js';
+import { DEFAULT_POLL_SCHEDULE } from '../../lib/poll/schedule.js';
+import { ERRCODE, SDK_CODE } from '../../lib/protocol/errcodes.js';
+import type { GetProgramTaskResultResponse } from '../../lib/protocol/zone.js';
+import { LocalQueue } from '../../lib/queue/localQueue.js';
+import { MemoryTaskStore } from '../../lib/tasks/memoryStore.js';
+import type { TaskRecord } from '../../lib/tasks/task.js';
+import type { ZoneClient } from '../../lib/zone/client.js';
+import { ZoneTransportError } from '../../lib/zone/port.js';
+import { recordingLogger } from '../support/fixtures.js';
+
+const T0 = Date.parse('2026-11-25T00:00:00Z');
+const PENDING: GetProgramTaskResultResponse = { errcode: ERRCODE.resultPending, errmsg: 'waiting', fail_list: [] };
+const DONE: GetProgramTaskResultResponse = {
+  errcode: 0,
+  errmsg: 'ok',
+  fail_list: [{ errcode: ERRCODE.msgidInvalid, errmsg: 'msgid not found', msgid: 'M9' }],
+  response_errcode: 0,
+  response_data: '{"avg_reply_time":2,"negative_feedback_cnt":0}',
+};
+
+function task(overrides: Partial<TaskRecord> = {}): TaskRecord {
+  return {
+    jobid: 'job1',
+    status: 'PENDING',
+    program_id: 'P',
+    ability_id: 'A',
+    escape_type: 0,
+    message_count: 2,
+    duplicate_list: [],
+    attempts: 0,
+    created_at: new Date(T0).toISOString(),
+    updated_at: new Date(T0).toISOString(),
+    next_poll_at: T0 + 2000,
+    deadline_at: T0 + 86_400_000,
+    expires_at: Math.floor(T0 / 1000) + 86_400 * 31,
+    ...overrides,
+  };
+}
+
+let now: number;
+let store: MemoryTaskStore;
+let queue: LocalQueue;
+let answers: (GetProgramTaskResultResponse | Error)[];
+let zone: ZoneClient & { getProgramTaskResult: ReturnType<typeof vi.fn> };
+let deps: PollDependencies;
+
+/** Send the task's poll message and receive it now, as the event source mapping would. */
+async function delivered(jobid = 'job1'): Promise<SQSRecord> {
+  await queue.sendPoll({ jobid }, 0);
+  const [record] = await queue.receive(1, 0);
+  if (!record) throw new Error('no message');
+  return record;
+}
+
+beforeEach(async () => {
+  now = T0 + 2000;
+  store = new MemoryTaskStore();
+  queue = new LocalQueue();
+  answers = [];
+  zone = {
+    createProgramTask: vi.fn(),
+    getProgramTaskResult: vi.fn(async () => {
+      const answer = answers.shift() ?? PENDING;
+      if (answer instanceof Error) throw answer;
+      return answer;
+    }),
+  };
+  deps = {
+    store,
+    queue,
+    zone,
+    schedule: { ...DEFAULT_POLL_SCHEDULE, jitter: 0 },
+    classifier: DEFAULT_CLASSIFIER,
+    logger: recordingLogger(),
+    now: () => now,
+    random: () => 0,
+  };
+  await store.create(task());
+});
+
+describe('one poll step', () => {
+  it('holds the same message back until the next poll while the task is pending', async () => {
+    const deferPoll = vi.spyOn(queue, 'deferPoll');
+    const sendPoll = vi.spyOn(queue, 'sendPoll');
+    const record = await delivered();
+    sendPoll.mockClear();
+
+    expect(await pollTaskRecord(record, deps)).toBe('waiting');
+    expect(deferPoll).toHaveBeenCalledWith(record.receiptHandle, 2);
+    expect(sendPoll).not.toHaveBeenCalled();
+    expect(await store.get('job1')).toMatchObject({ status: 'PENDING', attempts: 1, next_poll_at: now + 2000, last_errcode: ERRCODE.resultPending });
+  });
+
+  it('waits longer as the task ages: a quarter of its age', async () => {
+    const deferPoll = vi.spyOn(queue, 'deferPoll');
+    now = T0 + 400_000;
+    await pollTaskRecord(await delivered(), deps);
+    expect(deferPoll).toHaveBeenLastCalledWith(expect.any(String), 100);
+  });
+
+  it('writes SUCCEEDED with the result once the program reported errcode 0', async () => {
+    answers = [DONE];
+    expect(await pollTaskRecord(await delivered(), deps)).toBe('done');
+    expect(await store.get('job1')).toMatchObject({
+      status: 'SUCCEEDED',
+      attempts: 1,
+      response_errcode: 0,
+      response_data: DONE.response_data,
+      fail_list: DONE.fail_list,
+      completed_at: new Date(now).toISOString(),
+    });
+  });
+
+  it('writes FAILED with the program errcode when the program reported an error', async () => {
+    answers = [{ ...DONE, response_errcode: 1001, response_data: '{"reason":"x"}' }];
+    await pollTaskRecord(await delivered(), deps);
+    expect(await store.get('job1')).toMatchObject({ status: 'FAILED', response_errcode: 1001 });
+  });
+
+  it('writes FAILED with the zone errcode and message for a terminal zone error', async () => {
+    answers = [{ errcode: ERRCODE.jobidInvalid, errmsg: 'jobid invalid or expired', fail_list: [] }];
+    expect(await pollTaskRecord(await delivered(), deps)).toBe('done');
+    expect(await store.get('job1')).toMatchObject({ status: 'FAILED', errcode: ERRCODE.jobidInvalid, errmsg: 'jobid invalid or expired' });
+  });
+
+  it('treats errcode 0 without response_data as pending', async () => {
+    answers = [{ errcode: 0, errmsg: 'ok', fail_list: [] }];
+    expect(await pollTaskRecord(await delivered(), deps)).toBe('waiting');
+  });
+
+  it.each([
+    ['a busy zone (-1)', { errcode: ERRCODE.systemBusy, errmsg: 'busy', fail_list: [] }],
+    ['a frequency limit (45009)', { errcode: ERRCODE.frequencyLimit, errmsg: 'limit', fail_list: [] }],
+    ['a transport failure (-10002)', new ZoneTransportError(SDK_CODE.networkFailure, 'unreachable')],
+  ])('polls again after %s, never counting it as completion', async (_name, answer) => {
+    answers = [answer as GetProgramTaskResultResponse];
+    expect(await pollTaskRecord(await delivered(), deps)).toBe('waiting');
+    expect(await store.get('job1')).toMatchObject({ status: 'PENDING', attempts: 1 });
+  });
+
+  it('ends TIMED_OUT when the deadline has passed and the answer is still not final', async () => {
+    now = T0 + 86_400_000 + 1;
+    expect(await pollTaskRecord(await delivered(), deps)).toBe('done');
+    expect(await store.get('job1')).toMatchObject({ status: 'TIMED_OUT', errcode: ERRCODE.resultPending, errmsg: 'deadline passed' });
+  });
+
+  it('still takes a final answer that arrives at the deadline', async () => {
+    now = T0 + 86_400_000 + 1;
+    answers = [DONE];
+    await pollTaskRecord(await delivered(), deps);
+    expect((await store.get('job1'))?.status).toBe('SUCCEEDED');
+  });
+
+  it('ends TIMED_OUT after maxAttempts polls', async () => {
+    deps.schedule = { ...deps.schedule, maxAttempts: 1 };
+    await pollTaskRecord(await delivered(), deps);
+    expect(await store.get('job1')).toMatchObject({ status: 'TIMED_OUT', errmsg: 'no final result after 1 polls' });
+  });
+
+  it('never waits past the deadline', async () => {
+    const deferPoll = vi.spyOn(queue, 'deferPoll');
+    await store.create(task({ jobid: 'short', deadline_at: now + 1500 }));
+    await pollTaskRecord(await delivered('short'), deps);
+    expect(deferPoll).toHaveBeenLastCalledWith(expect.any(String), 2);
+    now += 2000;
+    await pollTaskRecord(await delivered('short'), deps);
+    expect((await store.get('short'))?.status).toBe('TIMED_OUT');
+  });
+});
+
+describe('duplicates, stale and foreign messages', () => {
+  it('a duplicate delivery neither calls the zone twice nor writes a second completion', async () => {
+    answers = [DONE, DONE];
+    const first = await delivered();
+    const copy = await delivered();
+    const outcomes = await Promise.all([pollTaskRecord(first, deps), pollTaskRecord(copy, deps)]);
+    expect(zone.getProgramTaskResult).toHaveBeenCalledTimes(1);
+    expect(outcomes.sort()).toEqual(['done', 'waiting']);
+    // The copy that lost the claim lets go once it sees the task ended.
+    expect(await pollTaskRecord(copy, deps)).toBe('done');
+    expect(zone.getProgramTaskResult).toHaveBeenCalledTimes(1);
+  });
+
+  it('a message that arrives before its poll is due is held back without calling the zone', async () => {
+    const deferPoll = vi.spyOn(queue, 'deferPoll');
+    now = T0 + 500;
+    expect(await pollTaskRecord(await delivered(), deps)).toBe('waiting');
+    expect(zone.getProgramTaskResult).not.toHaveBeenCalled();
+    expect(deferPoll).toHaveBeenLastCalledWith(expect.any(String), 2);
+  });
+
+  it('lets go of a message whose task has ended or does not exist', async () => {
+    await store.create(task({ jobid: 'ended', status: 'SUCCEEDED' }));
+    expect(await pollTaskRecord(await delivered('ended'), deps)).toBe('done');
+    expect(await pollTaskRecord(await delivered('unknown'), deps)).toBe('done');
+    expect(zone.getProgramTaskResult).not.toHaveBeenCalled();
+  });
+
+  it('drops a poison message, logging its id only', async () => {
+    const logger = recordingLogger();
+    const record = { messageId: 'm1', receiptHandle: 'r1', body: '{"secret_key":"SECRETKEY1"}' };
+    expect(await pollTaskRecord(record, { ...deps, logger })).toBe('done');
+    expect(logger.lines.join('\n')).toContain('m1');
+    expect(logger.lines.join('\n')).not.toContain('SECRETKEY1');
+  });
+
+  it('after a crashed step, the next delivery claims the task once the lease has passed', async () => {
+    answers = [new Error('DynamoDB throttled')];
+    const record = await delivered();
+    const response = await pollBatch({ Records: [record] }, deps);
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: record.messageId }]);
+    now += deps.schedule.leaseSeconds * 1000;
+    answers = [DONE];
+    expect(await pollTaskRecord(await delivered(), deps)).toBe('done');
+    expect(await store.get('job1')).toMatchObject({ status: 'SUCCEEDED', attempts: 2 });
+  });
+});
+
+describe('the batch', () => {
+  it('reports waiting and failed records as batch item failures, and lets finished ones go', async () => {
+    await store.create(task({ jobid: 'job2' }));
+    answers = [DONE, PENDING];
+    const records = [await delivered('job1'), await delivered('job2')];
+    const response = await pollBatch({ Records: records }, deps);
+    expect(response.batchItemFailures).toHaveLength(1);
+  });
+});
