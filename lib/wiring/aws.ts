@@ -19,13 +19,16 @@ export type AwsDependencies = SubmitDependencies & PollDependencies;
  * @example
  * export const handler = makeCreateTaskHandler(awsDependencies());
  */
-export function awsDependencies(env: Record<string, string | undefined> = process.env): AwsDependencies {
+export function awsDependencies(
+  env: Record<string, string | undefined> = process.env,
+  clients: { dynamodb?: DynamoDBClient; sqs?: SQSClient } = {},
+): AwsDependencies {
   const config = parseEnv(AwsEnvSchema, env);
   const common = commonConfig(env);
   return {
     ...common,
-    store: new DynamoTaskStore(new DynamoDBClient({}), config.TASKS_TABLE),
-    queue: new SqsPollQueue(new SQSClient({}), config.POLL_QUEUE_URL),
+    store: new DynamoTaskStore(clients.dynamodb ?? new DynamoDBClient({}), config.TASKS_TABLE),
+    queue: new SqsPollQueue(clients.sqs ?? new SQSClient({}), config.POLL_QUEUE_URL),
     zone: zoneClient(
       new HttpZoneTransport({
         baseUrl: config.ZONE_BRIDGE_URL,

@@ -1,0 +1,94 @@
+/**
+ * The DynamoDB and SQS adapters against a real AWS API (moto_server).
+ */
+import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { SqsPollQueue } from '../../lib/queue/sqsQueue.js';
+import { DynamoTaskStore } from '../../lib/tasks/dynamoStore.js';
+import { TaskExistsError } from '../../lib/tasks/store.js';
+import type { TaskRecord } from '../../lib/tasks/task.js';
+import { createPollQueue, createTasksTable, dynamoClient, motoEndpoint, sqsClient } from '../support/moto.js';
+
+const T0 = Date.parse('2026-11-25T00:00:00Z');
+
+function task(jobid: string, overrides: Partial<TaskRecord> = {}): TaskRecord {
+  return {
+    jobid,
+    status: 'PENDING',
+    program_id: 'P',
+    ability_id: 'A',
+    escape_type: 1,
+    message_count: 3,
+    duplicate_list: [{ errcode: 710613, errmsg: 'msgid duplicated', msgid: 'M1' }],
+    attempts: 0,
+    created_at: new Date(T0).toISOString(),
+    updated_at: new Date(T0).toISOString(),
+    next_poll_at: T0 + 2000,
+    deadline_at: T0 + 86_400_000,
+    expires_at: Math.floor(T0 / 1000) + 86_400 * 31,
+    ...overrides,
+  };
+}
+
+describe.skipIf(!motoEndpoint)('DynamoTaskStore on the DynamoDB API', () => {
+  let store: DynamoTaskStore;
+  beforeAll(async () => {
+    const client = dynamoClient();
+    store = new DynamoTaskStore(client, await createTasksTable(client));
+  });
+
+  it('stores a task once and reads it back as written', async () => {
+    await store.create(task('a'));
+    expect(await store.get('a')).toEqual(task('a'));
+    await expect(store.create(task('a', { attempts: 5 }))).rejects.toBeInstanceOf(TaskExistsError);
+    expect((await store.get('a'))?.attempts).toBe(0);
+    expect(await store.get('missing')).toBeUndefined();
+  });
+
+  it('claims a poll step only when it is due, once among concurrent claimers', async () => {
+    await store.create(task('b'));
+    expect((await store.claimPoll('b', T0 + 1000, T0 + 61_000)).claimed).toBe(false);
+    const claims = await Promise.all(Array.from({ length: 8 }, () => store.claimPoll('b', T0 + 2000, T0 + 62_000)));
+    expect(claims.filter((claim) => claim.claimed)).toHaveLength(1);
+    expect(await store.get('b')).toMatchObject({ attempts: 1, next_poll_at: T0 + 62_000 });
+    // The losers see the task as it is now.
+    expect(claims.find((claim) => !claim.claimed)?.task).toMatchObject({ attempts: 1 });
+  });
+
+  it('lets only the step that holds the current attempt reschedule or finish, and finishes once', async () => {
+    await store.create(task('c'));
+    await store.claimPoll('c', T0 + 2000, T0 + 62_000);
+    expect(await store.reschedule('c', { attempt: 0, now: T0 + 2100, nextPollAt: T0 + 4000 })).toBe(false);
+    expect(await store.reschedule('c', { attempt: 1, now: T0 + 2100, nextPollAt: T0 + 4000, lastErrcode: 710642 })).toBe(true);
+    expect(await store.get('c')).toMatchObject({ next_poll_at: T0 + 4000, last_errcode: 710642 });
+
+    const outcome = { status: 'SUCCEEDED' as const, response_errcode: 0, response_data: '{"x":1}', fail_list: [] };
+    const finishes = await Promise.all(Array.from({ length: 5 }, () => store.finish('c', { attempt: 1, now: T0 + 5000 }, outcome)));
+    expect(finishes.filter(Boolean)).toHaveLength(1);
+    expect(await store.get('c')).toMatchObject({ status: 'SUCCEEDED', response_data: '{"x":1}', completed_at: new Date(T0 + 5000).toISOString() });
+    expect((await store.claimPoll('c', T0 + 999_999, T0 + 1_000_000)).claimed).toBe(false);
+  });
+});
+
+describe.skipIf(!motoEndpoint)('SqsPollQueue on the SQS API', () => {
+  it('honours DelaySeconds, and holds a message back with ChangeMessageVisibility', async () => {
+    const client = sqsClient();
+    const queue = new SqsPollQueue(client, await createPollQueue(client));
+    await queue.sendPoll({ jobid: 'j1' }, 1);
+    expect(await queue.receive(10, 0)).toEqual([]);
+    const [record] = await queue.receive(10, 3);
+    expect(JSON.parse(record?.body ?? '')).toEqual({ jobid: 'j1' });
+    expect(record?.attributes.ApproximateReceiveCount).toBe('1');
+
+    await queue.deferPoll(record?.receiptHandle ?? '', 2);
+    expect(await queue.receive(10, 0)).toEqual([]);
+    const [again] = await queue.receive(10, 4);
+    expect(again?.messageId).toBe(record?.messageId);
+    expect(again?.attributes.ApproximateReceiveCount).toBe('2');
+
+    await queue.delete(again?.receiptHandle ?? '');
+    await queue.deferPoll(again?.receiptHandle ?? '', 0).catch(() => undefined);
+    const { Messages = [] } = await client.send(new ReceiveMessageCommand({ QueueUrl: queue.queueUrl, WaitTimeSeconds: 1 }));
+    expect(Messages).toEqual([]);
+  });
+});

@@ -1,0 +1,128 @@
+/**
+ * The deployable artifact: `osls package` builds every function offline, each minified bundle stays
+ * under its byte budget, and the bundles themselves run the flow against DynamoDB and SQS (moto) with
+ * the zone emulator over HTTP.
+ */
+import { execFile } from 'node:child_process';
+import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { HttpHandler } from '../../lib/api/routes.js';
+import { createApiServer } from '../../lib/local/apiServer.js';
+import { close, listen } from '../../lib/local/nodeHttp.js';
+import { type SqsBatchHandler, startEventSourceMapping } from '../../lib/queue/eventSourceMapping.js';
+import { SqsPollQueue } from '../../lib/queue/sqsQueue.js';
+import { ZoneEmulator } from '../../lib/zone/emulator/emulator.js';
+import { SAMPLE_ARCHIVE, samplePrograms } from '../../lib/zone/emulator/sample.js';
+import { serveEmulator } from '../../lib/zone/emulator/server.js';
+import { DOC_EXAMPLE_REQUEST, SECRETS_AND_CHAT, waitFor } from '../support/fixtures.js';
+import { AWS_TEST_ENV, createPollQueue, createTasksTable, dynamoClient, motoEndpoint, sqsClient } from '../support/moto.js';
+
+const run = promisify(execFile);
+const ROOT = resolve(import.meta.dirname, '../..');
+// Inside the project, so the bundles resolve the AWS SDK from node_modules as the Lambda runtime provides it.
+const OUT = join(ROOT, '.bundles-test');
+const FUNCTIONS = ['createTask', 'getTask', 'pollResult'];
+/** The budget from the spine issue: each function's minified bundle under 250 KB. */
+const BUNDLE_BUDGET_BYTES = 250 * 1024;
+
+beforeAll(async () => {
+  await rm(OUT, { recursive: true, force: true });
+  await run(join(ROOT, 'node_modules/.bin/osls'), ['package', '--package', join(OUT, 'package')], {
+    cwd: ROOT,
+    env: { ...process.env, SLS_TELEMETRY_DISABLED: '1' },
+  });
+  for (const name of FUNCTIONS) {
+    await mkdir(join(OUT, name), { recursive: true });
+    await run('python3', ['-m', 'zipfile', '-e', join(OUT, 'package', `${name}.zip`), join(OUT, name)]);
+  }
+}, 120_000);
+afterAll(() => rm(OUT, { recursive: true, force: true }));
+
+describe('osls package', () => {
+  it.each(FUNCTIONS)('%s: one minified bundle, under 250 KB, with the AWS SDK left to the runtime', async (name) => {
+    const files = await readdir(join(OUT, name, 'functions'));
+    expect(files).toEqual([`${name}.mjs`]);
+    const bundle = join(OUT, name, 'functions', `${name}.mjs`);
+    const { size } = await stat(bundle);
+    expect(size).toBeLessThan(BUNDLE_BUDGET_BYTES);
+    const code = await readFile(bundle, 'utf8');
+    expect(code).toMatch(/from"@aws-sdk\/client-(dynamodb|sqs)"/);
+  });
+
+  it('declares the queue, its dead-letter queue, the table and one role per function', async () => {
+    const template = JSON.parse(await readFile(join(OUT, 'package', 'cloudformation-template-update-stack.json'), 'utf8'));
+    const resources = template.Resources;
+    expect(resources.PollQueue.Properties.RedrivePolicy.maxReceiveCount).toBe(250);
+    expect(resources.PollQueue.Properties.VisibilityTimeout).toBeGreaterThanOrEqual(6 * resources.PollResultLambdaFunction.Properties.Timeout);
+    expect(resources.TasksTable.Properties).toMatchObject({ BillingMode: 'PAY_PER_REQUEST', TimeToLiveSpecification: { AttributeName: 'expires_at', Enabled: true } });
+    const mapping = Object.values(resources).find((r: any) => r.Type === 'AWS::Lambda::EventSourceMapping') as any;
+    expect(mapping.Properties.FunctionResponseTypes).toEqual(['ReportBatchItemFailures']);
+    const pollActions = JSON.stringify(resources.PollResultRole.Properties.Policies);
+    expect(pollActions).toContain('sqs:ChangeMessageVisibility');
+    expect(pollActions).not.toContain('sqs:SendMessage');
+    expect(JSON.stringify(resources.GetTaskRole.Properties.Policies)).not.toContain('PutItem');
+  });
+});
+
+describe.skipIf(!motoEndpoint)('the packaged bundles on DynamoDB + SQS (moto)', () => {
+  it('run the source document example from POST to SUCCEEDED, leaking nothing into the table or queue', async () => {
+    const served = await serveEmulator(new ZoneEmulator({ archive: SAMPLE_ARCHIVE, programs: samplePrograms(300) }));
+    const dynamodb = dynamoClient();
+    const sqs = sqsClient();
+    const table = await createTasksTable(dynamodb);
+    const queueUrl = await createPollQueue(sqs);
+    Object.assign(process.env, AWS_TEST_ENV, {
+      TASKS_TABLE: table,
+      POLL_QUEUE_URL: queueUrl,
+      ZONE_BRIDGE_URL: served.url,
+      POLL_FIRST_DELAY_SECONDS: '0',
+      POLL_MIN_WAIT_SECONDS: '1',
+      POWERTOOLS_LOG_LEVEL: 'SILENT',
+    });
+    const load = async (name: string) =>
+      (await import(pathToFileURL(join(OUT, name, 'functions', `${name}.mjs`)).href)).handler;
+    const createTask: HttpHandler = await load('createTask');
+    const getTask: HttpHandler = await load('getTask');
+    const pollResult: SqsBatchHandler = await load('pollResult');
+
+    const server = createApiServer({
+      routes: [
+        { method: 'POST', path: '/tasks', handler: createTask },
+        { method: 'GET', path: '/tasks/{jobid}', handler: getTask },
+      ],
+    });
+    const url = await listen(server, 0, '127.0.0.1');
+    const poller = startEventSourceMapping({ consumer: new SqsPollQueue(sqs, queueUrl), handler: pollResult });
+    try {
+      const created = await fetch(`${url}/tasks`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(DOC_EXAMPLE_REQUEST),
+      });
+      expect(created.status).toBe(202);
+      const { jobid } = (await created.json()) as { jobid: string };
+      const task = await waitFor(async () => {
+        const body = (await (await fetch(`${url}/tasks/${jobid}`)).json()) as { status: string; response_data: string };
+        return body.status === 'PENDING' ? undefined : body;
+      }, 30_000, 200);
+      expect(task.status).toBe('SUCCEEDED');
+      expect(JSON.parse(task.response_data)).toEqual({ avg_reply_time: 2, negative_feedback_cnt: 0 });
+
+      const bad = await fetch(`${url}/tasks`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{' });
+      expect(bad.status).toBe(400);
+
+      const { ScanCommand } = await import('@aws-sdk/client-dynamodb');
+      const { Items } = await dynamodb.send(new ScanCommand({ TableName: table }));
+      const stored = JSON.stringify(Items);
+      expect(stored).toContain(jobid);
+      for (const secret of SECRETS_AND_CHAT) expect(stored).not.toContain(secret);
+    } finally {
+      await poller.stop();
+      await close(server);
+      await served.close();
+    }
+  }, 60_000);
+});
