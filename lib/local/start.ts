@@ -1,11 +1,14 @@
 /**
  * `npm start`: the whole flow on one laptop. Variables are in the README's configuration table.
+ *   npm start -- --archive my-archive.json --programs my-programs.json
  */
+import { parseArgs } from 'node:util';
 import * as z from 'zod';
 import { ConfigurationError, parseEnv } from '../config.js';
-import { ZoneEmulator } from '../zone/emulator/emulator.js';
-import { SAMPLE_ARCHIVE, SAMPLE_PROGRAM_LATENCY_MS, samplePrograms } from '../zone/emulator/sample.js';
+import { CALLBACK_PATH, type ServedEmulator, serveEmulator } from '../zone/emulator/server.js';
+import { configureEmulator, parseZoneEnv, ZoneConfigError } from '../zone/emulator/settings.js';
 import { HttpZoneTransport } from '../zone/httpTransport.js';
+import type { ZoneTransport } from '../zone/port.js';
 import { startLocalStack } from './stack.js';
 
 const LocalEnvSchema = z.object({
@@ -13,25 +16,32 @@ const LocalEnvSchema = z.object({
   HOST: z.string().default('127.0.0.1'),
   /** Require this bearer token on the local API. */
   LOCAL_API_TOKEN: z.string().optional(),
-  /** 1: the emulator runs in debug mode (debug_info replaces the placeholders). */
-  ZONE_DEBUG: z.enum(['0', '1', 'true', 'false']).default('0'),
-  ZONE_PROGRAM_LATENCY_MS: z.coerce.number().int().min(0).default(SAMPLE_PROGRAM_LATENCY_MS),
-  ZONE_RETENTION_SECONDS: z.coerce.number().int().min(1).default(86_400),
+  /** Where the embedded emulator also listens, for external programs' reports (0: any free port). */
+  ZONE_PORT: z.coerce.number().int().min(0).max(65_535).default(0),
   /** Talk to a zone bridge over HTTP instead of the embedded emulator. */
   ZONE_BRIDGE_URL: z.url().optional(),
   ZONE_BRIDGE_TOKEN: z.string().optional(),
 });
 
 async function main(): Promise<void> {
+  const { values: files } = parseArgs({
+    options: { archive: { type: 'string' }, programs: { type: 'string' } },
+    strict: true,
+  });
   const env = parseEnv(LocalEnvSchema, process.env);
-  const zone = env.ZONE_BRIDGE_URL
-    ? new HttpZoneTransport({ baseUrl: env.ZONE_BRIDGE_URL, bearerToken: env.ZONE_BRIDGE_TOKEN })
-    : new ZoneEmulator({
-        archive: SAMPLE_ARCHIVE,
-        programs: samplePrograms(env.ZONE_PROGRAM_LATENCY_MS),
-        debug: env.ZONE_DEBUG === '1' || env.ZONE_DEBUG === 'true',
-        retentionSeconds: env.ZONE_RETENTION_SECONDS,
-      });
+  let zone: ZoneTransport;
+  let served: ServedEmulator | undefined;
+  let zoneName: string;
+  if (env.ZONE_BRIDGE_URL) {
+    zone = new HttpZoneTransport({ baseUrl: env.ZONE_BRIDGE_URL, bearerToken: env.ZONE_BRIDGE_TOKEN });
+    zoneName = `zone bridge ${env.ZONE_BRIDGE_URL}`;
+  } else {
+    const configured = await configureEmulator(parseZoneEnv(process.env), files);
+    served = await serveEmulator(configured.emulator, { port: env.ZONE_PORT, host: env.HOST });
+    configured.setCallbackUrl(`${served.url}${CALLBACK_PATH}`);
+    zone = configured.emulator;
+    zoneName = `embedded zone emulator at ${served.url} (${configured.summary})`;
+  }
   const stack = await startLocalStack({
     port: env.PORT,
     host: env.HOST,
@@ -39,19 +49,20 @@ async function main(): Promise<void> {
     env: process.env,
     zone,
   });
-  const zoneName = env.ZONE_BRIDGE_URL ? `zone bridge ${env.ZONE_BRIDGE_URL}` : 'embedded zone emulator (sample configuration)';
   process.stderr.write(`wecom-zone-tasks listening on ${stack.url} with the ${zoneName}\n`);
   const stop = () => {
-    stack.stop().then(() => process.exit(0));
+    Promise.all([stack.stop(), served?.close()]).then(() => process.exit(0));
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
 }
 
 main().catch((error: unknown) => {
-  const message = error instanceof ConfigurationError || (error as NodeJS.ErrnoException)?.code === 'EADDRINUSE'
-    ? (error as Error).message
-    : `failed to start: ${(error as Error)?.name ?? 'error'}`;
-  process.stderr.write(`${message}\n`);
+  const known =
+    error instanceof ConfigurationError ||
+    error instanceof ZoneConfigError ||
+    ['EADDRINUSE', 'EACCES'].includes((error as NodeJS.ErrnoException)?.code ?? '') ||
+    (error as { code?: string })?.code?.startsWith('ERR_PARSE_ARGS');
+  process.stderr.write(`${known ? (error as Error).message : `failed to start: ${(error as Error)?.name ?? 'error'}`}\n`);
   process.exit(1);
 });

@@ -33,6 +33,11 @@ export const SDK_CODE = {
   invalidJson: -10009,
 } as const;
 
+/** Vendor SDK return codes are -10001..-10009; errcodes never fall in that range. */
+export function isSdkCode(code: number): boolean {
+  return code <= -10_000 && code > -11_000;
+}
+
 /** "Not finished yet" answers of `get_program_task_result` (spec section 3; configurable). */
 export const DEFAULT_PENDING_ERRCODES: readonly number[] = [ERRCODE.resultPending, ERRCODE.stillExecuting];
 

@@ -31,8 +31,14 @@ const JsonObjectText = z.string().refine(
       return false;
     }
   },
-  { message: 'must be the text of a JSON object' },
+  { message: 'must be a JSON object, or the text of one' },
 );
+
+/** A protocol as JSON text (as WeCom's admin console takes it) or, in a file, as a JSON object. */
+const ProtocolSchema = z.union([
+  JsonObjectText,
+  z.record(z.string(), z.unknown()).transform((object) => JSON.stringify(object)),
+], { error: 'must be a JSON object, or the text of one' });
 
 export const BuiltinProgramNameSchema = z.enum(['echo', 'service_statistics']);
 export type BuiltinProgramName = z.infer<typeof BuiltinProgramNameSchema>;
@@ -55,9 +61,9 @@ export type ProgramHandlerConfig = z.infer<typeof ProgramHandlerConfigSchema>;
 export const AbilityConfigSchema = z.object({
   ability_id: z.string().min(1),
   /** JSON text with `{chat}` / `{chatcontent}` placeholders inside its strings. */
-  input_protocol: JsonObjectText,
+  input_protocol: ProtocolSchema,
   /** An example of the program's output: outputs must match its keys and value types. */
-  output_protocol: JsonObjectText,
+  output_protocol: ProtocolSchema,
   handler: ProgramHandlerConfigSchema,
 });
 export type AbilityConfig = z.infer<typeof AbilityConfigSchema>;
@@ -67,6 +73,42 @@ export const ProgramConfigSchema = z.object({
   abilities: z.array(AbilityConfigSchema).min(1),
 });
 export type ProgramConfig = z.infer<typeof ProgramConfigSchema>;
+/** As written in a programs file (protocols may be objects). */
+export type ProgramConfigInput = z.input<typeof ProgramConfigSchema>;
 
-export const ArchiveFileSchema = z.object({ messages: z.array(ArchivedMessageSchema) });
-export const ProgramsFileSchema = z.object({ programs: z.array(ProgramConfigSchema) });
+/** The archive file: `{"messages": [...]}`; msgids are unique. */
+export const ArchiveFileSchema = z.object({
+  messages: z.array(ArchivedMessageSchema).superRefine((messages, context) => {
+    const seen = new Set<string>();
+    messages.forEach((message, index) => {
+      if (seen.has(message.msgid)) {
+        context.addIssue({ code: 'custom', path: [index, 'msgid'], message: `duplicate msgid ${message.msgid}` });
+      }
+      seen.add(message.msgid);
+    });
+  }),
+});
+
+/** The programs file: `{"programs": [...]}`; program ids, and ability ids within a program, are unique. */
+export const ProgramsFileSchema = z.object({
+  programs: z.array(ProgramConfigSchema).superRefine((programs, context) => {
+    const seen = new Set<string>();
+    programs.forEach((program, index) => {
+      if (seen.has(program.program_id)) {
+        context.addIssue({ code: 'custom', path: [index, 'program_id'], message: `duplicate program_id ${program.program_id}` });
+      }
+      seen.add(program.program_id);
+      const abilities = new Set<string>();
+      program.abilities.forEach((ability, abilityIndex) => {
+        if (abilities.has(ability.ability_id)) {
+          context.addIssue({
+            code: 'custom',
+            path: [index, 'abilities', abilityIndex, 'ability_id'],
+            message: `duplicate ability_id ${ability.ability_id}`,
+          });
+        }
+        abilities.add(ability.ability_id);
+      });
+    });
+  }),
+});

@@ -6,7 +6,7 @@
  * the in-process zone transport. It logs nothing: it holds chat text.
  */
 import { randomBytes } from 'node:crypto';
-import { ERRCODE, SDK_CODE } from '../../protocol/errcodes.js';
+import { ERRCODE, isSdkCode, SDK_CODE } from '../../protocol/errcodes.js';
 import {
   type CreateFailMsg,
   type CreateProgramTaskResponseWire,
@@ -23,14 +23,13 @@ import { jsonProtocolMismatch } from '../../render/protocolMatch.js';
 import { type ChatLine, debugPlaceholderValues, placeholderValues, renderInput } from '../../render/render.js';
 import { type ZoneTransport, ZoneTransportError } from '../port.js';
 import { BUILTIN_PROGRAMS } from './builtinPrograms.js';
-import * as z from 'zod';
 import {
   ANALYSABLE_MSGTYPES,
   type AbilityConfig,
   type ArchivedMessage,
-  ArchivedMessageSchema,
-  type ProgramConfig,
-  ProgramConfigSchema,
+  ArchiveFileSchema,
+  type ProgramConfigInput,
+  ProgramsFileSchema,
 } from './config.js';
 
 /** A program call: what the zone POSTs to an analysis program. */
@@ -50,7 +49,7 @@ export type ProgramRunner = (call: ProgramCall, ability: AbilityConfig) => Promi
 
 export interface ZoneEmulatorOptions {
   archive: readonly ArchivedMessage[];
-  programs: readonly ProgramConfig[];
+  programs: readonly ProgramConfigInput[];
   /** Debug mode: `debug_info` replaces the placeholders and `msg_list` is ignored. */
   debug?: boolean;
   /** How long results can be fetched (default 24 h); later the jobid answers 701151. */
@@ -59,8 +58,27 @@ export interface ZoneEmulatorOptions {
   duplicateErrcode?: number;
   /** Runs programs whose handler is `http` (see `externalProgram.ts`); built-ins need none. */
   runExternal?: ProgramRunner;
+  /** Fault knobs, so the poller's behaviour under a slow or failing zone can be shown. */
+  faults?: ZoneFaults;
   now?: () => number;
 }
+
+export interface ZoneFaults {
+  /** Added to every interface call. */
+  latencyMs?: number;
+  /** Fraction of interface calls (0..1) answered with one of `errcodes` instead. */
+  errorRate?: number;
+  /**
+   * Drawn from at random: WeCom errcodes (-1 busy, 45009 frequency limit...) are answered as
+   * `{errcode, errmsg}`; SDK codes (-10002 network failure...) fail the call itself.
+   */
+  errcodes?: readonly number[];
+  /** Deterministic draws for tests. */
+  random?: () => number;
+}
+
+/** Injected faults answer with these unless configured otherwise. */
+export const DEFAULT_FAULT_ERRCODES: readonly number[] = [ERRCODE.systemBusy, ERRCODE.frequencyLimit, SDK_CODE.networkFailure];
 
 type JobState =
   | { kind: 'running' }
@@ -81,6 +99,8 @@ const PENDING_ERRMSG = 'waiting for the program to return a result';
 export class ZoneEmulator implements ZoneTransport {
   /** Calls per interface, for tests and benchmarks that count zone calls. */
   readonly calls: Record<string, number> = {};
+  /** Faults injected so far. */
+  faultsInjected = 0;
 
   readonly #archive: Map<string, ArchivedMessage>;
   readonly #abilities = new Map<string, Map<string, AbilityConfig>>();
@@ -93,8 +113,8 @@ export class ZoneEmulator implements ZoneTransport {
     this.#options = options;
     this.#now = options.now ?? Date.now;
     // A wrong configuration fails here, naming the field, not later inside a task.
-    const archive = z.array(ArchivedMessageSchema).parse(options.archive);
-    const programs = z.array(ProgramConfigSchema).parse(options.programs);
+    const archive = ArchiveFileSchema.shape.messages.parse(options.archive);
+    const programs = ProgramsFileSchema.shape.programs.parse(options.programs);
     this.#archive = new Map(archive.map((message) => [message.msgid, message]));
     for (const program of programs) {
       this.#abilities.set(program.program_id, new Map(program.abilities.map((ability) => [ability.ability_id, ability])));
@@ -110,6 +130,13 @@ export class ZoneEmulator implements ZoneTransport {
       throw new ZoneTransportError(SDK_CODE.invalidJson, `${apiName}: the request is not valid JSON`);
     }
     this.calls[apiName] = (this.calls[apiName] ?? 0) + 1;
+    const fault = await this.#injectFault();
+    if (fault !== undefined) {
+      if (isSdkCode(fault)) {
+        throw new ZoneTransportError(fault, `${apiName}: injected transport failure`);
+      }
+      return JSON.stringify({ errcode: fault, errmsg: 'injected fault' });
+    }
     switch (apiName) {
       case ZONE_API.createProgramTask:
         return JSON.stringify(this.createProgramTask(request));
@@ -221,6 +248,18 @@ export class ZoneEmulator implements ZoneTransport {
     if (job.state.kind !== 'running') return failure(ERRCODE.invalidParameter, 'the job has already been reported');
     this.#report(job, { errcode: parsed.data.errcode, result: parsed.data.result });
     return { errcode: ERRCODE.ok, errmsg: 'ok' };
+  }
+
+  /** Apply the latency knob; the errcode to answer with when a fault is drawn. */
+  async #injectFault(): Promise<number | undefined> {
+    const faults = this.#options.faults;
+    if (!faults) return undefined;
+    if (faults.latencyMs) await delay(faults.latencyMs);
+    const random = faults.random ?? Math.random;
+    if (!faults.errorRate || random() >= faults.errorRate) return undefined;
+    const codes = faults.errcodes?.length ? faults.errcodes : DEFAULT_FAULT_ERRCODES;
+    this.faultsInjected += 1;
+    return codes[Math.floor(random() * codes.length)] ?? ERRCODE.systemBusy;
   }
 
   #report(job: Job, report: ProgramReport): void {

@@ -48,6 +48,11 @@ export async function serveEmulator(emulator: ZoneEmulator, options: { port?: nu
       response.writeHead(200, { 'content-type': 'application/json; charset=utf-8' });
       response.end(answer);
     } catch (error) {
+      if (error instanceof ZoneTransportError && error.sdkCode === SDK_CODE.networkFailure) {
+        // A network failure, as the client sees one: the connection drops without an answer.
+        response.destroy();
+        return;
+      }
       if (error instanceof ZoneTransportError) {
         const status = error.sdkCode === SDK_CODE.unknownApi ? 404 : 400;
         sendJson(response, status, { sdk_code: error.sdkCode, message: error.message });
