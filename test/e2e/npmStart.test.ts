@@ -2,9 +2,12 @@
  * `npm start` as a user runs it: a separate process, then the document example over HTTP.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { resolve } from 'node:path';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DOC_EXAMPLE_REQUEST, waitFor } from '../support/fixtures.js';
+import { startTsProcess } from '../support/processes.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 
@@ -52,5 +55,42 @@ describe('npm start', () => {
     });
     expect(result.code).not.toBe(0);
     expect(result.stderr).toMatch(/PORT/);
+  });
+});
+
+describe('npm start with your own files and program', () => {
+  it('follows a task on your archive, through your program process, from POST to SUCCEEDED', async () => {
+    const program = await startTsProcess('examples/external-program.ts', [], { PORT: '0', PROGRAM_DELAY_MS: '200' });
+    const dir = await mkdtemp(join(tmpdir(), 'own-program-'));
+    const programs = JSON.parse(await readFile(join(ROOT, 'examples/programs.json'), 'utf8'));
+    programs.programs[0].abilities[0].handler.url = `${program.url}/`;
+    const programsFile = join(dir, 'programs.json');
+    await writeFile(programsFile, JSON.stringify(programs));
+    const app = await startTsProcess('lib/local/start.ts', ['--archive', 'examples/archive.json', '--programs', programsFile], {
+      PORT: '0',
+      POWERTOOLS_LOG_LEVEL: 'WARN',
+    });
+    try {
+      const created = await fetch(`${app.url}/tasks`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          program_id: 'WORD_COUNT',
+          ability_id: 'count',
+          msg_list: [1, 2, 4].map((n) => ({ msgid: `CS-00${n}`, encrypt_info: { secret_key: `key-cs-00${n}` } })),
+          escape_type: 1,
+        }),
+      });
+      expect(created.status).toBe(202);
+      const { jobid } = (await created.json()) as { jobid: string };
+      const task = await waitFor(async () => {
+        const body = (await (await fetch(`${app.url}/tasks/${jobid}`)).json()) as { status: string; response_data: string };
+        return body.status === 'PENDING' ? undefined : body;
+      }, 20_000, 200);
+      expect(task.status).toBe('SUCCEEDED');
+      expect(JSON.parse(task.response_data)).toEqual({ message_count: 3, char_count: 34, speakers: 2 });
+    } finally {
+      await Promise.all([app.stop(), program.stop()]);
+    }
   });
 });
