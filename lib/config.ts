@@ -4,6 +4,7 @@
  */
 import * as z from 'zod';
 import { type ResultClassifier, parseErrcodeList } from './poll/classify.js';
+import { DEFAULT_SWEEP, type SweepSettings } from './poll/sweep.js';
 import { DEFAULT_POLL_SCHEDULE, type PollSchedule, PollScheduleSchema } from './poll/schedule.js';
 import { DEFAULT_PENDING_ERRCODES, DEFAULT_TRANSIENT_ERRCODES } from './protocol/errcodes.js';
 
@@ -23,6 +24,8 @@ const CommonEnvSchema = z.object({
   ZONE_PENDING_ERRCODES: z.string().default(DEFAULT_PENDING_ERRCODES.join(',')),
   ZONE_TRANSIENT_ERRCODES: z.string().default(DEFAULT_TRANSIENT_ERRCODES.join(',')),
   TASK_RETENTION_DAYS: z.coerce.number().int().min(1).default(30),
+  SWEEP_GRACE_SECONDS: z.coerce.number().int().min(0).default(DEFAULT_SWEEP.graceSeconds),
+  SWEEP_LIMIT: z.coerce.number().int().min(1).max(10_000).default(DEFAULT_SWEEP.limit),
 });
 
 export const AwsEnvSchema = CommonEnvSchema.extend({
@@ -46,6 +49,7 @@ export function parseEnv<S extends z.ZodType>(schema: S, env: Env): z.infer<S> {
 
 export interface CommonConfig {
   schedule: PollSchedule;
+  sweep: SweepSettings;
   classifier: ResultClassifier;
   retentionSeconds: number;
 }
@@ -71,6 +75,7 @@ export function commonConfig(env: Env): CommonConfig {
   try {
     return {
       schedule: schedule.data,
+      sweep: { graceSeconds: parsed.SWEEP_GRACE_SECONDS, limit: parsed.SWEEP_LIMIT },
       classifier: {
         pendingErrcodes: parseErrcodeList(parsed.ZONE_PENDING_ERRCODES),
         transientErrcodes: parseErrcodeList(parsed.ZONE_TRANSIENT_ERRCODES),

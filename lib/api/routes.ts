@@ -11,6 +11,7 @@ import { readJsonBody, validate } from '../http/request.js';
 import { jsonResponse } from '../http/response.js';
 import { pollBatch } from '../poll/pollBatch.js';
 import type { PollDependencies } from '../poll/pollTask.js';
+import { type SweepDependencies, type SweepReport, sweepOverdue } from '../poll/sweep.js';
 import { createProgramTaskRequestShape } from '../protocol/zone.js';
 import type { TaskStore } from '../tasks/store.js';
 import { type SubmitDependencies, submitTask, ZoneRejectedError, ZoneUnavailableError } from '../tasks/submitTask.js';
@@ -72,6 +73,11 @@ export function makeGetTaskHandler(deps: Pick<SubmitDependencies, 'store' | 'log
       if (!task) throw notFound(`no task with jobid ${parsed.data}`);
       return jsonResponse(200, taskView(task));
     });
+}
+
+/** The scheduled sweeper: resumes orphaned tasks. */
+export function makeSweepHandler(deps: SweepDependencies): (event: unknown, context: Context) => Promise<SweepReport> {
+  return middy<unknown, SweepReport>().handler(() => sweepOverdue(deps));
 }
 
 /** The SQS-triggered poller (`ReportBatchItemFailures`). */

@@ -8,6 +8,7 @@ import { makeCreateTaskHandler, makeGetTaskHandler, makePollResultHandler } from
 import { commonConfig } from '../config.js';
 import { createLogger, errorKind, type Log } from '../log.js';
 import type { PollSchedule } from '../poll/schedule.js';
+import { sweepOverdue } from '../poll/sweep.js';
 import { type RunningEventSourceMapping, startEventSourceMapping } from '../queue/eventSourceMapping.js';
 import { LocalQueue } from '../queue/localQueue.js';
 import type { PollQueue, QueueConsumer } from '../queue/port.js';
@@ -37,6 +38,8 @@ export interface LocalStackOptions {
   logger?: Log;
   /** Batches the poller handles at once (the event source's maximum concurrency). */
   pollConcurrency?: number;
+  /** How often the sweeper runs (on AWS: every 5 minutes); 0 turns it off. */
+  sweepEverySeconds?: number;
 }
 
 export interface LocalStack {
@@ -58,6 +61,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     new LocalQueue({ visibilityTimeoutSeconds: 180, maxReceiveCount: schedule.maxAttempts + 50 });
   const zone = options.zone ?? new ZoneEmulator({ archive: SAMPLE_ARCHIVE, programs: samplePrograms() });
   const deps = { ...common, schedule, logger, store, queue, zone: zoneClient(zone) };
+  const sweepEveryMs = (options.sweepEverySeconds ?? 60) * 1000;
+  const sweeper =
+    sweepEveryMs > 0
+      ? setInterval(() => {
+          sweepOverdue(deps).catch((error: unknown) => logger.error('sweep failed', { error: errorKind(error) }));
+        }, sweepEveryMs).unref()
+      : undefined;
 
   const poller = startEventSourceMapping({
     consumer: queue,
@@ -81,6 +91,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     zone,
     poller,
     async stop() {
+      clearInterval(sweeper);
       await close(server);
       await poller.stop();
     },

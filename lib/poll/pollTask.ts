@@ -5,6 +5,7 @@
  * back until the next poll. It never sends a new message.
  */
 import type { SQSRecord } from 'aws-lambda';
+import type * as z from 'zod';
 import type { Log } from '../log.js';
 import { errorKind } from '../log.js';
 import { MAX_VISIBILITY_SECONDS, PollMessageSchema, type PollQueue } from '../queue/port.js';
@@ -33,16 +34,17 @@ type PollRecord = Pick<SQSRecord, 'messageId' | 'receiptHandle' | 'body'>;
 
 export async function pollTaskRecord(record: PollRecord, deps: PollDependencies): Promise<PollOutcome> {
   const now = deps.now ?? Date.now;
-  const jobid = parseJobid(record.body);
-  if (jobid === undefined) {
+  const message = parsePollMessage(record.body);
+  if (message === undefined) {
     // A poison message would otherwise circle until the dead-letter queue; it carries no task.
     deps.logger.error('dropping a poll message that is not {"jobid": string}', { messageId: record.messageId });
     return 'done';
   }
 
+  const { jobid, chain } = message;
   const claimedAt = now();
-  const claim = await deps.store.claimPoll(jobid, claimedAt, claimedAt + deps.schedule.leaseSeconds * 1000);
-  if (!claim.claimed) return settleUnclaimed(claim.task, jobid, record, deps);
+  const claim = await deps.store.claimPoll(jobid, chain, claimedAt, claimedAt + deps.schedule.leaseSeconds * 1000);
+  if (!claim.claimed) return settleUnclaimed(claim.task, message, record, deps);
 
   const task = claim.task;
   const attempt = task.attempts;
@@ -50,10 +52,10 @@ export async function pollTaskRecord(record: PollRecord, deps: PollDependencies)
   const at = now();
   const step = { attempt, now: at };
 
-  if (answer.kind === 'final') return finish(task, step, answer.outcome, record, deps);
+  if (answer.kind === 'final') return finish(task, step, answer.outcome, message, record, deps);
   if (at >= task.deadline_at || attempt >= deps.schedule.maxAttempts) {
     const reason = at >= task.deadline_at ? 'deadline passed' : `no final result after ${attempt} polls`;
-    return finish(task, step, { status: 'TIMED_OUT', errcode: answer.errcode, errmsg: reason }, record, deps);
+    return finish(task, step, { status: 'TIMED_OUT', errcode: answer.errcode, errmsg: reason }, message, record, deps);
   }
 
   const ageSeconds = (at - Date.parse(task.created_at)) / 1000;
@@ -64,7 +66,7 @@ export async function pollTaskRecord(record: PollRecord, deps: PollDependencies)
     nextPollAt: at + waitSeconds * 1000,
     lastErrcode: answer.errcode,
   });
-  if (!rescheduled) return settleUnclaimed(await deps.store.get(jobid), jobid, record, deps);
+  if (!rescheduled) return settleUnclaimed(await deps.store.get(jobid), message, record, deps);
   await deps.queue.deferPoll(record.receiptHandle, waitSeconds);
   deps.logger.debug('task not finished; next poll scheduled', {
     jobid,
@@ -90,11 +92,12 @@ async function finish(
   task: TaskRecord,
   step: { attempt: number; now: number },
   outcome: TaskOutcome,
+  message: ParsedPollMessage,
   record: PollRecord,
   deps: PollDependencies,
 ): Promise<PollOutcome> {
   const written = await deps.store.finish(task.jobid, step, outcome);
-  if (!written) return settleUnclaimed(await deps.store.get(task.jobid), task.jobid, record, deps);
+  if (!written) return settleUnclaimed(await deps.store.get(task.jobid), message, record, deps);
   deps.logger.info('task finished', {
     jobid: task.jobid,
     status: outcome.status,
@@ -108,13 +111,14 @@ async function finish(
 }
 
 /**
- * This delivery does not own the next step. An ended or unknown task lets the message go; a pending
- * one keeps it until its next poll is due, so the task can never be orphaned by a dropped message
- * (a duplicate copy then only ever loses the claim, and never calls the zone).
+ * This delivery does not own the next step. An ended or unknown task, or a message of a chain the
+ * sweeper has replaced, lets the message go; a pending task keeps it until its next poll is due, so
+ * the task can never be orphaned by a dropped message (a duplicate copy then only ever loses the
+ * claim, and never calls the zone).
  */
 async function settleUnclaimed(
   task: TaskRecord | undefined,
-  jobid: string,
+  { jobid, chain }: ParsedPollMessage,
   record: PollRecord,
   deps: PollDependencies,
 ): Promise<PollOutcome> {
@@ -123,6 +127,10 @@ async function settleUnclaimed(
     return 'done';
   }
   if (isTerminal(task.status)) return 'done';
+  if (task.chain !== chain) {
+    deps.logger.info('poll message of a replaced chain; dropping it', { jobid, chain, currentChain: task.chain });
+    return 'done';
+  }
   const now = (deps.now ?? Date.now)();
   const waitSeconds = Math.min(MAX_VISIBILITY_SECONDS, Math.max(1, Math.ceil((task.next_poll_at - now) / 1000)));
   await deps.queue.deferPoll(record.receiptHandle, waitSeconds);
@@ -130,10 +138,12 @@ async function settleUnclaimed(
   return 'waiting';
 }
 
-function parseJobid(body: string): string | undefined {
+type ParsedPollMessage = z.output<typeof PollMessageSchema>;
+
+function parsePollMessage(body: string): ParsedPollMessage | undefined {
   try {
     const parsed = PollMessageSchema.safeParse(JSON.parse(body));
-    return parsed.success ? parsed.data.jobid : undefined;
+    return parsed.success ? parsed.data : undefined;
   } catch {
     return undefined;
   }

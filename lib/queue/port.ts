@@ -7,9 +7,9 @@
 import type { SQSRecord } from 'aws-lambda';
 import * as z from 'zod';
 
-/** The poll message body: the jobid alone, nothing of the request. */
-export const PollMessageSchema = z.object({ jobid: z.string().min(1) });
-export type PollMessage = z.infer<typeof PollMessageSchema>;
+/** The poll message body: the jobid and the chain generation, nothing of the request. */
+export const PollMessageSchema = z.object({ jobid: z.string().min(1), chain: z.int().min(0).default(0) });
+export type PollMessage = z.input<typeof PollMessageSchema>;
 
 export interface PollQueue {
   /** SendMessage with DelaySeconds (0..900). */

@@ -2,9 +2,12 @@
  * The DynamoDB task store: one item per jobid, every step a conditional write.
  */
 import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { type ClaimResult, type PollStep, TaskExistsError, type TaskStore } from './store.js';
-import type { TaskOutcome, TaskRecord } from './task.js';
+import { PENDING_SHARDS, type TaskOutcome, type TaskRecord } from './task.js';
+
+/** The sparse index of PENDING tasks by next poll time (serverless.yml declares it). */
+export const PENDING_INDEX = 'pending-by-next-poll';
 
 export class DynamoTaskStore implements TaskStore {
   readonly #documents: DynamoDBDocumentClient;
@@ -40,17 +43,18 @@ export class DynamoTaskStore implements TaskStore {
     return Item as TaskRecord | undefined;
   }
 
-  async claimPoll(jobid: string, now: number, leaseUntil: number): Promise<ClaimResult> {
+  async claimPoll(jobid: string, chain: number, now: number, leaseUntil: number): Promise<ClaimResult> {
     const attributes = await this.#conditionalUpdate({
       Key: { jobid },
       UpdateExpression: 'SET attempts = attempts + :one, next_poll_at = :lease, updated_at = :at',
-      ConditionExpression: '#status = :pending AND next_poll_at <= :now',
-      ExpressionAttributeNames: { '#status': 'status' },
+      ConditionExpression: '#status = :pending AND #chain = :chain AND next_poll_at <= :now',
+      ExpressionAttributeNames: { '#status': 'status', '#chain': 'chain' },
       ExpressionAttributeValues: {
         ':one': 1,
         ':lease': leaseUntil,
         ':at': new Date(now).toISOString(),
         ':pending': 'PENDING',
+        ':chain': chain,
         ':now': now,
       },
       ReturnValues: 'ALL_NEW',
@@ -84,7 +88,47 @@ export class DynamoTaskStore implements TaskStore {
       values[`:${field}`] = value;
       sets.push(`#${field} = :${field}`);
     }
-    return (await this.#stepUpdate(jobid, step, `SET ${sets.join(', ')}`, values, names)) !== undefined;
+    const update = `SET ${sets.join(', ')} REMOVE pending_shard`;
+    return (await this.#stepUpdate(jobid, step, update, values, names)) !== undefined;
+  }
+
+  async findOverdue(cutoff: number, limit: number): Promise<TaskRecord[]> {
+    const shards = Array.from({ length: PENDING_SHARDS }, (_, shard) => `P${shard}`);
+    const pages = await Promise.all(
+      shards.map((shard) =>
+        this.#documents.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            IndexName: PENDING_INDEX,
+            KeyConditionExpression: 'pending_shard = :shard AND next_poll_at < :cutoff',
+            ExpressionAttributeValues: { ':shard': shard, ':cutoff': cutoff },
+            Limit: limit,
+          }),
+        ),
+      ),
+    );
+    return pages
+      .flatMap((page) => (page.Items ?? []) as TaskRecord[])
+      .sort((a, b) => a.next_poll_at - b.next_poll_at)
+      .slice(0, limit);
+  }
+
+  async resumeChain(jobid: string, seenNextPollAt: number, now: number): Promise<number | undefined> {
+    const attributes = await this.#conditionalUpdate({
+      Key: { jobid },
+      UpdateExpression: 'SET #chain = #chain + :one, next_poll_at = :now, updated_at = :at',
+      ConditionExpression: '#status = :pending AND next_poll_at = :seen',
+      ExpressionAttributeNames: { '#status': 'status', '#chain': 'chain' },
+      ExpressionAttributeValues: {
+        ':one': 1,
+        ':now': now,
+        ':at': new Date(now).toISOString(),
+        ':pending': 'PENDING',
+        ':seen': seenNextPollAt,
+      },
+      ReturnValues: 'ALL_NEW',
+    });
+    return attributes ? (attributes as TaskRecord).chain : undefined;
   }
 
   /** An update allowed only to the poll step that holds the task's current attempt. */

@@ -18,9 +18,9 @@ export class MemoryTaskStore implements TaskStore {
     return task && structuredClone(task);
   }
 
-  async claimPoll(jobid: string, now: number, leaseUntil: number): Promise<ClaimResult> {
+  async claimPoll(jobid: string, chain: number, now: number, leaseUntil: number): Promise<ClaimResult> {
     const task = this.#tasks.get(jobid);
-    if (!task || task.status !== 'PENDING' || task.next_poll_at > now) {
+    if (!task || task.status !== 'PENDING' || task.chain !== chain || task.next_poll_at > now) {
       return { claimed: false, task: task && structuredClone(task) };
     }
     task.attempts += 1;
@@ -43,7 +43,25 @@ export class MemoryTaskStore implements TaskStore {
     if (!task) return false;
     const at = new Date(step.now).toISOString();
     Object.assign(task, structuredClone(outcome), { updated_at: at, completed_at: at });
+    delete task.pending_shard;
     return true;
+  }
+
+  async findOverdue(cutoff: number, limit: number): Promise<TaskRecord[]> {
+    return [...this.#tasks.values()]
+      .filter((task) => task.pending_shard !== undefined && task.next_poll_at < cutoff)
+      .sort((a, b) => a.next_poll_at - b.next_poll_at)
+      .slice(0, limit)
+      .map((task) => structuredClone(task));
+  }
+
+  async resumeChain(jobid: string, seenNextPollAt: number, now: number): Promise<number | undefined> {
+    const task = this.#tasks.get(jobid);
+    if (!task || task.status !== 'PENDING' || task.next_poll_at !== seenNextPollAt) return undefined;
+    task.chain += 1;
+    task.next_poll_at = now;
+    task.updated_at = new Date(now).toISOString();
+    return task.chain;
   }
 
   /** Every stored record, for tests that scan what was written. */

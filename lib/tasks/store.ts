@@ -15,14 +15,21 @@ export interface TaskStore {
   create(task: TaskRecord): Promise<void>;
   get(jobid: string): Promise<TaskRecord | undefined>;
   /**
-   * Claim the next poll step: succeeds only while the task is PENDING and `next_poll_at <= now`.
-   * Increments `attempts` and moves `next_poll_at` to `leaseUntil`.
+   * Claim the next poll step: succeeds only while the task is PENDING, its poll message is of the
+   * current `chain`, and `next_poll_at <= now`. Increments `attempts`, moves `next_poll_at` to `leaseUntil`.
    */
-  claimPoll(jobid: string, now: number, leaseUntil: number): Promise<ClaimResult>;
+  claimPoll(jobid: string, chain: number, now: number, leaseUntil: number): Promise<ClaimResult>;
   /** After a not-final answer: schedule the next poll. False if the step is stale. */
   reschedule(jobid: string, step: PollStep & { nextPollAt: number; lastErrcode?: number }): Promise<boolean>;
   /** Write the final state once. False if the step is stale or the task already ended. */
   finish(jobid: string, step: PollStep, outcome: TaskOutcome): Promise<boolean>;
+  /** PENDING tasks whose next poll was due before `cutoff` (oldest first within a shard), at most `limit`. */
+  findOverdue(cutoff: number, limit: number): Promise<TaskRecord[]>;
+  /**
+   * Start a new poll chain for an orphaned task: only if it is still PENDING with the `next_poll_at`
+   * the sweeper saw (so nothing polled it meanwhile). Returns the new chain, or undefined.
+   */
+  resumeChain(jobid: string, seenNextPollAt: number, now: number): Promise<number | undefined>;
 }
 
 /** Identifies one claimed poll step. */

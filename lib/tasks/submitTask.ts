@@ -11,7 +11,7 @@ import type { PollQueue } from '../queue/port.js';
 import type { ZoneClient } from '../zone/client.js';
 import { ZoneTransportError } from '../zone/port.js';
 import type { TaskStore } from './store.js';
-import type { FailedMessage, TaskRecord } from './task.js';
+import { type FailedMessage, pendingShard, type TaskRecord } from './task.js';
 
 export interface SubmitDependencies {
   zone: ZoneClient;
@@ -80,6 +80,8 @@ export async function submitTask(request: CreateProgramTaskRequest, deps: Submit
     message_count: new Set(request.msg_list.map((message) => message.msgid)).size,
     duplicate_list: duplicateList,
     attempts: 0,
+    chain: 0,
+    pending_shard: pendingShard(response.jobid),
     created_at: new Date(createdAt).toISOString(),
     updated_at: new Date(createdAt).toISOString(),
     next_poll_at: createdAt + deps.schedule.firstDelaySeconds * 1000,
@@ -88,11 +90,11 @@ export async function submitTask(request: CreateProgramTaskRequest, deps: Submit
   };
   await deps.store.create(task);
   try {
-    await deps.queue.sendPoll({ jobid: task.jobid }, deps.schedule.firstDelaySeconds);
+    await deps.queue.sendPoll({ jobid: task.jobid, chain: task.chain }, deps.schedule.firstDelaySeconds);
   } catch (error) {
     // The zone task exists and is stored: answering 5xx would make the client create a second one.
-    // The record keeps next_poll_at, so the task can be resumed; say so loudly.
-    deps.logger.error('first poll message not sent; the task is stored but not being polled', {
+    // The record keeps next_poll_at, so the sweeper resumes the task once it is overdue.
+    deps.logger.error('first poll message not sent; the sweeper will resume the task', {
       jobid: task.jobid,
       error: errorKind(error),
     });

@@ -26,6 +26,13 @@ export const TaskRecordSchema = z.object({
   duplicate_list: z.array(FailedMessageSchema),
   /** Polls claimed so far; every step of the poll chain is a conditional write on it. */
   attempts: z.int(),
+  /**
+   * The generation of the task's poll message. The sweeper bumps it when it resumes an orphaned
+   * task with a new message; a message of an older generation is then let go, so two chains never run.
+   */
+  chain: z.int(),
+  /** Present only while PENDING: the partition of the sparse index the sweeper queries. */
+  pending_shard: z.string().optional(),
   created_at: z.string(),
   updated_at: z.string(),
   /** Epoch ms: the earliest time the next poll may run (also the lease of a running poll). */
@@ -91,6 +98,16 @@ export function taskView(task: TaskRecord): TaskView {
     response_data: task.response_data ?? null,
     fail_list: [...task.duplicate_list, ...(task.fail_list ?? [])],
   };
+}
+
+/** Shards of the sweeper's index: spreads index writes over partitions. */
+export const PENDING_SHARDS = 8;
+
+/** A stable shard for a jobid. */
+export function pendingShard(jobid: string): string {
+  let hash = 0;
+  for (let i = 0; i < jobid.length; i++) hash = (hash * 31 + jobid.charCodeAt(i)) >>> 0;
+  return `P${hash % PENDING_SHARDS}`;
 }
 
 export function isTerminal(status: TaskStatus): status is TerminalStatus {

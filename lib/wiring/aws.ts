@@ -7,13 +7,14 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { AwsEnvSchema, commonConfig, parseEnv } from '../config.js';
 import { createLogger } from '../log.js';
 import type { PollDependencies } from '../poll/pollTask.js';
+import type { SweepDependencies } from '../poll/sweep.js';
 import { SqsPollQueue } from '../queue/sqsQueue.js';
 import { DynamoTaskStore } from '../tasks/dynamoStore.js';
 import type { SubmitDependencies } from '../tasks/submitTask.js';
 import { zoneClient } from '../zone/client.js';
 import { HttpZoneTransport } from '../zone/httpTransport.js';
 
-export type AwsDependencies = SubmitDependencies & PollDependencies;
+export type AwsDependencies = SubmitDependencies & PollDependencies & SweepDependencies;
 
 /**
  * @example

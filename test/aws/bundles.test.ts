@@ -24,7 +24,7 @@ const run = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, '../..');
 // Inside the project, so the bundles resolve the AWS SDK from node_modules as the Lambda runtime provides it.
 const OUT = join(ROOT, '.bundles-test');
-const FUNCTIONS = ['createTask', 'getTask', 'pollResult'];
+const FUNCTIONS = ['createTask', 'getTask', 'pollResult', 'sweepOverdue'];
 /** The budget from the spine issue: each function's minified bundle under 250 KB. */
 const BUNDLE_BUDGET_BYTES = 250 * 1024;
 
@@ -64,6 +64,18 @@ describe('osls package', () => {
     expect(pollActions).toContain('sqs:ChangeMessageVisibility');
     expect(pollActions).not.toContain('sqs:SendMessage');
     expect(JSON.stringify(resources.GetTaskRole.Properties.Policies)).not.toContain('PutItem');
+  });
+
+  it('protects every HTTP route with IAM authorization and schedules the sweeper', async () => {
+    const template = JSON.parse(await readFile(join(OUT, 'package', 'cloudformation-template-update-stack.json'), 'utf8'));
+    const resources = Object.values(template.Resources) as { Type: string; Properties: Record<string, unknown> }[];
+    const routes = resources.filter((r) => r.Type === 'AWS::ApiGatewayV2::Route');
+    expect(routes.map((route) => route.Properties.RouteKey).sort()).toEqual(['GET /tasks/{jobid}', 'POST /tasks']);
+    for (const route of routes) expect(route.Properties.AuthorizationType).toBe('AWS_IAM');
+    const rule = resources.find((r) => r.Type === 'AWS::Events::Rule');
+    expect(rule?.Properties.ScheduleExpression).toBe('rate(5 minutes)');
+    const table = template.Resources.TasksTable.Properties;
+    expect(table.GlobalSecondaryIndexes[0].IndexName).toBe('pending-by-next-poll');
   });
 });
 

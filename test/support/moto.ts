@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { inject } from 'vitest';
+import { PENDING_INDEX } from '../../lib/tasks/dynamoStore.js';
 
 export const motoEndpoint = inject('motoEndpoint');
 export const motoSkipReason = inject('motoSkipReason');
@@ -33,8 +34,22 @@ export async function createTasksTable(client: DynamoDBClient): Promise<string> 
     new CreateTableCommand({
       TableName: name,
       BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [{ AttributeName: 'jobid', AttributeType: 'S' }],
+      AttributeDefinitions: [
+        { AttributeName: 'jobid', AttributeType: 'S' },
+        { AttributeName: 'pending_shard', AttributeType: 'S' },
+        { AttributeName: 'next_poll_at', AttributeType: 'N' },
+      ],
       KeySchema: [{ AttributeName: 'jobid', KeyType: 'HASH' }],
+      GlobalSecondaryIndexes: [
+        {
+          IndexName: PENDING_INDEX,
+          KeySchema: [
+            { AttributeName: 'pending_shard', KeyType: 'HASH' },
+            { AttributeName: 'next_poll_at', KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'ALL' },
+        },
+      ],
     }),
   );
   return name;

@@ -2,6 +2,7 @@ import type { SQSRecord } from 'aws-lambda';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { DEFAULT_CLASSIFIER } from '../../lib/poll/classify.js';
 import { pollBatch } from '../../lib/poll/pollBatch.js';
+import { sweepOverdue } from '../../lib/poll/sweep.js';
 import { type PollDependencies, pollTaskRecord } from '../../lib/poll/pollTask.js';
 import { DEFAULT_POLL_SCHEDULE } from '../../lib/poll/schedule.js';
 import { ERRCODE, SDK_CODE } from '../../lib/protocol/errcodes.js';
@@ -33,6 +34,8 @@ function task(overrides: Partial<TaskRecord> = {}): TaskRecord {
     message_count: 2,
     duplicate_list: [],
     attempts: 0,
+    chain: 0,
+    pending_shard: 'P1',
     created_at: new Date(T0).toISOString(),
     updated_at: new Date(T0).toISOString(),
     next_poll_at: T0 + 2000,
@@ -228,5 +231,52 @@ describe('the batch', () => {
     const records = [await delivered('job1'), await delivered('job2')];
     const response = await pollBatch({ Records: records }, deps);
     expect(response.batchItemFailures).toHaveLength(1);
+  });
+});
+
+describe('the sweeper', () => {
+  const sweepDeps = () => ({ store, queue, logger: recordingLogger(), sweep: { graceSeconds: 300, limit: 100 }, now: () => now });
+
+  it('leaves alone a task whose next poll is not long overdue', async () => {
+    now = T0 + 2000 + 299_000;
+    expect(await sweepOverdue(sweepDeps())).toEqual({ overdue: 0, resumed: 0, sendFailed: 0 });
+    expect(queue.sent).toHaveLength(0);
+  });
+
+  it('resumes an orphaned task with a new chain; a late message of the old chain is let go', async () => {
+    now = T0 + 2000 + 301_000;
+    expect(await sweepOverdue(sweepDeps())).toEqual({ overdue: 1, resumed: 1, sendFailed: 0 });
+    expect(queue.sent.map((sent) => JSON.parse(sent.body))).toEqual([{ jobid: 'job1', chain: 1 }]);
+    expect(await store.get('job1')).toMatchObject({ chain: 1, next_poll_at: now });
+
+    // The old chain's message turns up after all (it was only late): it never polls.
+    await queue.sendPoll({ jobid: 'job1', chain: 0 }, 0);
+    const records = await queue.receive(10, 0);
+    const old = records.find((record) => JSON.parse(record.body).chain === 0);
+    const resumed = records.find((record) => JSON.parse(record.body).chain === 1);
+    expect(await pollTaskRecord(old as SQSRecord, deps)).toBe('done');
+    expect(zone.getProgramTaskResult).not.toHaveBeenCalled();
+    answers = [DONE];
+    expect(await pollTaskRecord(resumed as SQSRecord, deps)).toBe('done');
+    expect(await store.get('job1')).toMatchObject({ status: 'SUCCEEDED', chain: 1 });
+    // A finished task is no longer overdue.
+    now += 10_000_000;
+    expect((await sweepOverdue(sweepDeps())).overdue).toBe(0);
+  });
+
+  it('never resumes a task that was polled between the query and the resume', async () => {
+    now = T0 + 2000 + 301_000;
+    const [overdue] = await store.findOverdue(now - 300_000, 10);
+    await store.claimPoll('job1', 0, now, now + 60_000);
+    expect(await store.resumeChain('job1', overdue?.next_poll_at ?? 0, now)).toBeUndefined();
+  });
+
+  it('the next run retries a resumed task whose message could not be sent', async () => {
+    now = T0 + 2000 + 301_000;
+    const failing = { sendPoll: vi.fn(async () => Promise.reject(new Error('SQS down'))), deferPoll: vi.fn() };
+    expect(await sweepOverdue({ ...sweepDeps(), queue: failing })).toEqual({ overdue: 1, resumed: 1, sendFailed: 1 });
+    now += 301_000;
+    expect(await sweepOverdue(sweepDeps())).toMatchObject({ resumed: 1, sendFailed: 0 });
+    expect((await store.get('job1'))?.chain).toBe(2);
   });
 });
