@@ -5,6 +5,7 @@
 import * as z from 'zod';
 import { type ResultClassifier, parseErrcodeList } from './poll/classify.js';
 import { DEFAULT_SWEEP, type SweepSettings } from './poll/sweep.js';
+import { DEFAULT_IDEMPOTENCY, type IdempotencySettings } from './tasks/idempotency.js';
 import { DEFAULT_POLL_SCHEDULE, type PollSchedule, PollScheduleSchema } from './poll/schedule.js';
 import { DEFAULT_PENDING_ERRCODES, DEFAULT_TRANSIENT_ERRCODES } from './protocol/errcodes.js';
 
@@ -26,10 +27,13 @@ const CommonEnvSchema = z.object({
   TASK_RETENTION_DAYS: z.coerce.number().int().min(1).default(30),
   SWEEP_GRACE_SECONDS: z.coerce.number().int().min(0).default(DEFAULT_SWEEP.graceSeconds),
   SWEEP_LIMIT: z.coerce.number().int().min(1).max(10_000).default(DEFAULT_SWEEP.limit),
+  IDEMPOTENCY_TTL_SECONDS: z.coerce.number().int().min(60).default(DEFAULT_IDEMPOTENCY.ttlSeconds),
+  IDEMPOTENCY_WAIT_MS: z.coerce.number().int().min(0).max(20_000).default(DEFAULT_IDEMPOTENCY.waitMs),
 });
 
 export const AwsEnvSchema = CommonEnvSchema.extend({
   TASKS_TABLE: z.string().min(1),
+  IDEMPOTENCY_TABLE: z.string().min(1),
   POLL_QUEUE_URL: z.url(),
   ZONE_BRIDGE_URL: z.url(),
   ZONE_BRIDGE_TOKEN: z.string().optional(),
@@ -50,6 +54,7 @@ export function parseEnv<S extends z.ZodType>(schema: S, env: Env): z.infer<S> {
 export interface CommonConfig {
   schedule: PollSchedule;
   sweep: SweepSettings;
+  idempotencySettings: IdempotencySettings;
   classifier: ResultClassifier;
   retentionSeconds: number;
 }
@@ -76,6 +81,11 @@ export function commonConfig(env: Env): CommonConfig {
     return {
       schedule: schedule.data,
       sweep: { graceSeconds: parsed.SWEEP_GRACE_SECONDS, limit: parsed.SWEEP_LIMIT },
+      idempotencySettings: {
+        ttlSeconds: parsed.IDEMPOTENCY_TTL_SECONDS,
+        waitMs: parsed.IDEMPOTENCY_WAIT_MS,
+        staleAfterMs: DEFAULT_IDEMPOTENCY.staleAfterMs,
+      },
       classifier: {
         pendingErrcodes: parseErrcodeList(parsed.ZONE_PENDING_ERRCODES),
         transientErrcodes: parseErrcodeList(parsed.ZONE_TRANSIENT_ERRCODES),

@@ -13,6 +13,13 @@ import { pollBatch } from '../poll/pollBatch.js';
 import type { PollDependencies } from '../poll/pollTask.js';
 import { type SweepDependencies, type SweepReport, sweepOverdue } from '../poll/sweep.js';
 import { createProgramTaskRequestShape } from '../protocol/zone.js';
+import {
+  createOnce,
+  IDEMPOTENCY_KEY_PATTERN,
+  type IdempotencyDependencies,
+  IdempotencyInProgressError,
+  IdempotencyKeyReusedError,
+} from '../tasks/idempotency.js';
 import type { TaskStore } from '../tasks/store.js';
 import { type SubmitDependencies, submitTask, ZoneRejectedError, ZoneUnavailableError } from '../tasks/submitTask.js';
 import { taskView } from '../tasks/task.js';
@@ -31,15 +38,30 @@ export type HttpHandler = (event: APIGatewayProxyEventV2, context: Context) => P
  * @example
  * export const handler = makeCreateTaskHandler(awsDependencies());
  */
-export function makeCreateTaskHandler(deps: SubmitDependencies): HttpHandler {
+export function makeCreateTaskHandler(deps: SubmitDependencies & IdempotencyDependencies): HttpHandler {
   return middy<APIGatewayProxyEventV2, APIGatewayProxyResultV2>()
     .use(jsonErrorHandler({ logger: deps.logger }))
     .handler(async (event) => {
+      const key = event.headers?.['idempotency-key'];
+      if (key !== undefined && !IDEMPOTENCY_KEY_PATTERN.test(key)) {
+        throw new HttpError(400, 'invalid_request', 'Idempotency-Key: must be 1-255 visible ASCII characters');
+      }
       const request = validate(CreateTaskBodySchema, readJsonBody(event));
       try {
-        const task = await submitTask(request, deps);
-        return jsonResponse(202, task, { location: `/tasks/${task.jobid}` });
+        const { task, replayed } =
+          key === undefined
+            ? { task: await submitTask(request, deps), replayed: false }
+            : await createOnce(key, request, deps, () => submitTask(request, deps));
+        const headers: Record<string, string> = { location: `/tasks/${task.jobid}` };
+        if (replayed) headers['idempotent-replayed'] = 'true';
+        return jsonResponse(202, task, headers);
       } catch (error) {
+        if (error instanceof IdempotencyKeyReusedError) {
+          throw new HttpError(422, 'idempotency_key_reused', `Idempotency-Key: ${error.message}`);
+        }
+        if (error instanceof IdempotencyInProgressError) {
+          throw new HttpError(409, 'idempotency_in_progress', error.message, {}, { 'retry-after': '1' });
+        }
         if (error instanceof ZoneRejectedError) {
           throw new HttpError(422, 'zone_rejected', `the zone rejected the task: ${error.errmsg}`, {
             errcode: error.errcode,

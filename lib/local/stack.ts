@@ -13,6 +13,7 @@ import { type RunningEventSourceMapping, startEventSourceMapping } from '../queu
 import { LocalQueue } from '../queue/localQueue.js';
 import type { PollQueue, QueueConsumer } from '../queue/port.js';
 import { MemoryTaskStore } from '../tasks/memoryStore.js';
+import { type IdempotencyStore, MemoryIdempotencyStore } from '../tasks/idempotency.js';
 import type { TaskStore } from '../tasks/store.js';
 import { zoneClient } from '../zone/client.js';
 import { ZoneEmulator } from '../zone/emulator/emulator.js';
@@ -34,6 +35,7 @@ export interface LocalStackOptions {
   /** The zone: an emulator with the sample configuration unless given. */
   zone?: ZoneTransport;
   store?: TaskStore;
+  idempotency?: IdempotencyStore;
   queue?: PollQueue & QueueConsumer & { interrupt?(): void };
   logger?: Log;
   /** Batches the poller handles at once (the event source's maximum concurrency). */
@@ -60,7 +62,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     options.queue ??
     new LocalQueue({ visibilityTimeoutSeconds: 180, maxReceiveCount: schedule.maxAttempts + 50 });
   const zone = options.zone ?? new ZoneEmulator({ archive: SAMPLE_ARCHIVE, programs: samplePrograms() });
-  const deps = { ...common, schedule, logger, store, queue, zone: zoneClient(zone) };
+  const idempotency = options.idempotency ?? new MemoryIdempotencyStore();
+  const deps = { ...common, schedule, logger, store, queue, idempotency, zone: zoneClient(zone) };
   const sweepEveryMs = (options.sweepEverySeconds ?? 60) * 1000;
   const sweeper =
     sweepEveryMs > 0

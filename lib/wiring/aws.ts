@@ -10,11 +10,13 @@ import type { PollDependencies } from '../poll/pollTask.js';
 import type { SweepDependencies } from '../poll/sweep.js';
 import { SqsPollQueue } from '../queue/sqsQueue.js';
 import { DynamoTaskStore } from '../tasks/dynamoStore.js';
+import { DynamoIdempotencyStore } from '../tasks/dynamoIdempotencyStore.js';
+import type { IdempotencyDependencies } from '../tasks/idempotency.js';
 import type { SubmitDependencies } from '../tasks/submitTask.js';
 import { zoneClient } from '../zone/client.js';
 import { HttpZoneTransport } from '../zone/httpTransport.js';
 
-export type AwsDependencies = SubmitDependencies & PollDependencies & SweepDependencies;
+export type AwsDependencies = SubmitDependencies & PollDependencies & SweepDependencies & IdempotencyDependencies;
 
 /**
  * @example
@@ -26,9 +28,11 @@ export function awsDependencies(
 ): AwsDependencies {
   const config = parseEnv(AwsEnvSchema, env);
   const common = commonConfig(env);
+  const dynamodb = clients.dynamodb ?? new DynamoDBClient({});
   return {
     ...common,
-    store: new DynamoTaskStore(clients.dynamodb ?? new DynamoDBClient({}), config.TASKS_TABLE),
+    store: new DynamoTaskStore(dynamodb, config.TASKS_TABLE),
+    idempotency: new DynamoIdempotencyStore(dynamodb, config.IDEMPOTENCY_TABLE),
     queue: new SqsPollQueue(clients.sqs ?? new SQSClient({}), config.POLL_QUEUE_URL),
     zone: zoneClient(
       new HttpZoneTransport({

@@ -18,7 +18,7 @@ import { ZoneEmulator } from '../../lib/zone/emulator/emulator.js';
 import { SAMPLE_ARCHIVE, samplePrograms } from '../../lib/zone/emulator/sample.js';
 import { serveEmulator } from '../../lib/zone/emulator/server.js';
 import { DOC_EXAMPLE_REQUEST, SECRETS_AND_CHAT, waitFor } from '../support/fixtures.js';
-import { AWS_TEST_ENV, createPollQueue, createTasksTable, dynamoClient, motoEndpoint, sqsClient } from '../support/moto.js';
+import { AWS_TEST_ENV, createIdempotencyTable, createPollQueue, createTasksTable, dynamoClient, motoEndpoint, sqsClient } from '../support/moto.js';
 
 const run = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -85,9 +85,11 @@ describe.skipIf(!motoEndpoint)('the packaged bundles on DynamoDB + SQS (moto)', 
     const dynamodb = dynamoClient();
     const sqs = sqsClient();
     const table = await createTasksTable(dynamodb);
+    const idempotencyTable = await createIdempotencyTable(dynamodb);
     const queueUrl = await createPollQueue(sqs);
     Object.assign(process.env, AWS_TEST_ENV, {
       TASKS_TABLE: table,
+      IDEMPOTENCY_TABLE: idempotencyTable,
       POLL_QUEUE_URL: queueUrl,
       ZONE_BRIDGE_URL: served.url,
       POLL_FIRST_DELAY_SECONDS: '0',

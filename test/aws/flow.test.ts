@@ -8,13 +8,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalStack, startLocalStack } from '../../lib/local/stack.js';
 import { createLogger, SERVICE_NAME } from '../../lib/log.js';
 import { SqsPollQueue } from '../../lib/queue/sqsQueue.js';
+import { DynamoIdempotencyStore } from '../../lib/tasks/dynamoIdempotencyStore.js';
 import { DynamoTaskStore } from '../../lib/tasks/dynamoStore.js';
 import { type ProgramCall, ZoneEmulator } from '../../lib/zone/emulator/emulator.js';
 import { SAMPLE_ARCHIVE, samplePrograms } from '../../lib/zone/emulator/sample.js';
 import { type ServedEmulator, serveEmulator } from '../../lib/zone/emulator/server.js';
 import { HttpZoneTransport } from '../../lib/zone/httpTransport.js';
 import { DOC_EXAMPLE_REQUEST, waitFor } from '../support/fixtures.js';
-import { countCommands, createPollQueue, createTasksTable, dynamoClient, motoEndpoint, sqsClient } from '../support/moto.js';
+import { countCommands, createIdempotencyTable, createPollQueue, createTasksTable, dynamoClient, motoEndpoint, sqsClient } from '../support/moto.js';
 
 describe.skipIf(!motoEndpoint)('the flow on DynamoDB + SQS (moto) with the zone over HTTP', () => {
   const calls: ProgramCall[] = [];
@@ -53,6 +54,7 @@ describe.skipIf(!motoEndpoint)('the flow on DynamoDB + SQS (moto) with the zone 
     store = new DynamoTaskStore(dynamodb, await createTasksTable(dynamodb));
     stack = await startLocalStack({
       store,
+      idempotency: new DynamoIdempotencyStore(dynamodb, await createIdempotencyTable(dynamodb)),
       queue: new SqsPollQueue(sqs, await createPollQueue(sqs)),
       zone: new HttpZoneTransport({ baseUrl: served.url }),
       // Zero-second waits: ChangeMessageVisibility(0) on real SQS, without the waiting.
@@ -84,6 +86,22 @@ describe.skipIf(!motoEndpoint)('the flow on DynamoDB + SQS (moto) with the zone 
     }, 30_000, 200);
     expect(task.status).toBe('SUCCEEDED');
     expect(JSON.parse(task.response_data)).toEqual({ avg_reply_time: 2, negative_feedback_cnt: 0 });
+  });
+
+  it('racing requests with one Idempotency-Key get one jobid and one zone task (conditional put on DynamoDB)', async () => {
+    const before = zone.calls.create_program_task ?? 0;
+    const answers = await Promise.all(
+      Array.from({ length: 6 }, () =>
+        fetch(`${stack.url}/tasks`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'idempotency-key': 'moto-race' },
+          body: JSON.stringify(DOC_EXAMPLE_REQUEST),
+        }).then(async (response) => ({ status: response.status, body: (await response.json()) as { jobid: string } })),
+      ),
+    );
+    expect(answers.map((answer) => answer.status)).toEqual(Array(6).fill(202));
+    expect(new Set(answers.map((answer) => answer.body.jobid)).size).toBe(1);
+    expect((zone.calls.create_program_task ?? 0) - before).toBe(1);
   });
 
   it('holds a task pending for more than 20 polls on real SQS, completes it, with exactly one SendMessage', async () => {

@@ -266,3 +266,56 @@ describe('local stack: privacy and access', () => {
     }
   });
 });
+
+describe('local stack: idempotent creation', () => {
+  let stack: LocalStack;
+  let zone: ZoneEmulator;
+  beforeAll(async () => {
+    zone = new ZoneEmulator({ archive: SAMPLE_ARCHIVE, programs: samplePrograms(100) });
+    stack = await startLocalStack({ zone, logger: createLogger(new Logger({ serviceName: SERVICE_NAME, logLevel: 'SILENT' })) });
+  });
+  afterAll(() => stack.stop());
+
+  it('a retry with the same Idempotency-Key returns the same jobid and creates one zone task', async () => {
+    const before = zone.calls.create_program_task ?? 0;
+    const first = await post(stack.url, DOC_EXAMPLE_REQUEST, { 'idempotency-key': 'order-42' });
+    const retry = await fetch(`${stack.url}/tasks`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'idempotency-key': 'order-42' },
+      body: JSON.stringify(DOC_EXAMPLE_REQUEST),
+    });
+    expect(retry.status).toBe(202);
+    expect(retry.headers.get('idempotent-replayed')).toBe('true');
+    expect(((await retry.json()) as { jobid: string }).jobid).toBe(first.body.jobid);
+    expect((zone.calls.create_program_task ?? 0) - before).toBe(1);
+  });
+
+  it('racing requests with one key get one jobid and one zone task', async () => {
+    const before = zone.calls.create_program_task ?? 0;
+    const answers = await Promise.all(Array.from({ length: 8 }, () => post(stack.url, DOC_EXAMPLE_REQUEST, { 'idempotency-key': 'race-1' })));
+    expect(answers.map((answer) => answer.status)).toEqual(Array(8).fill(202));
+    expect(new Set(answers.map((answer) => answer.body.jobid)).size).toBe(1);
+    expect((zone.calls.create_program_task ?? 0) - before).toBe(1);
+  });
+
+  it('without a key, each request creates a task as before', async () => {
+    const [a, b] = await Promise.all([post(stack.url, DOC_EXAMPLE_REQUEST), post(stack.url, DOC_EXAMPLE_REQUEST)]);
+    expect(a.body.jobid).not.toBe(b.body.jobid);
+  });
+
+  it('the same key with another request: 422; a key that is not a key: 400', async () => {
+    await post(stack.url, DOC_EXAMPLE_REQUEST, { 'idempotency-key': 'k-reused' });
+    const reused = await post(stack.url, { ...DOC_EXAMPLE_REQUEST, escape_type: 1 }, { 'idempotency-key': 'k-reused' });
+    expect(reused).toMatchObject({ status: 422, body: { error: 'idempotency_key_reused' } });
+    const bad = await post(stack.url, DOC_EXAMPLE_REQUEST, { 'idempotency-key': 'x'.repeat(256) });
+    expect(bad).toMatchObject({ status: 400, body: { message: expect.stringMatching(/^Idempotency-Key/) } });
+  });
+
+  it('a rejected request frees its key', async () => {
+    const rejected = await post(stack.url, { ...DOC_EXAMPLE_REQUEST, program_id: 'NOPE' }, { 'idempotency-key': 'k-free' });
+    expect(rejected.status).toBe(422);
+    const retried = await post(stack.url, { ...DOC_EXAMPLE_REQUEST, program_id: 'NOPE' }, { 'idempotency-key': 'k-free' });
+    expect(retried.status).toBe(422);
+    expect(retried.body.error).toBe('zone_rejected');
+  });
+});

@@ -78,3 +78,17 @@ export function countCommands(client: SQSClient, commandName: string): { count: 
   );
   return counter;
 }
+
+/** The idempotency table as serverless.yml declares it. */
+export async function createIdempotencyTable(client: DynamoDBClient): Promise<string> {
+  const name = `idempotency-${randomUUID()}`;
+  await client.send(
+    new CreateTableCommand({
+      TableName: name,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [{ AttributeName: 'idempotency_key', AttributeType: 'S' }],
+      KeySchema: [{ AttributeName: 'idempotency_key', KeyType: 'HASH' }],
+    }),
+  );
+  return name;
+}

@@ -1,0 +1,167 @@
+/**
+ * Idempotent creation: a client retry with the same `Idempotency-Key` gets the same jobid, and the
+ * zone creates one task, also when the two requests race. Our own conditional write rather than
+ * Powertools idempotency, because a racing duplicate should *wait* for the first request and answer
+ * with its jobid (Powertools answers it with an "already in progress" error), and because the
+ * payload fingerprint must leave out secret keys and chat text (Powertools hashes the whole payload).
+ */
+import { createHash } from 'node:crypto';
+import type { CreateProgramTaskRequest } from '../protocol/zone.js';
+import type { SubmittedTask } from './submitTask.js';
+
+export type IdempotencyClaim =
+  /** This request owns the key: create the task, then complete or release the key. */
+  | { kind: 'claimed' }
+  | { kind: 'completed'; fingerprint: string; response: SubmittedTask }
+  | { kind: 'in_progress'; fingerprint: string };
+
+export interface IdempotencyStore {
+  /**
+   * Claim `key` unless a record exists; a record still IN_PROGRESS after `staleAfter` (its owner
+   * died: longer than the create function's timeout) may be claimed again.
+   */
+  claim(key: string, fingerprint: string, now: number, options: { staleAfterMs: number; expiresAt: number }): Promise<IdempotencyClaim>;
+  get(key: string): Promise<IdempotencyClaim | undefined>;
+  complete(key: string, response: SubmittedTask): Promise<void>;
+  /** The request failed before a task existed: the key is free again. */
+  release(key: string): Promise<void>;
+}
+
+export interface IdempotencySettings {
+  /** How long a key is remembered. */
+  ttlSeconds: number;
+  /** How long a duplicate waits for the first request before answering 409. */
+  waitMs: number;
+  /** An IN_PROGRESS claim older than this belongs to a request that died. */
+  staleAfterMs: number;
+}
+
+export const DEFAULT_IDEMPOTENCY: IdempotencySettings = { ttlSeconds: 86_400, waitMs: 10_000, staleAfterMs: 30_000 };
+
+/** Idempotency-Key: 1..255 visible ASCII characters (as the IETF draft and Stripe accept). */
+export const IDEMPOTENCY_KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
+
+/** The stored key: a digest, so any client key fits and none is stored as given. */
+export function idempotencyRecordKey(key: string): string {
+  return createHash('sha256').update(key).digest('base64url');
+}
+
+/**
+ * What makes two requests "the same" for a key: program, ability, msgids in order, escape type and
+ * whether debug content was given. Never a secret_key or chat text, not even hashed.
+ */
+export function requestFingerprint(request: CreateProgramTaskRequest): string {
+  const material = JSON.stringify([
+    request.program_id,
+    request.ability_id,
+    request.msg_list.map((message) => message.msgid),
+    request.escape_type,
+    request.debug_info !== undefined,
+  ]);
+  return createHash('sha256').update(material).digest('base64url');
+}
+
+/** In-process adapter (`npm start`, tests), with the DynamoDB adapter's semantics. */
+export class MemoryIdempotencyStore implements IdempotencyStore {
+  readonly #records = new Map<string, { fingerprint: string; claimedAt: number; response?: SubmittedTask; expiresAt: number }>();
+
+  async claim(key: string, fingerprint: string, now: number, options: { staleAfterMs: number; expiresAt: number }): Promise<IdempotencyClaim> {
+    const existing = this.#records.get(key);
+    const expired = existing && existing.expiresAt * 1000 <= now;
+    const stale = existing && !existing.response && existing.claimedAt + options.staleAfterMs <= now;
+    if (!existing || expired || stale) {
+      this.#records.set(key, { fingerprint, claimedAt: now, expiresAt: options.expiresAt });
+      return { kind: 'claimed' };
+    }
+    return (await this.get(key)) as IdempotencyClaim;
+  }
+
+  async get(key: string): Promise<IdempotencyClaim | undefined> {
+    const record = this.#records.get(key);
+    if (!record) return undefined;
+    return record.response
+      ? { kind: 'completed', fingerprint: record.fingerprint, response: structuredClone(record.response) }
+      : { kind: 'in_progress', fingerprint: record.fingerprint };
+  }
+
+  async complete(key: string, response: SubmittedTask): Promise<void> {
+    const record = this.#records.get(key);
+    if (record) record.response = structuredClone(response);
+  }
+
+  async release(key: string): Promise<void> {
+    this.#records.delete(key);
+  }
+}
+
+/** The key was used before with a different request. */
+export class IdempotencyKeyReusedError extends Error {
+  override readonly name = 'IdempotencyKeyReusedError';
+}
+
+/** The first request with this key is still running after the wait. */
+export class IdempotencyInProgressError extends Error {
+  override readonly name = 'IdempotencyInProgressError';
+}
+
+export interface IdempotencyDependencies {
+  idempotency: IdempotencyStore;
+  idempotencySettings: IdempotencySettings;
+  now?: () => number;
+}
+
+/** The task, and whether it is a replay of an earlier request's answer. */
+export interface IdempotentResult {
+  task: SubmittedTask;
+  replayed: boolean;
+}
+
+/**
+ * Run `create` once per key. A duplicate gets the first answer; a racing duplicate waits for it.
+ *
+ * @example
+ * const { task } = await createOnce(key, request, deps, () => submitTask(request, deps));
+ */
+export async function createOnce(
+  key: string,
+  request: CreateProgramTaskRequest,
+  deps: IdempotencyDependencies,
+  create: () => Promise<SubmittedTask>,
+): Promise<IdempotentResult> {
+  const now = deps.now ?? Date.now;
+  const settings = deps.idempotencySettings;
+  const recordKey = idempotencyRecordKey(key);
+  const fingerprint = requestFingerprint(request);
+  const started = now();
+  let claim = await deps.idempotency.claim(recordKey, fingerprint, started, {
+    staleAfterMs: settings.staleAfterMs,
+    expiresAt: Math.floor(started / 1000) + settings.ttlSeconds,
+  });
+  while (claim.kind === 'in_progress') {
+    if (claim.fingerprint !== fingerprint) throw new IdempotencyKeyReusedError('the Idempotency-Key was used with a different request');
+    if (now() - started >= settings.waitMs) {
+      throw new IdempotencyInProgressError('a request with this Idempotency-Key is still in progress; retry shortly');
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const current = await deps.idempotency.get(recordKey);
+    claim =
+      current ??
+      (await deps.idempotency.claim(recordKey, fingerprint, now(), {
+        staleAfterMs: settings.staleAfterMs,
+        expiresAt: Math.floor(now() / 1000) + settings.ttlSeconds,
+      }));
+  }
+  if (claim.kind === 'completed') {
+    if (claim.fingerprint !== fingerprint) throw new IdempotencyKeyReusedError('the Idempotency-Key was used with a different request');
+    return { task: claim.response, replayed: true };
+  }
+  let task: SubmittedTask;
+  try {
+    task = await create();
+  } catch (error) {
+    await deps.idempotency.release(recordKey);
+    throw error;
+  }
+  await deps.idempotency.complete(recordKey, task);
+  return { task, replayed: false };
+}
