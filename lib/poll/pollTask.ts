@@ -14,7 +14,7 @@ import { isTerminal, type TaskOutcome, type TaskRecord } from '../tasks/task.js'
 import type { ZoneClient } from '../zone/client.js';
 import { ZoneTransportError } from '../zone/port.js';
 import { classifyResult, type ResultClass, type ResultClassifier } from './classify.js';
-import { nextWaitSeconds, type PollSchedule } from './schedule.js';
+import { nextWaitSeconds, type PollSchedule, transientBackoffSeconds } from './schedule.js';
 
 export interface PollDependencies {
   store: TaskStore;
@@ -60,11 +60,16 @@ export async function pollTaskRecord(record: PollRecord, deps: PollDependencies)
 
   const ageSeconds = (at - Date.parse(task.created_at)) / 1000;
   const untilDeadline = Math.ceil((task.deadline_at - at) / 1000);
-  const waitSeconds = Math.max(0, Math.min(nextWaitSeconds(deps.schedule, ageSeconds, deps.random?.()), untilDeadline));
+  const random = deps.random?.() ?? Math.random();
+  const transientStreak = answer.kind === 'transient' ? (task.transient_streak ?? 0) + 1 : 0;
+  const scheduled = nextWaitSeconds(deps.schedule, ageSeconds, random);
+  const wanted = transientStreak > 0 ? Math.max(scheduled, transientBackoffSeconds(deps.schedule, transientStreak - 1, random)) : scheduled;
+  const waitSeconds = Math.max(0, Math.min(wanted, untilDeadline));
   const rescheduled = await deps.store.reschedule(jobid, {
     ...step,
     nextPollAt: at + waitSeconds * 1000,
     lastErrcode: answer.errcode,
+    transientStreak,
   });
   if (!rescheduled) return settleUnclaimed(await deps.store.get(jobid), message, record, deps);
   await deps.queue.deferPoll(record.receiptHandle, waitSeconds);

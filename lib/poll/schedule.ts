@@ -49,3 +49,16 @@ export function nextWaitSeconds(schedule: PollSchedule, ageSeconds: number, rand
   // Jitter never turns a real wait into a hot loop.
   return Math.max(Math.min(1, Math.floor(base)), jittered);
 }
+
+/**
+ * The wait after the `streak`-th transient answer in a row (busy, rate-limited, unreachable):
+ * exponential from minWait (at least 1 s), capped, with the same downward jitter. The poller waits
+ * the longer of this and the normal wait, so a struggling zone is not polled harder than a healthy one.
+ *
+ * @example
+ * transientBackoffSeconds(DEFAULT_POLL_SCHEDULE, 3, 0) // 16: 2 s doubled three times
+ */
+export function transientBackoffSeconds(schedule: PollSchedule, streak: number, random: number = Math.random()): number {
+  const base = Math.min(schedule.maxWaitSeconds, Math.max(1, schedule.minWaitSeconds) * 2 ** Math.min(streak, 30));
+  return Math.max(Math.min(1, base), Math.floor(base * (1 - schedule.jitter * random)));
+}

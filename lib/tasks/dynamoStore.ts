@@ -3,7 +3,7 @@
  */
 import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { type ClaimResult, type PollStep, TaskExistsError, type TaskStore } from './store.js';
+import { type ClaimResult, type PollStep, type RescheduleStep, TaskExistsError, type TaskStore } from './store.js';
 import { PENDING_SHARDS, type TaskOutcome, type TaskRecord } from './task.js';
 
 /** The sparse index of PENDING tasks by next poll time (serverless.yml declares it). */
@@ -63,16 +63,14 @@ export class DynamoTaskStore implements TaskStore {
     return { claimed: false, task: await this.get(jobid) };
   }
 
-  async reschedule(jobid: string, step: PollStep & { nextPollAt: number; lastErrcode?: number }): Promise<boolean> {
-    const values: Record<string, unknown> = {
+  async reschedule(jobid: string, step: RescheduleStep): Promise<boolean> {
+    const update = 'SET next_poll_at = :next, updated_at = :at, last_errcode = :last, transient_streak = :streak';
+    const values = {
       ':next': step.nextPollAt,
       ':at': new Date(step.now).toISOString(),
+      ':last': step.lastErrcode,
+      ':streak': step.transientStreak,
     };
-    let update = 'SET next_poll_at = :next, updated_at = :at';
-    if (step.lastErrcode !== undefined) {
-      update += ', last_errcode = :last';
-      values[':last'] = step.lastErrcode;
-    }
     return (await this.#stepUpdate(jobid, step, update, values)) !== undefined;
   }
 

@@ -2,7 +2,7 @@
  * The embedded task store for one process (`npm start`, tests). Same conditional semantics as the
  * DynamoDB adapter; records are copied in and out so callers cannot mutate stored state.
  */
-import { type ClaimResult, type PollStep, TaskExistsError, type TaskStore } from './store.js';
+import { type ClaimResult, type PollStep, type RescheduleStep, TaskExistsError, type TaskStore } from './store.js';
 import type { TaskOutcome, TaskRecord } from './task.js';
 
 export class MemoryTaskStore implements TaskStore {
@@ -29,12 +29,13 @@ export class MemoryTaskStore implements TaskStore {
     return { claimed: true, task: structuredClone(task) };
   }
 
-  async reschedule(jobid: string, step: PollStep & { nextPollAt: number; lastErrcode?: number }): Promise<boolean> {
+  async reschedule(jobid: string, step: RescheduleStep): Promise<boolean> {
     const task = this.#ownedPending(jobid, step);
     if (!task) return false;
     task.next_poll_at = step.nextPollAt;
     task.updated_at = new Date(step.now).toISOString();
-    if (step.lastErrcode !== undefined) task.last_errcode = step.lastErrcode;
+    task.last_errcode = step.lastErrcode;
+    task.transient_streak = step.transientStreak;
     return true;
   }
 

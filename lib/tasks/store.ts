@@ -20,7 +20,7 @@ export interface TaskStore {
    */
   claimPoll(jobid: string, chain: number, now: number, leaseUntil: number): Promise<ClaimResult>;
   /** After a not-final answer: schedule the next poll. False if the step is stale. */
-  reschedule(jobid: string, step: PollStep & { nextPollAt: number; lastErrcode?: number }): Promise<boolean>;
+  reschedule(jobid: string, step: RescheduleStep): Promise<boolean>;
   /** Write the final state once. False if the step is stale or the task already ended. */
   finish(jobid: string, step: PollStep, outcome: TaskOutcome): Promise<boolean>;
   /** PENDING tasks whose next poll was due before `cutoff` (oldest first within a shard), at most `limit`. */
@@ -36,6 +36,14 @@ export interface TaskStore {
 export interface PollStep {
   attempt: number;
   now: number;
+}
+
+export interface RescheduleStep extends PollStep {
+  nextPollAt: number;
+  /** The not-final answer: pending or transient errcode, or an SDK code. */
+  lastErrcode: number;
+  /** Consecutive transient answers so far (0 after a pending one): drives the backoff. */
+  transientStreak: number;
 }
 
 export class TaskExistsError extends Error {

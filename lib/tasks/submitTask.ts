@@ -6,7 +6,7 @@ import type { Log } from '../log.js';
 import { errorKind } from '../log.js';
 import type { ResultClassifier } from '../poll/classify.js';
 import type { PollSchedule } from '../poll/schedule.js';
-import type { CreateProgramTaskRequest } from '../protocol/zone.js';
+import type { CreateProgramTaskRequest, CreateProgramTaskResponse } from '../protocol/zone.js';
 import type { PollQueue } from '../queue/port.js';
 import type { ZoneClient } from '../zone/client.js';
 import { ZoneTransportError } from '../zone/port.js';
@@ -22,7 +22,10 @@ export interface SubmitDependencies {
   logger: Log;
   /** How long finished records are kept (DynamoDB TTL). */
   retentionSeconds: number;
+  /** Retries of a create the zone answered busy (-1, 45009, 45033); default 2. */
+  createRetries?: number;
   now?: () => number;
+  sleep?: (ms: number) => Promise<void>;
 }
 
 export interface SubmittedTask {
@@ -54,19 +57,34 @@ export class ZoneUnavailableError extends Error {
   }
 }
 
+/**
+ * Ask the zone to create the task. A busy answer means nothing was created, so it is retried with
+ * backoff and jitter, briefly (API Gateway gives up at 29 s). A transport failure is not retried:
+ * the zone may have created the task before the connection failed, and creation is not idempotent
+ * at the zone; the client decides (with an Idempotency-Key, a retry is safe on our side).
+ */
+async function createInZone(request: CreateProgramTaskRequest, deps: SubmitDependencies): Promise<CreateProgramTaskResponse> {
+  const retries = deps.createRetries ?? 2;
+  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  for (let attempt = 0; ; attempt++) {
+    let response: CreateProgramTaskResponse;
+    try {
+      response = await deps.zone.createProgramTask(request);
+    } catch (error) {
+      if (error instanceof ZoneTransportError) throw new ZoneUnavailableError(error.sdkCode, error.message);
+      throw error;
+    }
+    if (response.errcode === 0) return response;
+    const transient = deps.classifier.transientErrcodes.has(response.errcode);
+    if (!transient) throw new ZoneRejectedError(response.errcode, response.errmsg);
+    if (attempt >= retries) throw new ZoneUnavailableError(response.errcode, response.errmsg);
+    await sleep(200 * 2 ** attempt * (0.5 + Math.random() / 2));
+  }
+}
+
 export async function submitTask(request: CreateProgramTaskRequest, deps: SubmitDependencies): Promise<SubmittedTask> {
   const now = deps.now ?? Date.now;
-  let response: Awaited<ReturnType<ZoneClient['createProgramTask']>>;
-  try {
-    response = await deps.zone.createProgramTask(request);
-  } catch (error) {
-    if (error instanceof ZoneTransportError) throw new ZoneUnavailableError(error.sdkCode, error.message);
-    throw error;
-  }
-  if (response.errcode !== 0) {
-    const ErrorType = deps.classifier.transientErrcodes.has(response.errcode) ? ZoneUnavailableError : ZoneRejectedError;
-    throw new ErrorType(response.errcode, response.errmsg);
-  }
+  const response = await createInZone(request, deps);
   if (!response.jobid) throw new ZoneUnavailableError(0, 'the zone answered without a jobid');
 
   const createdAt = now();

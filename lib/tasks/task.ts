@@ -43,6 +43,8 @@ export const TaskRecordSchema = z.object({
   expires_at: z.int(),
   /** The last answer that was not final (pending or transient), for diagnosis. */
   last_errcode: z.int().optional(),
+  /** Consecutive transient answers (busy, rate-limited, unreachable): the poller backs off on them. */
+  transient_streak: z.int().optional(),
   /** Set when the zone ended the task with an error (not the program's own errcode). */
   errcode: z.int().optional(),
   errmsg: z.string().optional(),

@@ -60,9 +60,10 @@ describe.skipIf(!motoEndpoint)('DynamoTaskStore on the DynamoDB API', () => {
   it('lets only the step that holds the current attempt reschedule or finish, and finishes once', async () => {
     await store.create(task('c'));
     await store.claimPoll('c', 0, T0 + 2000, T0 + 62_000);
-    expect(await store.reschedule('c', { attempt: 0, now: T0 + 2100, nextPollAt: T0 + 4000 })).toBe(false);
-    expect(await store.reschedule('c', { attempt: 1, now: T0 + 2100, nextPollAt: T0 + 4000, lastErrcode: 710642 })).toBe(true);
-    expect(await store.get('c')).toMatchObject({ next_poll_at: T0 + 4000, last_errcode: 710642 });
+    const step = { now: T0 + 2100, nextPollAt: T0 + 4000, lastErrcode: 45009, transientStreak: 2 };
+    expect(await store.reschedule('c', { ...step, attempt: 0 })).toBe(false);
+    expect(await store.reschedule('c', { ...step, attempt: 1 })).toBe(true);
+    expect(await store.get('c')).toMatchObject({ next_poll_at: T0 + 4000, last_errcode: 45009, transient_streak: 2 });
 
     const outcome = { status: 'SUCCEEDED' as const, response_errcode: 0, response_data: '{"x":1}', fail_list: [] };
     const finishes = await Promise.all(Array.from({ length: 5 }, () => store.finish('c', { attempt: 1, now: T0 + 5000 }, outcome)));

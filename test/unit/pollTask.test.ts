@@ -146,6 +146,22 @@ describe('one poll step', () => {
     expect(await store.get('job1')).toMatchObject({ status: 'PENDING', attempts: 1 });
   });
 
+  it('backs off exponentially on consecutive transient answers, and resets after a pending one', async () => {
+    const deferPoll = vi.spyOn(queue, 'deferPoll');
+    const busy = { errcode: ERRCODE.frequencyLimit, errmsg: 'limit', fail_list: [] };
+    answers = [busy, busy, busy, PENDING];
+    const waits: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      const record = await delivered();
+      await pollTaskRecord(record, deps);
+      waits.push(deferPoll.mock.lastCall?.[1] as number);
+      now = (await store.get('job1'))?.next_poll_at ?? now;
+    }
+    // 2, 4, 8 s of backoff; then the normal schedule: a quarter of the task's age (16 s).
+    expect(waits).toEqual([2, 4, 8, 4]);
+    expect(await store.get('job1')).toMatchObject({ transient_streak: 0, last_errcode: ERRCODE.resultPending });
+  });
+
   it('ends TIMED_OUT when the deadline has passed and the answer is still not final', async () => {
     now = T0 + 86_400_000 + 1;
     expect(await pollTaskRecord(await delivered(), deps)).toBe('done');

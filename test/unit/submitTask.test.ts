@@ -1,0 +1,82 @@
+import { describe, expect, it, vi } from 'vitest';
+import { DEFAULT_CLASSIFIER } from '../../lib/poll/classify.js';
+import { DEFAULT_POLL_SCHEDULE } from '../../lib/poll/schedule.js';
+import { ERRCODE, SDK_CODE } from '../../lib/protocol/errcodes.js';
+import { type CreateProgramTaskResponse, CreateProgramTaskRequestSchema } from '../../lib/protocol/zone.js';
+import { LocalQueue } from '../../lib/queue/localQueue.js';
+import { MemoryTaskStore } from '../../lib/tasks/memoryStore.js';
+import { submitTask, ZoneRejectedError, ZoneUnavailableError } from '../../lib/tasks/submitTask.js';
+import { ZoneTransportError } from '../../lib/zone/port.js';
+import { DOC_EXAMPLE_REQUEST, message, recordingLogger } from '../support/fixtures.js';
+
+const request = CreateProgramTaskRequestSchema.parse(DOC_EXAMPLE_REQUEST);
+const OK: CreateProgramTaskResponse = { errcode: 0, errmsg: 'ok', jobid: 'job-ok', fail_list: [] };
+const BUSY: CreateProgramTaskResponse = { errcode: ERRCODE.systemBusy, errmsg: 'busy', fail_list: [] };
+
+function deps(answers: (CreateProgramTaskResponse | Error)[]) {
+  const createProgramTask = vi.fn(async () => {
+    const answer = answers.shift() ?? OK;
+    if (answer instanceof Error) throw answer;
+    return answer;
+  });
+  const store = new MemoryTaskStore();
+  const queue = new LocalQueue();
+  return {
+    createProgramTask,
+    store,
+    queue,
+    deps: {
+      zone: { createProgramTask, getProgramTaskResult: vi.fn() },
+      store,
+      queue,
+      schedule: DEFAULT_POLL_SCHEDULE,
+      classifier: DEFAULT_CLASSIFIER,
+      logger: recordingLogger(),
+      retentionSeconds: 86_400,
+      sleep: async () => undefined,
+    },
+  };
+}
+
+describe('submitTask', () => {
+  it('stores the task without keys and sends its one poll message', async () => {
+    const setup = deps([{ ...OK, fail_list: [{ errcode: 710613, errmsg: 'dup', msgid: 'MSGID1', encrypt_info: { secret_key: 'SECRETKEY1' } }] }]);
+    const task = await submitTask({ ...request, msg_list: [message(1), message(2), message(1)] }, setup.deps);
+    expect(task).toEqual({ jobid: 'job-ok', status: 'PENDING', fail_list: [{ errcode: 710613, errmsg: 'dup', msgid: 'MSGID1' }] });
+    expect(JSON.stringify(setup.store.snapshot())).not.toContain('SECRETKEY');
+    expect(await setup.store.get('job-ok')).toMatchObject({ message_count: 2, chain: 0, attempts: 0 });
+    expect(setup.queue.sent).toEqual([{ body: '{"jobid":"job-ok","chain":0}', delaySeconds: 2 }]);
+  });
+
+  it('retries a busy answer (nothing was created) and then creates once', async () => {
+    const setup = deps([BUSY, { ...BUSY, errcode: ERRCODE.frequencyLimit }, OK]);
+    expect((await submitTask(request, setup.deps)).jobid).toBe('job-ok');
+    expect(setup.createProgramTask).toHaveBeenCalledTimes(3);
+  });
+
+  it('gives up after the retries with ZoneUnavailableError, storing nothing', async () => {
+    const setup = deps([BUSY, BUSY, BUSY, OK]);
+    await expect(submitTask(request, setup.deps)).rejects.toBeInstanceOf(ZoneUnavailableError);
+    expect(setup.createProgramTask).toHaveBeenCalledTimes(3);
+    expect(setup.store.snapshot()).toEqual([]);
+  });
+
+  it('never retries a transport failure: the zone may have created the task', async () => {
+    const setup = deps([new ZoneTransportError(SDK_CODE.networkFailure, 'reset'), OK]);
+    await expect(submitTask(request, setup.deps)).rejects.toMatchObject({ errcode: SDK_CODE.networkFailure });
+    expect(setup.createProgramTask).toHaveBeenCalledTimes(1);
+  });
+
+  it('passes a refusal through as ZoneRejectedError', async () => {
+    const setup = deps([{ errcode: ERRCODE.abilityNotFound, errmsg: 'ability not found', fail_list: [] }]);
+    await expect(submitTask(request, setup.deps)).rejects.toBeInstanceOf(ZoneRejectedError);
+  });
+
+  it('answers PENDING even when the first poll message cannot be sent: the sweeper resumes it', async () => {
+    const setup = deps([OK]);
+    vi.spyOn(setup.queue, 'sendPoll').mockRejectedValue(new Error('SQS down'));
+    expect((await submitTask(request, setup.deps)).status).toBe('PENDING');
+    expect((setup.deps.logger as ReturnType<typeof recordingLogger>).lines.join('\n')).toContain('sweeper will resume');
+    expect(await setup.store.findOverdue(Date.now() + 10_000, 10)).toHaveLength(1);
+  });
+});
