@@ -121,6 +121,11 @@ export class ZoneEmulator implements ZoneTransport {
     }
   }
 
+  /** Jobs created and still kept: what a test counts to prove no task was created twice. */
+  get jobCount(): number {
+    return this.#jobs.size;
+  }
+
   /** The vendor SDK's `Invoke(apiName, requestJson) → responseJson`. */
   async invoke(apiName: string, requestJson: string): Promise<string> {
     let request: unknown;
