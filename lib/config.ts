@@ -38,14 +38,21 @@ export const AwsEnvSchema = CommonEnvSchema.extend({
   ZONE_BRIDGE_URL: z.url(),
   ZONE_BRIDGE_TOKEN: z.string().optional(),
   ZONE_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
+  /** Completion events go to this EventBridge bus; none when unset. */
+  EVENT_BUS_NAME: z.string().min(1).optional(),
+  EVENT_SOURCE: z.string().min(1).default('wecom-zone-tasks'),
+  /** SSM parameter (SecureString) holding the callback signing secret; callbacks are off when unset. */
+  CALLBACK_SECRET_PARAM: z.string().min(1).optional(),
+  CALLBACK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(8),
 });
 
 export class ConfigurationError extends Error {
   override readonly name = 'ConfigurationError';
 }
 
+/** A variable set to the empty string counts as unset (serverless.yml writes `${env:X, ''}`). */
 export function parseEnv<S extends z.ZodType>(schema: S, env: Env): z.infer<S> {
-  const parsed = schema.safeParse(env);
+  const parsed = schema.safeParse(Object.fromEntries(Object.entries(env).filter(([, value]) => value !== '')));
   if (parsed.success) return parsed.data;
   const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ');
   throw new ConfigurationError(`invalid configuration: ${problems}`);

@@ -24,8 +24,20 @@ import type { TaskStore } from '../tasks/store.js';
 import { type SubmitDependencies, submitTask, ZoneRejectedError, ZoneUnavailableError } from '../tasks/submitTask.js';
 import { taskView } from '../tasks/task.js';
 
-/** The API's body is exactly a create_program_task request; unknown top-level fields are refused, so a typo never passes silently. */
-export const CreateTaskBodySchema = z.strictObject(createProgramTaskRequestShape);
+/**
+ * The API's body is a create_program_task request, plus an optional `callback_url` (kept by us, not
+ * sent to the zone). Unknown top-level fields are refused, so a typo never passes silently.
+ */
+export const CreateTaskBodySchema = z.strictObject({
+  ...createProgramTaskRequestShape,
+  callback_url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).max(2048).optional(),
+});
+
+/** Whether `callback_url` is accepted, and over plain HTTP (local development only). */
+export interface CallbackPolicy {
+  enabled: boolean;
+  allowHttp: boolean;
+}
 
 /** jobids are opaque, but never need more than this; anything else is not a jobid. */
 export const JobidSchema = z.string().regex(/^[A-Za-z0-9_-]{1,128}$/, 'is not a jobid');
@@ -38,7 +50,9 @@ export type HttpHandler = (event: APIGatewayProxyEventV2, context: Context) => P
  * @example
  * export const handler = makeCreateTaskHandler(awsDependencies());
  */
-export function makeCreateTaskHandler(deps: SubmitDependencies & IdempotencyDependencies): HttpHandler {
+export function makeCreateTaskHandler(
+  deps: SubmitDependencies & IdempotencyDependencies & { callbackPolicy?: CallbackPolicy },
+): HttpHandler {
   return middy<APIGatewayProxyEventV2, APIGatewayProxyResultV2>()
     .use(jsonErrorHandler({ logger: deps.logger }))
     .handler(async (event) => {
@@ -46,12 +60,12 @@ export function makeCreateTaskHandler(deps: SubmitDependencies & IdempotencyDepe
       if (key !== undefined && !IDEMPOTENCY_KEY_PATTERN.test(key)) {
         throw new HttpError(400, 'invalid_request', 'Idempotency-Key: must be 1-255 visible ASCII characters');
       }
-      const request = validate(CreateTaskBodySchema, readJsonBody(event));
+      const { callback_url: callbackUrl, ...request } = validate(CreateTaskBodySchema, readJsonBody(event));
+      if (callbackUrl !== undefined) checkCallbackUrl(callbackUrl, deps.callbackPolicy);
+      const submit = () => submitTask(request, deps, { callbackUrl });
       try {
         const { task, replayed } =
-          key === undefined
-            ? { task: await submitTask(request, deps), replayed: false }
-            : await createOnce(key, request, deps, () => submitTask(request, deps));
+          key === undefined ? { task: await submit(), replayed: false } : await createOnce(key, request, deps, submit);
         const headers: Record<string, string> = { location: `/tasks/${task.jobid}` };
         if (replayed) headers['idempotent-replayed'] = 'true';
         return jsonResponse(202, task, headers);
@@ -80,6 +94,15 @@ export function makeCreateTaskHandler(deps: SubmitDependencies & IdempotencyDepe
         throw error;
       }
     });
+}
+
+function checkCallbackUrl(url: string, policy: CallbackPolicy | undefined): void {
+  if (!policy?.enabled) {
+    throw new HttpError(400, 'invalid_request', 'callback_url: callbacks are not configured on this deployment (CALLBACK_SECRET_PARAM)');
+  }
+  if (!policy.allowHttp && !url.startsWith('https:')) {
+    throw new HttpError(400, 'invalid_request', 'callback_url: must be an https URL');
+  }
 }
 
 /** `GET /tasks/{jobid}` → the task's view, or 404. */

@@ -7,6 +7,9 @@ import type { Server } from 'node:http';
 import { makeCreateTaskHandler, makeGetTaskHandler, makePollResultHandler } from '../api/routes.js';
 import { commonConfig } from '../config.js';
 import { createLogger, errorKind, type Log } from '../log.js';
+import { HttpCallbackSender } from '../notify/callback.js';
+import { MemoryCompletionPublisher } from '../notify/completion.js';
+import type { CompletionNotifier } from '../notify/notifyCompletion.js';
 import type { PollSchedule } from '../poll/schedule.js';
 import { sweepOverdue } from '../poll/sweep.js';
 import { type RunningEventSourceMapping, startEventSourceMapping } from '../queue/eventSourceMapping.js';
@@ -42,10 +45,14 @@ export interface LocalStackOptions {
   pollConcurrency?: number;
   /** How often the sweeper runs (on AWS: every 5 minutes); 0 turns it off. */
   sweepEverySeconds?: number;
+  /** Signs completion callbacks; without it `callback_url` is refused. Plain-HTTP callbacks are allowed locally. */
+  callbackSecret?: string;
 }
 
 export interface LocalStack {
   url: string;
+  /** Completion events, as EventBridge would receive them. */
+  events: MemoryCompletionPublisher;
   store: TaskStore;
   queue: PollQueue & QueueConsumer;
   zone: ZoneTransport;
@@ -63,7 +70,14 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     new LocalQueue({ visibilityTimeoutSeconds: 180, maxReceiveCount: schedule.maxAttempts + 50 });
   const zone = options.zone ?? new ZoneEmulator({ archive: SAMPLE_ARCHIVE, programs: samplePrograms() });
   const idempotency = options.idempotency ?? new MemoryIdempotencyStore();
-  const deps = { ...common, schedule, logger, store, queue, idempotency, zone: zoneClient(zone) };
+  const events = new MemoryCompletionPublisher();
+  const { callbackSecret } = options;
+  const notifier: CompletionNotifier = {
+    publisher: events,
+    callbacks: callbackSecret ? new HttpCallbackSender({ secret: async () => callbackSecret }) : undefined,
+  };
+  const callbackPolicy = { enabled: callbackSecret !== undefined, allowHttp: true };
+  const deps = { ...common, schedule, logger, store, queue, idempotency, notifier, callbackPolicy, zone: zoneClient(zone) };
   const sweepEveryMs = (options.sweepEverySeconds ?? 60) * 1000;
   const sweeper =
     sweepEveryMs > 0
@@ -89,6 +103,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const url = await listen(server, options.port ?? 0, options.host ?? '127.0.0.1');
   return {
     url,
+    events,
     store,
     queue,
     zone,

@@ -21,6 +21,8 @@ const LocalEnvSchema = z.object({
   /** Talk to a zone bridge over HTTP instead of the embedded emulator. */
   ZONE_BRIDGE_URL: z.url().optional(),
   ZONE_BRIDGE_TOKEN: z.string().optional(),
+  /** Signs completion callbacks (`callback_url`); on AWS the secret comes from SSM instead. */
+  CALLBACK_SIGNING_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
 });
 
 async function main(): Promise<void> {
@@ -46,6 +48,7 @@ async function main(): Promise<void> {
     port: env.PORT,
     host: env.HOST,
     bearerToken: env.LOCAL_API_TOKEN,
+    callbackSecret: env.CALLBACK_SIGNING_SECRET,
     env: process.env,
     zone,
   });

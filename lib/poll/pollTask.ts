@@ -9,6 +9,7 @@ import type * as z from 'zod';
 import type { Log } from '../log.js';
 import { errorKind } from '../log.js';
 import { MAX_VISIBILITY_SECONDS, PollMessageSchema, type PollQueue } from '../queue/port.js';
+import { type CompletionNotifier, notifyCompletion } from '../notify/notifyCompletion.js';
 import type { TaskStore } from '../tasks/store.js';
 import { isTerminal, type TaskOutcome, type TaskRecord } from '../tasks/task.js';
 import type { ZoneClient } from '../zone/client.js';
@@ -18,6 +19,8 @@ import { nextWaitSeconds, type PollSchedule, transientBackoffSeconds } from './s
 
 export interface PollDependencies {
   store: TaskStore;
+  /** Completion event and callback; none when unset. */
+  notifier?: CompletionNotifier;
   zone: ZoneClient;
   queue: PollQueue;
   schedule: PollSchedule;
@@ -112,7 +115,16 @@ async function finish(
     failedMessages: outcome.fail_list?.length ?? 0,
     durationMs: step.now - Date.parse(task.created_at),
   });
-  return 'done';
+  return announce(await deps.store.get(task.jobid), record, deps);
+}
+
+/** An ended task keeps its message until its completion has been announced (`notifyCompletion.ts`). */
+async function announce(task: TaskRecord | undefined, record: PollRecord, deps: PollDependencies): Promise<PollOutcome> {
+  if (!task || !deps.notifier) return 'done';
+  const result = await notifyCompletion(task, deps);
+  if (result.done) return 'done';
+  await deps.queue.deferPoll(record.receiptHandle, result.retryInSeconds);
+  return 'waiting';
 }
 
 /**
@@ -131,7 +143,7 @@ async function settleUnclaimed(
     deps.logger.warn('no task for this poll message; dropping it', { jobid, messageId: record.messageId });
     return 'done';
   }
-  if (isTerminal(task.status)) return 'done';
+  if (isTerminal(task.status)) return announce(task, record, deps);
   if (task.chain !== chain) {
     deps.logger.info('poll message of a replaced chain; dropping it', { jobid, chain, currentChain: task.chain });
     return 'done';

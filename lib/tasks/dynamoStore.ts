@@ -4,7 +4,7 @@
 import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { type ClaimResult, type PollStep, type RescheduleStep, TaskExistsError, type TaskStore } from './store.js';
-import { PENDING_SHARDS, type TaskOutcome, type TaskRecord } from './task.js';
+import { type NotificationFields, PENDING_SHARDS, type TaskOutcome, type TaskRecord } from './task.js';
 
 /** The sparse index of PENDING tasks by next poll time (serverless.yml declares it). */
 export const PENDING_INDEX = 'pending-by-next-poll';
@@ -127,6 +127,18 @@ export class DynamoTaskStore implements TaskStore {
       ReturnValues: 'ALL_NEW',
     });
     return attributes ? (attributes as TaskRecord).chain : undefined;
+  }
+
+  async recordNotification(jobid: string, fields: NotificationFields): Promise<void> {
+    const entries = Object.entries(fields).filter(([, value]) => value !== undefined);
+    if (entries.length === 0) return;
+    await this.#conditionalUpdate({
+      Key: { jobid },
+      UpdateExpression: `SET ${entries.map(([field]) => `#${field} = :${field}`).join(', ')}`,
+      ConditionExpression: '#status <> :pending',
+      ExpressionAttributeNames: { '#status': 'status', ...Object.fromEntries(entries.map(([field]) => [`#${field}`, field])) },
+      ExpressionAttributeValues: { ':pending': 'PENDING', ...Object.fromEntries(entries.map(([field, value]) => [`:${field}`, value])) },
+    });
   }
 
   /** An update allowed only to the poll step that holds the task's current attempt. */

@@ -3,7 +3,7 @@
  * DynamoDB adapter; records are copied in and out so callers cannot mutate stored state.
  */
 import { type ClaimResult, type PollStep, type RescheduleStep, TaskExistsError, type TaskStore } from './store.js';
-import type { TaskOutcome, TaskRecord } from './task.js';
+import type { NotificationFields, TaskOutcome, TaskRecord } from './task.js';
 
 export class MemoryTaskStore implements TaskStore {
   readonly #tasks = new Map<string, TaskRecord>();
@@ -63,6 +63,11 @@ export class MemoryTaskStore implements TaskStore {
     task.next_poll_at = now;
     task.updated_at = new Date(now).toISOString();
     return task.chain;
+  }
+
+  async recordNotification(jobid: string, fields: NotificationFields): Promise<void> {
+    const task = this.#tasks.get(jobid);
+    if (task && task.status !== 'PENDING') Object.assign(task, structuredClone(fields));
   }
 
   /** Every stored record, for tests that scan what was written. */

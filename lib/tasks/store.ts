@@ -2,7 +2,7 @@
  * The task store port. Every change after creation is conditional, so a duplicate SQS delivery or a
  * concurrent poller can never fork a poll chain or write a second completion.
  */
-import type { TaskOutcome, TaskRecord } from './task.js';
+import type { NotificationFields, TaskOutcome, TaskRecord } from './task.js';
 
 export type ClaimResult =
   /** This poll step owns the task until `leaseUntil`; `task.attempts` is its attempt number. */
@@ -30,6 +30,8 @@ export interface TaskStore {
    * the sweeper saw (so nothing polled it meanwhile). Returns the new chain, or undefined.
    */
   resumeChain(jobid: string, seenNextPollAt: number, now: number): Promise<number | undefined>;
+  /** Record progress of the completion notifications of an ended task. */
+  recordNotification(jobid: string, fields: NotificationFields): Promise<void>;
 }
 
 /** Identifies one claimed poll step. */

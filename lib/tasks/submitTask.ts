@@ -82,7 +82,11 @@ async function createInZone(request: CreateProgramTaskRequest, deps: SubmitDepen
   }
 }
 
-export async function submitTask(request: CreateProgramTaskRequest, deps: SubmitDependencies): Promise<SubmittedTask> {
+export async function submitTask(
+  request: CreateProgramTaskRequest,
+  deps: SubmitDependencies,
+  options: { callbackUrl?: string } = {},
+): Promise<SubmittedTask> {
   const now = deps.now ?? Date.now;
   const response = await createInZone(request, deps);
   if (!response.jobid) throw new ZoneUnavailableError(0, 'the zone answered without a jobid');
@@ -105,6 +109,7 @@ export async function submitTask(request: CreateProgramTaskRequest, deps: Submit
     next_poll_at: createdAt + deps.schedule.firstDelaySeconds * 1000,
     deadline_at: createdAt + deps.schedule.deadlineSeconds * 1000,
     expires_at: Math.floor(createdAt / 1000) + deps.schedule.deadlineSeconds + deps.retentionSeconds,
+    callback_url: options.callbackUrl,
   };
   await deps.store.create(task);
   try {

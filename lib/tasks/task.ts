@@ -52,8 +52,20 @@ export const TaskRecordSchema = z.object({
   response_data: z.string().optional(),
   fail_list: z.array(FailedMessageSchema).optional(),
   completed_at: z.string().optional(),
+  /** Where to POST the signed completion callback (not sent to the zone). */
+  callback_url: z.string().optional(),
+  /** Completion notifications: each is retried, with its own message, until done. */
+  event_published_at: z.string().optional(),
+  callback_delivered_at: z.string().optional(),
+  callback_attempts: z.int().optional(),
+  callback_abandoned: z.boolean().optional(),
 });
 export type TaskRecord = z.infer<typeof TaskRecordSchema>;
+
+/** The notification fields a finished task gains. */
+export type NotificationFields = Partial<
+  Pick<TaskRecord, 'event_published_at' | 'callback_delivered_at' | 'callback_attempts' | 'callback_abandoned'>
+>;
 
 /** The fields a finished task gains. */
 export interface TaskOutcome {

@@ -3,8 +3,15 @@
  * Built once per container, at module scope of each function.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SSMProvider } from '@aws-lambda-powertools/parameters/ssm';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { AwsEnvSchema, commonConfig, parseEnv } from '../config.js';
+import type { SSMClient } from '@aws-sdk/client-ssm';
+import type { CallbackPolicy } from '../api/routes.js';
+import { AwsEnvSchema, ConfigurationError, commonConfig, parseEnv } from '../config.js';
+import { HttpCallbackSender } from '../notify/callback.js';
+import { EventBridgePublisher } from '../notify/eventBridgePublisher.js';
+import type { CompletionNotifier } from '../notify/notifyCompletion.js';
 import { createLogger } from '../log.js';
 import type { PollDependencies } from '../poll/pollTask.js';
 import type { SweepDependencies } from '../poll/sweep.js';
@@ -16,7 +23,10 @@ import type { SubmitDependencies } from '../tasks/submitTask.js';
 import { zoneClient } from '../zone/client.js';
 import { HttpZoneTransport } from '../zone/httpTransport.js';
 
-export type AwsDependencies = SubmitDependencies & PollDependencies & SweepDependencies & IdempotencyDependencies;
+export type AwsDependencies = SubmitDependencies &
+  PollDependencies &
+  SweepDependencies &
+  IdempotencyDependencies & { callbackPolicy: CallbackPolicy };
 
 /**
  * @example
@@ -24,13 +34,31 @@ export type AwsDependencies = SubmitDependencies & PollDependencies & SweepDepen
  */
 export function awsDependencies(
   env: Record<string, string | undefined> = process.env,
-  clients: { dynamodb?: DynamoDBClient; sqs?: SQSClient } = {},
+  clients: { dynamodb?: DynamoDBClient; sqs?: SQSClient; eventBridge?: EventBridgeClient; ssm?: SSMClient } = {},
 ): AwsDependencies {
   const config = parseEnv(AwsEnvSchema, env);
   const common = commonConfig(env);
   const dynamodb = clients.dynamodb ?? new DynamoDBClient({});
+  const notifier: CompletionNotifier = { maxCallbackAttempts: config.CALLBACK_MAX_ATTEMPTS };
+  if (config.EVENT_BUS_NAME) {
+    notifier.publisher = new EventBridgePublisher(clients.eventBridge ?? new EventBridgeClient({}), config.EVENT_BUS_NAME, config.EVENT_SOURCE);
+  }
+  const secretName = config.CALLBACK_SECRET_PARAM;
+  if (secretName) {
+    // Powertools caches the value (5 minutes), so a rotated secret is picked up without a deploy.
+    const parameters = new SSMProvider(clients.ssm ? { awsSdkV3Client: clients.ssm } : {});
+    notifier.callbacks = new HttpCallbackSender({
+      secret: async () => {
+        const value = await parameters.get(secretName, { decrypt: true, maxAge: 300 });
+        if (!value) throw new ConfigurationError(`CALLBACK_SECRET_PARAM: parameter ${secretName} is empty`);
+        return value;
+      },
+    });
+  }
   return {
     ...common,
+    notifier,
+    callbackPolicy: { enabled: secretName !== undefined, allowHttp: false },
     store: new DynamoTaskStore(dynamodb, config.TASKS_TABLE),
     idempotency: new DynamoIdempotencyStore(dynamodb, config.IDEMPOTENCY_TABLE),
     queue: new SqsPollQueue(clients.sqs ?? new SQSClient({}), config.POLL_QUEUE_URL),

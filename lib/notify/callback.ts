@@ -1,0 +1,75 @@
+/**
+ * Signed HTTPS callbacks. The body is the completion event; the signature is HMAC-SHA256 over
+ * `<timestamp>.<body>` with the shared secret, so a receiver can check both origin and freshness:
+ *   x-wecom-zone-timestamp: 1764115200
+ *   x-wecom-zone-signature: sha256=<hex>
+ */
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { CompletionEvent } from './completion.js';
+
+export const TIMESTAMP_HEADER = 'x-wecom-zone-timestamp';
+export const SIGNATURE_HEADER = 'x-wecom-zone-signature';
+
+export function signCallback(secret: string, timestamp: number, body: string): string {
+  return `sha256=${createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex')}`;
+}
+
+/**
+ * For receivers (and tests): true when the signature matches and the timestamp is recent.
+ *
+ * @example
+ * verifyCallback(secret, req.headers['x-wecom-zone-timestamp'], req.headers['x-wecom-zone-signature'], rawBody)
+ */
+export function verifyCallback(
+  secret: string,
+  timestamp: string | undefined,
+  signature: string | undefined,
+  body: string,
+  options: { now?: number; toleranceSeconds?: number } = {},
+): boolean {
+  if (!timestamp || !signature || !/^\d+$/.test(timestamp)) return false;
+  const now = options.now ?? Date.now();
+  if (Math.abs(now / 1000 - Number(timestamp)) > (options.toleranceSeconds ?? 300)) return false;
+  const expected = Buffer.from(signCallback(secret, Number(timestamp), body));
+  const given = Buffer.from(signature);
+  return expected.length === given.length && timingSafeEqual(expected, given);
+}
+
+export class CallbackDeliveryError extends Error {
+  override readonly name = 'CallbackDeliveryError';
+}
+
+export interface CallbackSender {
+  deliver(url: string, event: CompletionEvent): Promise<void>;
+}
+
+export interface HttpCallbackSenderOptions {
+  /** Read on each delivery: the secret may come from a parameter store with its own cache. */
+  secret: () => Promise<string>;
+  timeoutMs?: number;
+  now?: () => number;
+}
+
+export class HttpCallbackSender implements CallbackSender {
+  constructor(readonly options: HttpCallbackSenderOptions) {}
+
+  async deliver(url: string, event: CompletionEvent): Promise<void> {
+    const body = JSON.stringify(event);
+    const timestamp = Math.floor((this.options.now ?? Date.now)() / 1000);
+    const signature = signCallback(await this.options.secret(), timestamp, body);
+    let response: Response;
+    try {
+      response = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', [TIMESTAMP_HEADER]: String(timestamp), [SIGNATURE_HEADER]: signature },
+        body,
+        redirect: 'manual',
+        signal: AbortSignal.timeout(this.options.timeoutMs ?? 5000),
+      });
+    } catch (error) {
+      throw new CallbackDeliveryError(`callback unreachable (${(error as Error).name})`);
+    }
+    await response.body?.cancel();
+    if (response.status < 200 || response.status >= 300) throw new CallbackDeliveryError(`callback answered HTTP ${response.status}`);
+  }
+}

@@ -1,0 +1,116 @@
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { CallbackDeliveryError, signCallback, verifyCallback } from '../../lib/notify/callback.js';
+import { type CompletionEvent, MemoryCompletionPublisher, completionEvent } from '../../lib/notify/completion.js';
+import { notifyCompletion } from '../../lib/notify/notifyCompletion.js';
+import { MemoryTaskStore } from '../../lib/tasks/memoryStore.js';
+import type { TaskRecord } from '../../lib/tasks/task.js';
+import { recordingLogger } from '../support/fixtures.js';
+
+const T0 = Date.parse('2026-11-25T00:00:00Z');
+const ended: TaskRecord = {
+  jobid: 'job1',
+  status: 'SUCCEEDED',
+  program_id: 'P',
+  ability_id: 'A',
+  escape_type: 0,
+  message_count: 2,
+  duplicate_list: [{ errcode: 710613, errmsg: 'dup', msgid: 'M1' }],
+  attempts: 3,
+  chain: 0,
+  created_at: new Date(T0).toISOString(),
+  updated_at: new Date(T0 + 9000).toISOString(),
+  completed_at: new Date(T0 + 9000).toISOString(),
+  next_poll_at: T0,
+  deadline_at: T0 + 86_400_000,
+  expires_at: 0,
+  response_errcode: 0,
+  response_data: '{"avg_reply_time":2}',
+  fail_list: [],
+  callback_url: 'https://example.invalid/hook',
+};
+
+let store: MemoryTaskStore;
+beforeEach(async () => {
+  store = new MemoryTaskStore();
+  await store.create(ended);
+});
+
+describe('completion notifications', () => {
+  it('the event carries ids, status, codes and times, never the output', () => {
+    const event = completionEvent(ended);
+    expect(event).toEqual({
+      jobid: 'job1',
+      status: 'SUCCEEDED',
+      program_id: 'P',
+      ability_id: 'A',
+      errcode: null,
+      response_errcode: 0,
+      attempts: 3,
+      failed_messages: 1,
+      created_at: ended.created_at,
+      completed_at: ended.completed_at,
+      duration_ms: 9000,
+    });
+    expect(JSON.stringify(event)).not.toContain('avg_reply_time');
+  });
+
+  it('publishes once, delivers the callback once, and records both', async () => {
+    const publisher = new MemoryCompletionPublisher();
+    const deliver = vi.fn(async (_url: string, _event: CompletionEvent) => undefined);
+    const deps = { store, logger: recordingLogger(), notifier: { publisher, callbacks: { deliver } } };
+    expect(await notifyCompletion(ended, deps)).toEqual({ done: true });
+    const recorded = await store.get('job1');
+    expect(recorded).toMatchObject({ callback_attempts: 1 });
+    expect(recorded?.event_published_at).toBeDefined();
+    expect(recorded?.callback_delivered_at).toBeDefined();
+    // A later delivery of the message finds nothing left to do.
+    expect(await notifyCompletion(recorded as TaskRecord, deps)).toEqual({ done: true });
+    expect(publisher.published).toHaveLength(1);
+    expect(deliver).toHaveBeenCalledTimes(1);
+  });
+
+  it('retries a failed publish before anything else', async () => {
+    const publisher = { publish: vi.fn(async () => Promise.reject(new Error('throttled'))) };
+    const deliver = vi.fn();
+    const result = await notifyCompletion(ended, { store, logger: recordingLogger(), notifier: { publisher, callbacks: { deliver } } });
+    expect(result).toEqual({ done: false, retryInSeconds: 5 });
+    expect(deliver).not.toHaveBeenCalled();
+  });
+
+  it('retries a failing callback with growing waits, then gives up after maxCallbackAttempts', async () => {
+    const deliver = vi.fn(async () => Promise.reject(new CallbackDeliveryError('callback answered HTTP 500')));
+    const deps = { store, logger: recordingLogger(), notifier: { callbacks: { deliver }, maxCallbackAttempts: 3 } };
+    const waits: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const result = await notifyCompletion((await store.get('job1')) as TaskRecord, deps);
+      if (!result.done) waits.push(result.retryInSeconds);
+      else expect(i).toBe(2);
+    }
+    expect(waits).toHaveLength(2);
+    expect(waits[1]).toBeGreaterThan(waits[0] ?? 0);
+    expect(await store.get('job1')).toMatchObject({ callback_attempts: 3, callback_abandoned: true });
+    expect(deps.logger.lines.join('\n')).toContain('completion callback abandoned');
+    expect(deps.logger.lines.join('\n')).not.toContain('example.invalid');
+  });
+});
+
+describe('callback signatures', () => {
+  const secret = 'a-shared-secret-of-some-length';
+  const body = '{"jobid":"job1"}';
+  const now = T0;
+  const timestamp = String(Math.floor(now / 1000));
+
+  it('verifies a signature made over the timestamp and the body', () => {
+    const signature = signCallback(secret, Number(timestamp), body);
+    expect(signature).toMatch(/^sha256=[0-9a-f]{64}$/);
+    expect(verifyCallback(secret, timestamp, signature, body, { now })).toBe(true);
+  });
+
+  it('refuses another body, another secret, a stale timestamp or a missing header', () => {
+    const signature = signCallback(secret, Number(timestamp), body);
+    expect(verifyCallback(secret, timestamp, signature, `${body} `, { now })).toBe(false);
+    expect(verifyCallback('another-secret-entirely', timestamp, signature, body, { now })).toBe(false);
+    expect(verifyCallback(secret, timestamp, signature, body, { now: now + 301_000 })).toBe(false);
+    expect(verifyCallback(secret, undefined, signature, body, { now })).toBe(false);
+  });
+});
