@@ -4,7 +4,11 @@
  * batches to the poller, the embedded task store, and the zone emulator (or any zone transport).
  */
 import type { Server } from 'node:http';
-import { makeCreateTaskHandler, makeGetTaskHandler, makePollResultHandler } from '../api/routes.js';
+import { type CallbackPolicy, makeCreateTaskHandler, makeGetTaskHandler, makePollResultHandler } from '../api/routes.js';
+import type { PollDependencies } from '../poll/pollTask.js';
+import type { SweepDependencies } from '../poll/sweep.js';
+import type { IdempotencyDependencies } from '../tasks/idempotency.js';
+import type { SubmitDependencies } from '../tasks/submitTask.js';
 import { commonConfig } from '../config.js';
 import { createLogger, errorKind, type Log } from '../log.js';
 import { HttpCallbackSender } from '../notify/callback.js';
@@ -57,8 +61,12 @@ export interface LocalStack {
   queue: PollQueue & QueueConsumer;
   zone: ZoneTransport;
   poller: RunningEventSourceMapping;
+  /** The dependencies the handlers run with, to build more handlers over the same stack. */
+  deps: LocalDependencies;
   stop(): Promise<void>;
 }
+
+export type LocalDependencies = SubmitDependencies & PollDependencies & SweepDependencies & IdempotencyDependencies & { callbackPolicy: CallbackPolicy };
 
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   const common = commonConfig(options.env ?? {});
@@ -77,7 +85,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     callbacks: callbackSecret ? new HttpCallbackSender({ secret: async () => callbackSecret }) : undefined,
   };
   const callbackPolicy = { enabled: callbackSecret !== undefined, allowHttp: true };
-  const deps = { ...common, schedule, logger, store, queue, idempotency, notifier, callbackPolicy, zone: zoneClient(zone) };
+  const deps: LocalDependencies = { ...common, schedule, logger, store, queue, idempotency, notifier, callbackPolicy, zone: zoneClient(zone) };
   const sweepEveryMs = (options.sweepEverySeconds ?? 60) * 1000;
   const sweeper =
     sweepEveryMs > 0
@@ -103,6 +111,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const url = await listen(server, options.port ?? 0, options.host ?? '127.0.0.1');
   return {
     url,
+    deps,
     events,
     store,
     queue,

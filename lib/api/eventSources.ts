@@ -1,0 +1,114 @@
+/**
+ * Creating tasks from events, so upstream systems need not call HTTP: an SQS queue of create
+ * requests, and EventBridge events with detail-type `CreateProgramTask`. Same schema, same
+ * validation, same idempotency as `POST /tasks` (the key is the message or event id, so a redelivery
+ * never creates a second zone task). Input that can never succeed is logged by field and dropped;
+ * a busy or unreachable zone is retried by the event source.
+ */
+import middy from '@middy/core';
+import type { Context, EventBridgeEvent, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type * as z from 'zod';
+import { HttpError } from '../http/errors.js';
+import { validate } from '../http/request.js';
+import type { Log } from '../log.js';
+import { errorKind } from '../log.js';
+import { createOnce, IDEMPOTENCY_KEY_PATTERN, type IdempotencyDependencies } from '../tasks/idempotency.js';
+import { type SubmitDependencies, type SubmittedTask, submitTask, ZoneRejectedError } from '../tasks/submitTask.js';
+import { type CallbackPolicy, CreateTaskBodySchema } from './routes.js';
+
+export const CREATE_DETAIL_TYPE = 'CreateProgramTask';
+
+export type CreateFromEventDependencies = SubmitDependencies & IdempotencyDependencies & { callbackPolicy?: CallbackPolicy };
+
+/** What happened to one create request. */
+export type CreateOutcome =
+  | { status: 'created'; task: SubmittedTask; replayed: boolean }
+  /** Never retried: the request is invalid or the zone refused it. */
+  | { status: 'rejected'; error: string; message: string; errcode?: number };
+
+/**
+ * Validate and create once per `idempotencyKey`. Rejections are answered, busy zones thrown (retry).
+ */
+export async function createFromPayload(
+  payload: unknown,
+  idempotencyKey: string,
+  deps: CreateFromEventDependencies,
+): Promise<CreateOutcome> {
+  let body: z.infer<typeof CreateTaskBodySchema>;
+  try {
+    body = validate(CreateTaskBodySchema, payload);
+  } catch (error) {
+    if (error instanceof HttpError) return { status: 'rejected', error: error.code, message: error.message };
+    throw error;
+  }
+  const { callback_url: callbackUrl, ...request } = body;
+  if (callbackUrl !== undefined && (!deps.callbackPolicy?.enabled || (!deps.callbackPolicy.allowHttp && !callbackUrl.startsWith('https:')))) {
+    return { status: 'rejected', error: 'invalid_request', message: 'callback_url: not accepted on this deployment (callbacks off, or not https)' };
+  }
+  try {
+    const { task, replayed } = await createOnce(idempotencyKey, request, deps, () => submitTask(request, deps, { callbackUrl }));
+    return { status: 'created', task, replayed };
+  } catch (error) {
+    if (error instanceof ZoneRejectedError) {
+      return { status: 'rejected', error: 'zone_rejected', message: error.errmsg, errcode: error.errcode };
+    }
+    throw error;
+  }
+}
+
+function logOutcome(logger: Log, source: Record<string, string>, outcome: CreateOutcome): void {
+  if (outcome.status === 'created') {
+    logger.info('create request handled', { ...source, jobid: outcome.task.jobid, replayed: outcome.replayed });
+  } else {
+    logger.error('create request rejected; dropping it', { ...source, error: outcome.error, problem: outcome.message, errcode: outcome.errcode });
+  }
+}
+
+/** The idempotency key of an SQS create request: its `idempotency-key` attribute, else the message id. */
+function recordKey(record: SQSRecord): string {
+  const attribute = record.messageAttributes?.['idempotency-key']?.stringValue;
+  return attribute && IDEMPOTENCY_KEY_PATTERN.test(attribute) ? `sqs:${attribute}` : `sqs:${record.messageId}`;
+}
+
+/**
+ * SQS-triggered (`ReportBatchItemFailures`): each record's body is a create request.
+ *
+ * @example
+ * export const handler = makeCreateFromQueueHandler(awsDependencies());
+ */
+export function makeCreateFromQueueHandler(deps: CreateFromEventDependencies): (event: SQSEvent, context: Context) => Promise<SQSBatchResponse> {
+  return middy<SQSEvent, SQSBatchResponse>().handler(async (event) => {
+    const results = await Promise.allSettled(
+      event.Records.map(async (record) => {
+        let payload: unknown;
+        try {
+          payload = JSON.parse(record.body);
+        } catch {
+          return logOutcome(deps.logger, { messageId: record.messageId }, { status: 'rejected', error: 'invalid_json', message: 'the message body is not valid JSON' });
+        }
+        logOutcome(deps.logger, { messageId: record.messageId }, await createFromPayload(payload, recordKey(record), deps));
+      }),
+    );
+    const batchItemFailures = results.flatMap((result, index) => {
+      if (result.status === 'fulfilled') return [];
+      const messageId = event.Records[index]?.messageId ?? '';
+      deps.logger.warn('create request failed; it will be retried', { messageId, error: errorKind(result.reason) });
+      return [{ itemIdentifier: messageId }];
+    });
+    return { batchItemFailures };
+  });
+}
+
+/**
+ * EventBridge-triggered: `detail` is a create request. A rejection is answered (and logged), never
+ * thrown, so EventBridge does not retry it; a busy zone throws, and EventBridge's async retries apply.
+ */
+export function makeCreateFromEventHandler(
+  deps: CreateFromEventDependencies,
+): (event: EventBridgeEvent<string, unknown>, context: Context) => Promise<CreateOutcome> {
+  return middy<EventBridgeEvent<string, unknown>, CreateOutcome>().handler(async (event) => {
+    const outcome = await createFromPayload(event.detail, `eventbridge:${event.id}`, deps);
+    logOutcome(deps.logger, { eventId: event.id, source: event.source }, outcome);
+    return outcome;
+  });
+}
