@@ -9,6 +9,7 @@ import { HttpError, notFound } from '../http/errors.js';
 import { jsonErrorHandler } from '../http/middleware.js';
 import { readJsonBody, validate } from '../http/request.js';
 import { jsonResponse } from '../http/response.js';
+import { flushMetrics } from '../metrics.js';
 import { pollBatch } from '../poll/pollBatch.js';
 import type { PollDependencies } from '../poll/pollTask.js';
 import { type SweepDependencies, type SweepReport, sweepOverdue } from '../poll/sweep.js';
@@ -54,6 +55,7 @@ export function makeCreateTaskHandler(
   deps: SubmitDependencies & IdempotencyDependencies & { callbackPolicy?: CallbackPolicy },
 ): HttpHandler {
   return middy<APIGatewayProxyEventV2, APIGatewayProxyResultV2>()
+    .use(flushMetrics(deps.metrics))
     .use(jsonErrorHandler({ logger: deps.logger }))
     .handler(async (event) => {
       const key = event.headers?.['idempotency-key'];
@@ -127,5 +129,7 @@ export function makeSweepHandler(deps: SweepDependencies): (event: unknown, cont
 
 /** The SQS-triggered poller (`ReportBatchItemFailures`). */
 export function makePollResultHandler(deps: PollDependencies): (event: SQSEvent, context: Context) => Promise<SQSBatchResponse> {
-  return middy<SQSEvent, SQSBatchResponse>().handler((event) => pollBatch(event, deps));
+  return middy<SQSEvent, SQSBatchResponse>()
+    .use(flushMetrics(deps.metrics))
+    .handler((event) => pollBatch(event, deps));
 }

@@ -4,6 +4,7 @@
  * batches to the poller, the embedded task store, and the zone emulator (or any zone transport).
  */
 import type { Server } from 'node:http';
+import { makeOpenApiHandler } from '../api/openapi.js';
 import { type CallbackPolicy, makeCreateTaskHandler, makeGetTaskHandler, makePollResultHandler } from '../api/routes.js';
 import type { PollDependencies } from '../poll/pollTask.js';
 import type { SweepDependencies } from '../poll/sweep.js';
@@ -11,6 +12,7 @@ import type { IdempotencyDependencies } from '../tasks/idempotency.js';
 import type { SubmitDependencies } from '../tasks/submitTask.js';
 import { commonConfig } from '../config.js';
 import { createLogger, errorKind, type Log } from '../log.js';
+import { MemoryTaskMetrics } from '../metrics.js';
 import { HttpCallbackSender } from '../notify/callback.js';
 import { MemoryCompletionPublisher } from '../notify/completion.js';
 import type { CompletionNotifier } from '../notify/notifyCompletion.js';
@@ -55,6 +57,8 @@ export interface LocalStackOptions {
 
 export interface LocalStack {
   url: string;
+  /** Task metrics, counted in memory. */
+  metrics: MemoryTaskMetrics;
   /** Completion events, as EventBridge would receive them. */
   events: MemoryCompletionPublisher;
   store: TaskStore;
@@ -85,7 +89,19 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     callbacks: callbackSecret ? new HttpCallbackSender({ secret: async () => callbackSecret }) : undefined,
   };
   const callbackPolicy = { enabled: callbackSecret !== undefined, allowHttp: true };
-  const deps: LocalDependencies = { ...common, schedule, logger, store, queue, idempotency, notifier, callbackPolicy, zone: zoneClient(zone) };
+  const metrics = new MemoryTaskMetrics();
+  const deps: LocalDependencies = {
+    ...common,
+    schedule,
+    logger,
+    store,
+    queue,
+    idempotency,
+    notifier,
+    callbackPolicy,
+    metrics,
+    zone: zoneClient(zone),
+  };
   const sweepEveryMs = (options.sweepEverySeconds ?? 60) * 1000;
   const sweeper =
     sweepEveryMs > 0
@@ -106,11 +122,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     routes: [
       { method: 'POST', path: '/tasks', handler: makeCreateTaskHandler(deps) },
       { method: 'GET', path: '/tasks/{jobid}', handler: makeGetTaskHandler(deps) },
+      { method: 'GET', path: '/openapi.json', handler: makeOpenApiHandler({ logger }) },
     ],
   });
   const url = await listen(server, options.port ?? 0, options.host ?? '127.0.0.1');
   return {
     url,
+    metrics,
     deps,
     events,
     store,

@@ -7,6 +7,7 @@
 import type { SQSRecord } from 'aws-lambda';
 import type * as z from 'zod';
 import type { Log } from '../log.js';
+import type { TaskMetrics } from '../metrics.js';
 import { errorKind } from '../log.js';
 import { MAX_VISIBILITY_SECONDS, PollMessageSchema, type PollQueue } from '../queue/port.js';
 import { type CompletionNotifier, notifyCompletion } from '../notify/notifyCompletion.js';
@@ -21,6 +22,7 @@ export interface PollDependencies {
   store: TaskStore;
   /** Completion event and callback; none when unset. */
   notifier?: CompletionNotifier;
+  metrics?: TaskMetrics;
   zone: ZoneClient;
   queue: PollQueue;
   schedule: PollSchedule;
@@ -52,6 +54,7 @@ export async function pollTaskRecord(record: PollRecord, deps: PollDependencies)
   const task = claim.task;
   const attempt = task.attempts;
   const answer = await askZone(jobid, deps);
+  deps.metrics?.polled(answer.kind);
   const at = now();
   const step = { attempt, now: at };
 
@@ -106,6 +109,7 @@ async function finish(
 ): Promise<PollOutcome> {
   const written = await deps.store.finish(task.jobid, step, outcome);
   if (!written) return settleUnclaimed(await deps.store.get(task.jobid), message, record, deps);
+  deps.metrics?.taskCompleted(outcome.status, step.now - Date.parse(task.created_at));
   deps.logger.info('task finished', {
     jobid: task.jobid,
     status: outcome.status,

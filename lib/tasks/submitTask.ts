@@ -3,6 +3,7 @@
  * and only poll message.
  */
 import type { Log } from '../log.js';
+import type { TaskMetrics } from '../metrics.js';
 import { errorKind } from '../log.js';
 import type { ResultClassifier } from '../poll/classify.js';
 import type { PollSchedule } from '../poll/schedule.js';
@@ -22,6 +23,7 @@ export interface SubmitDependencies {
   logger: Log;
   /** How long finished records are kept (DynamoDB TTL). */
   retentionSeconds: number;
+  metrics?: TaskMetrics;
   /** Retries of a create the zone answered busy (-1, 45009, 45033); default 2. */
   createRetries?: number;
   now?: () => number;
@@ -112,6 +114,7 @@ export async function submitTask(
     callback_url: options.callbackUrl,
   };
   await deps.store.create(task);
+  deps.metrics?.taskCreated();
   try {
     await deps.queue.sendPoll({ jobid: task.jobid, chain: task.chain }, deps.schedule.firstDelaySeconds);
   } catch (error) {

@@ -9,6 +9,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { CallbackPolicy } from '../api/routes.js';
 import { AwsEnvSchema, ConfigurationError, commonConfig, parseEnv } from '../config.js';
+import { PowertoolsTaskMetrics } from '../metrics.js';
 import { HttpCallbackSender } from '../notify/callback.js';
 import { EventBridgePublisher } from '../notify/eventBridgePublisher.js';
 import type { CompletionNotifier } from '../notify/notifyCompletion.js';
@@ -57,6 +58,7 @@ export function awsDependencies(
   }
   return {
     ...common,
+    metrics: new PowertoolsTaskMetrics(),
     notifier,
     callbackPolicy: { enabled: secretName !== undefined, allowHttp: false },
     store: new DynamoTaskStore(dynamodb, config.TASKS_TABLE),

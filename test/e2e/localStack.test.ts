@@ -59,6 +59,9 @@ describe('local stack: the source document example', () => {
     expect(statuses[0]).toBe('PENDING');
     expect(task).toMatchObject({ status: 'SUCCEEDED', response_errcode: 0, errcode: null, fail_list: [] });
     expect(task.attempts).toBeGreaterThanOrEqual(1);
+    expect(stack.metrics.counts).toMatchObject({ TasksCreated: 1, TasksSucceeded: 1, PollsFinal: 1 });
+    expect(stack.metrics.counts.Polls).toBe(task.attempts);
+    expect(stack.metrics.completionTimesMs).toHaveLength(1);
     const output = JSON.parse(task.response_data ?? '');
     expect(output).toEqual({ avg_reply_time: 2, negative_feedback_cnt: 0 });
     expect(protocolMismatch(output, OUTPUT_PROTOCOL)).toBeUndefined();

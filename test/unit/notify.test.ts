@@ -114,3 +114,28 @@ describe('callback signatures', () => {
     expect(verifyCallback(secret, undefined, signature, body, { now })).toBe(false);
   });
 });
+
+describe('Powertools metrics', () => {
+  it('publishes counts and the time to completion as one EMF line, with no content', async () => {
+    const { Metrics } = await import('@aws-lambda-powertools/metrics');
+    const { PowertoolsTaskMetrics, METRIC_NAMESPACE } = await import('../../lib/metrics.js');
+    const lines: string[] = [];
+    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: unknown) => {
+      lines.push(String(chunk));
+      return true;
+    });
+    try {
+      const metrics = new PowertoolsTaskMetrics(new Metrics({ namespace: METRIC_NAMESPACE, serviceName: 'test' }));
+      metrics.taskCreated();
+      metrics.polled('pending');
+      metrics.polled('final');
+      metrics.taskCompleted('SUCCEEDED', 1234);
+      metrics.flush();
+    } finally {
+      spy.mockRestore();
+    }
+    const emf = JSON.parse(lines.join('').trim().split('\n').at(-1) ?? '{}');
+    expect(emf._aws.CloudWatchMetrics[0].Namespace).toBe(METRIC_NAMESPACE);
+    expect(emf).toMatchObject({ TasksCreated: 1, Polls: [1, 1], PollsPending: 1, PollsFinal: 1, TasksSucceeded: 1, TimeToCompletion: 1234 });
+  });
+});
