@@ -4,6 +4,8 @@
  */
 import * as z from 'zod';
 import { type ResultClassifier, parseErrcodeList } from './poll/classify.js';
+import scheduleDefaults from '../config/poll-schedule.json' with { type: 'json' };
+import { type BudgetWindow, CorpIdSchema, DEFAULT_CORP_ID } from './budget/port.js';
 import { DEFAULT_SWEEP, type SweepSettings } from './poll/sweep.js';
 import { DEFAULT_IDEMPOTENCY, type IdempotencySettings } from './tasks/idempotency.js';
 import { DEFAULT_POLL_SCHEDULE, type PollSchedule, PollScheduleSchema } from './poll/schedule.js';
@@ -29,6 +31,11 @@ const CommonEnvSchema = z.object({
   SWEEP_LIMIT: z.coerce.number().int().min(1).max(10_000).default(DEFAULT_SWEEP.limit),
   IDEMPOTENCY_TTL_SECONDS: z.coerce.number().int().min(60).default(DEFAULT_IDEMPOTENCY.ttlSeconds),
   IDEMPOTENCY_WAIT_MS: z.coerce.number().int().min(0).max(20_000).default(DEFAULT_IDEMPOTENCY.waitMs),
+  /** Per-corp budgets (0 turns the budget off). Defaults: 80 % of WeCom's 10 000 / min and 150 000 / h. */
+  BUDGET_PER_MINUTE: z.coerce.number().int().min(0).default(scheduleDefaults.budgetPerMinute),
+  BUDGET_PER_HOUR: z.coerce.number().int().min(0).default(scheduleDefaults.budgetPerHour),
+  BUDGET_SPREAD_SECONDS: z.coerce.number().int().min(0).max(3600).default(scheduleDefaults.budgetSpreadSeconds),
+  DEFAULT_CORP_ID: CorpIdSchema.default(DEFAULT_CORP_ID),
 });
 
 export const AwsEnvSchema = CommonEnvSchema.extend({
@@ -60,6 +67,10 @@ export function parseEnv<S extends z.ZodType>(schema: S, env: Env): z.infer<S> {
 
 export interface CommonConfig {
   schedule: PollSchedule;
+  /** Budget windows (none: no budget), the resume spread, and the corp of requests that name none. */
+  budgetWindows: BudgetWindow[];
+  budgetSpreadSeconds: number;
+  defaultCorpId: string;
   sweep: SweepSettings;
   idempotencySettings: IdempotencySettings;
   classifier: ResultClassifier;
@@ -88,6 +99,12 @@ export function commonConfig(env: Env): CommonConfig {
     return {
       schedule: schedule.data,
       sweep: { graceSeconds: parsed.SWEEP_GRACE_SECONDS, limit: parsed.SWEEP_LIMIT },
+      budgetWindows: [
+        { seconds: 60, limit: parsed.BUDGET_PER_MINUTE },
+        { seconds: 3600, limit: parsed.BUDGET_PER_HOUR },
+      ].filter((window) => window.limit > 0),
+      budgetSpreadSeconds: parsed.BUDGET_SPREAD_SECONDS,
+      defaultCorpId: parsed.DEFAULT_CORP_ID,
       idempotencySettings: {
         ttlSeconds: parsed.IDEMPOTENCY_TTL_SECONDS,
         waitMs: parsed.IDEMPOTENCY_WAIT_MS,

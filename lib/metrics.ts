@@ -12,6 +12,8 @@ export interface TaskMetrics {
   /** One poll step's answer. */
   polled(kind: 'pending' | 'transient' | 'final'): void;
   taskCompleted(status: Exclude<TaskStatus, 'PENDING'>, durationMs: number): void;
+  /** A poll waited because its corp's call budget was spent. */
+  budgetWait?(): void;
   /** Publish what this invocation added (Lambda); nothing to do in memory. */
   flush?(): void;
 }
@@ -55,6 +57,10 @@ export class PowertoolsTaskMetrics implements TaskMetrics {
     this.metrics.addMetric('TimeToCompletion', MetricUnit.Milliseconds, durationMs);
   }
 
+  budgetWait(): void {
+    this.metrics.addMetric('BudgetWaits', MetricUnit.Count, 1);
+  }
+
   flush(): void {
     this.metrics.publishStoredMetrics();
   }
@@ -77,6 +83,10 @@ export class MemoryTaskMetrics implements TaskMetrics {
   taskCompleted(status: Exclude<TaskStatus, 'PENDING'>, durationMs: number): void {
     this.#add(COMPLETION_METRIC[status]);
     this.completionTimesMs.push(durationMs);
+  }
+
+  budgetWait(): void {
+    this.#add('BudgetWaits');
   }
 
   #add(name: string): void {

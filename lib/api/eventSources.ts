@@ -41,12 +41,12 @@ export async function createFromPayload(
     if (error instanceof HttpError) return { status: 'rejected', error: error.code, message: error.message };
     throw error;
   }
-  const { callback_url: callbackUrl, ...request } = body;
+  const { callback_url: callbackUrl, corp_id: corpId, ...request } = body;
   if (callbackUrl !== undefined && (!deps.callbackPolicy?.enabled || (!deps.callbackPolicy.allowHttp && !callbackUrl.startsWith('https:')))) {
     return { status: 'rejected', error: 'invalid_request', message: 'callback_url: not accepted on this deployment (callbacks off, or not https)' };
   }
   try {
-    const { task, replayed } = await createOnce(idempotencyKey, request, deps, () => submitTask(request, deps, { callbackUrl }));
+    const { task, replayed } = await createOnce(idempotencyKey, request, deps, () => submitTask(request, deps, { callbackUrl, corpId }));
     return { status: 'created', task, replayed };
   } catch (error) {
     if (error instanceof ZoneRejectedError) {

@@ -5,6 +5,7 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import * as z from 'zod';
+import { CorpIdSchema } from '../budget/port.js';
 import { HttpError, notFound } from '../http/errors.js';
 import { jsonErrorHandler } from '../http/middleware.js';
 import { readJsonBody, validate } from '../http/request.js';
@@ -22,7 +23,13 @@ import {
   IdempotencyKeyReusedError,
 } from '../tasks/idempotency.js';
 import type { TaskStore } from '../tasks/store.js';
-import { type SubmitDependencies, submitTask, ZoneRejectedError, ZoneUnavailableError } from '../tasks/submitTask.js';
+import {
+  BudgetSpentError,
+  type SubmitDependencies,
+  submitTask,
+  ZoneRejectedError,
+  ZoneUnavailableError,
+} from '../tasks/submitTask.js';
 import { taskView } from '../tasks/task.js';
 
 /**
@@ -32,6 +39,8 @@ import { taskView } from '../tasks/task.js';
 export const CreateTaskBodySchema = z.strictObject({
   ...createProgramTaskRequestShape,
   callback_url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).max(2048).optional(),
+  /** Whose WeCom call budget the task uses (a provider serving several corps); default `DEFAULT_CORP_ID`. */
+  corp_id: CorpIdSchema.optional(),
 });
 
 /** Whether `callback_url` is accepted, and over plain HTTP (local development only). */
@@ -62,9 +71,9 @@ export function makeCreateTaskHandler(
       if (key !== undefined && !IDEMPOTENCY_KEY_PATTERN.test(key)) {
         throw new HttpError(400, 'invalid_request', 'Idempotency-Key: must be 1-255 visible ASCII characters');
       }
-      const { callback_url: callbackUrl, ...request } = validate(CreateTaskBodySchema, readJsonBody(event));
+      const { callback_url: callbackUrl, corp_id: corpId, ...request } = validate(CreateTaskBodySchema, readJsonBody(event));
       if (callbackUrl !== undefined) checkCallbackUrl(callbackUrl, deps.callbackPolicy);
-      const submit = () => submitTask(request, deps, { callbackUrl });
+      const submit = () => submitTask(request, deps, { callbackUrl, corpId });
       try {
         const { task, replayed } =
           key === undefined ? { task: await submit(), replayed: false } : await createOnce(key, request, deps, submit);
@@ -83,6 +92,10 @@ export function makeCreateTaskHandler(
             errcode: error.errcode,
             errmsg: error.errmsg,
           });
+        }
+        if (error instanceof BudgetSpentError) {
+          const seconds = Math.max(1, Math.ceil((error.retryAt - Date.now()) / 1000));
+          throw new HttpError(503, 'budget_spent', `${error.message}; retry in ${seconds} s`, {}, { 'retry-after': String(seconds) });
         }
         if (error instanceof ZoneUnavailableError) {
           throw new HttpError(

@@ -13,6 +13,8 @@ import type { SubmitDependencies } from '../tasks/submitTask.js';
 import { commonConfig } from '../config.js';
 import { createLogger, errorKind, type Log } from '../log.js';
 import { MemoryTaskMetrics } from '../metrics.js';
+import { MemoryCallBudget } from '../budget/memoryBudget.js';
+import type { CallBudget } from '../budget/port.js';
 import { HttpCallbackSender } from '../notify/callback.js';
 import { MemoryCompletionPublisher } from '../notify/completion.js';
 import type { CompletionNotifier } from '../notify/notifyCompletion.js';
@@ -51,6 +53,8 @@ export interface LocalStackOptions {
   pollConcurrency?: number;
   /** How often the sweeper runs (on AWS: every 5 minutes); 0 turns it off. */
   sweepEverySeconds?: number;
+  /** The per-corp call budget: by default in memory, from `BUDGET_*`. */
+  budget?: CallBudget;
   /** Signs completion callbacks; without it `callback_url` is refused. Plain-HTTP callbacks are allowed locally. */
   callbackSecret?: string;
 }
@@ -90,6 +94,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   };
   const callbackPolicy = { enabled: callbackSecret !== undefined, allowHttp: true };
   const metrics = new MemoryTaskMetrics();
+  const budget = options.budget ?? (common.budgetWindows.length > 0 ? new MemoryCallBudget(common.budgetWindows) : undefined);
   const deps: LocalDependencies = {
     ...common,
     schedule,
@@ -100,6 +105,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     notifier,
     callbackPolicy,
     metrics,
+    budget,
     zone: zoneClient(zone),
   };
   const sweepEveryMs = (options.sweepEverySeconds ?? 60) * 1000;

@@ -6,6 +6,7 @@
  */
 import type { SQSRecord } from 'aws-lambda';
 import type * as z from 'zod';
+import { type CallBudget, isRateLimit, retryTime } from '../budget/port.js';
 import type { Log } from '../log.js';
 import type { TaskMetrics } from '../metrics.js';
 import { errorKind } from '../log.js';
@@ -23,6 +24,10 @@ export interface PollDependencies {
   /** Completion event and callback; none when unset. */
   notifier?: CompletionNotifier;
   metrics?: TaskMetrics;
+  /** Per-corp call budget: a poll takes a call from it, or waits. */
+  budget?: CallBudget;
+  /** Refused polls resume spread over this many seconds after the window ends (no thundering herd). */
+  budgetSpreadSeconds?: number;
   zone: ZoneClient;
   queue: PollQueue;
   schedule: PollSchedule;
@@ -53,7 +58,13 @@ export async function pollTaskRecord(record: PollRecord, deps: PollDependencies)
 
   const task = claim.task;
   const attempt = task.attempts;
+  if (deps.budget) {
+    const decision = await deps.budget.tryAcquire(task.corp_id, claimedAt);
+    if (!decision.granted) return waitForBudget(task, { attempt, now: claimedAt }, decision, record, deps);
+  }
   const answer = await askZone(jobid, deps);
+  // WeCom says the corp is over its limit: the whole corp backs off for the rest of the window.
+  if (answer.kind !== 'final' && isRateLimit(answer.errcode)) await deps.budget?.exhaust(task.corp_id, now());
   deps.metrics?.polled(answer.kind);
   const at = now();
   const step = { attempt, now: at };
@@ -86,6 +97,24 @@ export async function pollTaskRecord(record: PollRecord, deps: PollDependencies)
     kind: answer.kind,
     waitSeconds,
   });
+  return 'waiting';
+}
+
+/** The corp's budget is spent: the step gives its attempt back and the message waits for the next window. */
+async function waitForBudget(
+  task: TaskRecord,
+  step: { attempt: number; now: number },
+  decision: { retryAt: number },
+  record: PollRecord,
+  deps: PollDependencies,
+): Promise<PollOutcome> {
+  const resumeAt = Math.min(retryTime(decision, (deps.budgetSpreadSeconds ?? 20) * 1000, deps.random?.()), task.deadline_at);
+  const waitSeconds = Math.min(MAX_VISIBILITY_SECONDS, Math.max(1, Math.ceil((resumeAt - step.now) / 1000)));
+  const released = await deps.store.releaseClaim(task.jobid, step, step.now + waitSeconds * 1000);
+  if (!released) return settleUnclaimed(await deps.store.get(task.jobid), { jobid: task.jobid, chain: task.chain }, record, deps);
+  await deps.queue.deferPoll(record.receiptHandle, waitSeconds);
+  deps.metrics?.budgetWait?.();
+  deps.logger.debug('corp call budget spent; waiting for the next window', { jobid: task.jobid, corpId: task.corp_id, waitSeconds });
   return 'waiting';
 }
 

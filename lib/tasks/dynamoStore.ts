@@ -63,6 +63,11 @@ export class DynamoTaskStore implements TaskStore {
     return { claimed: false, task: await this.get(jobid) };
   }
 
+  async releaseClaim(jobid: string, step: PollStep, nextPollAt: number): Promise<boolean> {
+    const update = 'SET attempts = attempts - :one, next_poll_at = :next';
+    return (await this.#stepUpdate(jobid, step, update, { ':one': 1, ':next': nextPollAt })) !== undefined;
+  }
+
   async reschedule(jobid: string, step: RescheduleStep): Promise<boolean> {
     const update = 'SET next_poll_at = :next, updated_at = :at, last_errcode = :last, transient_streak = :streak';
     const values = {

@@ -29,6 +29,14 @@ export class MemoryTaskStore implements TaskStore {
     return { claimed: true, task: structuredClone(task) };
   }
 
+  async releaseClaim(jobid: string, step: PollStep, nextPollAt: number): Promise<boolean> {
+    const task = this.#ownedPending(jobid, step);
+    if (!task) return false;
+    task.attempts -= 1;
+    task.next_poll_at = nextPollAt;
+    return true;
+  }
+
   async reschedule(jobid: string, step: RescheduleStep): Promise<boolean> {
     const task = this.#ownedPending(jobid, step);
     if (!task) return false;

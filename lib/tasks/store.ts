@@ -19,6 +19,8 @@ export interface TaskStore {
    * current `chain`, and `next_poll_at <= now`. Increments `attempts`, moves `next_poll_at` to `leaseUntil`.
    */
   claimPoll(jobid: string, chain: number, now: number, leaseUntil: number): Promise<ClaimResult>;
+  /** The claimed step did not poll after all (budget spent): undo the attempt, wait until `nextPollAt`. */
+  releaseClaim(jobid: string, step: PollStep, nextPollAt: number): Promise<boolean>;
   /** After a not-final answer: schedule the next poll. False if the step is stale. */
   reschedule(jobid: string, step: RescheduleStep): Promise<boolean>;
   /** Write the final state once. False if the step is stale or the task already ended. */

@@ -3,6 +3,7 @@
  * and only poll message.
  */
 import type { Log } from '../log.js';
+import { type CallBudget, DEFAULT_CORP_ID, isRateLimit } from '../budget/port.js';
 import type { TaskMetrics } from '../metrics.js';
 import { errorKind } from '../log.js';
 import type { ResultClassifier } from '../poll/classify.js';
@@ -24,6 +25,10 @@ export interface SubmitDependencies {
   /** How long finished records are kept (DynamoDB TTL). */
   retentionSeconds: number;
   metrics?: TaskMetrics;
+  /** Per-corp call budget; every create takes a call from it. */
+  budget?: CallBudget;
+  /** The corp of a task whose request names none. */
+  defaultCorpId?: string;
   /** Retries of a create the zone answered busy (-1, 45009, 45033); default 2. */
   createRetries?: number;
   now?: () => number;
@@ -48,6 +53,14 @@ export class ZoneRejectedError extends Error {
   }
 }
 
+/** The corp's call budget is spent until `retryAt`: nothing was sent to the zone; retry then. */
+export class BudgetSpentError extends Error {
+  override readonly name = 'BudgetSpentError';
+  constructor(readonly retryAt: number) {
+    super('the corp has used its WeCom call budget for this window');
+  }
+}
+
 /** The zone could not be reached or is busy: the request itself may be fine; retry later. */
 export class ZoneUnavailableError extends Error {
   override readonly name = 'ZoneUnavailableError';
@@ -65,10 +78,19 @@ export class ZoneUnavailableError extends Error {
  * the zone may have created the task before the connection failed, and creation is not idempotent
  * at the zone; the client decides (with an Idempotency-Key, a retry is safe on our side).
  */
-async function createInZone(request: CreateProgramTaskRequest, deps: SubmitDependencies): Promise<CreateProgramTaskResponse> {
+async function createInZone(
+  request: CreateProgramTaskRequest,
+  corpId: string,
+  deps: SubmitDependencies,
+): Promise<CreateProgramTaskResponse> {
   const retries = deps.createRetries ?? 2;
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const now = deps.now ?? Date.now;
   for (let attempt = 0; ; attempt++) {
+    if (deps.budget) {
+      const decision = await deps.budget.tryAcquire(corpId, now());
+      if (!decision.granted) throw new BudgetSpentError(decision.retryAt);
+    }
     let response: CreateProgramTaskResponse;
     try {
       response = await deps.zone.createProgramTask(request);
@@ -77,6 +99,8 @@ async function createInZone(request: CreateProgramTaskRequest, deps: SubmitDepen
       throw error;
     }
     if (response.errcode === 0) return response;
+    // WeCom says the corp is over its limit: the whole corp backs off for the rest of the window.
+    if (isRateLimit(response.errcode)) await deps.budget?.exhaust(corpId, now());
     const transient = deps.classifier.transientErrcodes.has(response.errcode);
     if (!transient) throw new ZoneRejectedError(response.errcode, response.errmsg);
     if (attempt >= retries) throw new ZoneUnavailableError(response.errcode, response.errmsg);
@@ -87,10 +111,11 @@ async function createInZone(request: CreateProgramTaskRequest, deps: SubmitDepen
 export async function submitTask(
   request: CreateProgramTaskRequest,
   deps: SubmitDependencies,
-  options: { callbackUrl?: string } = {},
+  options: { callbackUrl?: string; corpId?: string } = {},
 ): Promise<SubmittedTask> {
   const now = deps.now ?? Date.now;
-  const response = await createInZone(request, deps);
+  const corpId = options.corpId ?? deps.defaultCorpId ?? DEFAULT_CORP_ID;
+  const response = await createInZone(request, corpId, deps);
   if (!response.jobid) throw new ZoneUnavailableError(0, 'the zone answered without a jobid');
 
   const createdAt = now();
@@ -100,6 +125,7 @@ export async function submitTask(
     status: 'PENDING',
     program_id: request.program_id,
     ability_id: request.ability_id,
+    corp_id: corpId,
     escape_type: request.escape_type,
     message_count: new Set(request.msg_list.map((message) => message.msgid)).size,
     duplicate_list: duplicateList,

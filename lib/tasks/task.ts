@@ -19,6 +19,8 @@ export const TaskRecordSchema = z.object({
   status: TaskStatusSchema,
   program_id: z.string(),
   ability_id: z.string(),
+  /** Whose WeCom limits the task's calls count against (the call budget's key). */
+  corp_id: z.string(),
   escape_type: z.int(),
   /** Messages sent to the zone, after de-duplication. */
   message_count: z.int(),

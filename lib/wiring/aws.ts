@@ -9,6 +9,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { CallbackPolicy } from '../api/routes.js';
 import { AwsEnvSchema, ConfigurationError, commonConfig, parseEnv } from '../config.js';
+import { DynamoCallBudget } from '../budget/dynamoBudget.js';
 import { PowertoolsTaskMetrics } from '../metrics.js';
 import { HttpCallbackSender } from '../notify/callback.js';
 import { EventBridgePublisher } from '../notify/eventBridgePublisher.js';
@@ -58,6 +59,7 @@ export function awsDependencies(
   }
   return {
     ...common,
+    budget: common.budgetWindows.length > 0 ? new DynamoCallBudget(dynamodb, config.TASKS_TABLE, common.budgetWindows) : undefined,
     metrics: new PowertoolsTaskMetrics(),
     notifier,
     callbackPolicy: { enabled: secretName !== undefined, allowHttp: false },

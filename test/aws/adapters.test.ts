@@ -17,6 +17,7 @@ function task(jobid: string, overrides: Partial<TaskRecord> = {}): TaskRecord {
     status: 'PENDING',
     program_id: 'P',
     ability_id: 'A',
+    corp_id: 'corp-a',
     escape_type: 1,
     message_count: 3,
     duplicate_list: [{ errcode: 710613, errmsg: 'msgid duplicated', msgid: 'M1' }],

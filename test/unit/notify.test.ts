@@ -12,6 +12,7 @@ const ended: TaskRecord = {
   status: 'SUCCEEDED',
   program_id: 'P',
   ability_id: 'A',
+  corp_id: 'corp-a',
   escape_type: 0,
   message_count: 2,
   duplicate_list: [{ errcode: 710613, errmsg: 'dup', msgid: 'M1' }],

@@ -30,6 +30,7 @@ function task(overrides: Partial<TaskRecord> = {}): TaskRecord {
     status: 'PENDING',
     program_id: 'P',
     ability_id: 'A',
+    corp_id: 'corp-a',
     escape_type: 0,
     message_count: 2,
     duplicate_list: [],
