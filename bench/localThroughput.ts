@@ -1,0 +1,214 @@
+/**
+ * Row 6: local end-to-end throughput, tasks per second from `POST /tasks` to SUCCEEDED through the
+ * local stack (`npm start`'s API server, embedded queue and store, the poller, the emulator) with a
+ * zero-latency sample program and zero poll waits. A fixed number of clients each run one task at
+ * a time: POST, then wait until the task is SUCCEEDED, then the next.
+ *
+ * Completion is observed inside the store (a `finish` hook), not by GET polling, so the clock
+ * stops when the task shows SUCCEEDED and the observer costs nothing; every task is then checked
+ * over HTTP, outside the timing.
+ *
+ * Seven alternating rounds of each, median kept.
+ *
+ * Baseline: a bare `node:http` server that reads the same POST and answers 202 with a small JSON
+ * body, driven by the same clients: the most this machine can do per request, loopback only.
+ */
+import { createServer } from 'node:http';
+import { close, listen } from '../lib/local/nodeHttp.js';
+import { startLocalStack } from '../lib/local/stack.js';
+import type { PollStep } from '../lib/tasks/store.js';
+import { MemoryTaskStore } from '../lib/tasks/memoryStore.js';
+import type { TaskOutcome } from '../lib/tasks/task.js';
+import { ZoneEmulator } from '../lib/zone/emulator/emulator.js';
+import { SAMPLE_ARCHIVE, samplePrograms } from '../lib/zone/emulator/sample.js';
+import { silentLogger } from './createHandler.js';
+import { type BenchRow, elapsedMs, median } from './stats.js';
+
+const TASKS = 300;
+const WARMUP_TASKS = 300;
+const CONCURRENCY = 20;
+const ROUNDS = 7;
+/** A task that has not finished by then means a broken flow: fail instead of hanging the benchmark. */
+const TASK_TIMEOUT_MS = 30_000;
+
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** The source document's own example request (WeCom doc 53659). */
+const DOC_EXAMPLE_BODY = JSON.stringify({
+  program_id: 'PROG_ID',
+  ability_id: 'ABILITY_ID',
+  msg_list: [
+    { msgid: 'MSGID1', encrypt_info: { secret_key: 'SECRETKEY1' } },
+    { msgid: 'MSGID2', encrypt_info: { secret_key: 'SECRETKEY2' } },
+  ],
+  debug_info: { chat: 'xxx', chat_content: 'xxx' },
+  escape_type: 0,
+});
+
+/** The memory store, telling the benchmark the moment each task reaches its final state. */
+class CompletionSignallingStore extends MemoryTaskStore {
+  readonly #waiting = new Map<string, (status: string) => void>();
+  readonly #finished = new Map<string, string>();
+
+  override async finish(jobid: string, step: PollStep, outcome: TaskOutcome): Promise<boolean> {
+    const written = await super.finish(jobid, step, outcome);
+    if (written) {
+      const resolve = this.#waiting.get(jobid);
+      if (resolve) {
+        this.#waiting.delete(jobid);
+        resolve(outcome.status);
+      } else this.#finished.set(jobid, outcome.status);
+    }
+    return written;
+  }
+
+  /** Resolves with the final status; the task may already have finished before the POST answered. */
+  finished(jobid: string): Promise<string> {
+    const status = this.#finished.get(jobid);
+    if (status !== undefined) {
+      this.#finished.delete(jobid);
+      return Promise.resolve(status);
+    }
+    return new Promise((resolve) => this.#waiting.set(jobid, resolve));
+  }
+}
+
+interface LoadResult {
+  seconds: number;
+  perTaskMs: number[];
+}
+
+/** `tasks` tasks through `concurrency` clients; `runOne` is one task from first byte to done. */
+async function closedLoop(tasks: number, concurrency: number, runOne: () => Promise<string>): Promise<LoadResult> {
+  let started = 0;
+  const perTaskMs: number[] = [];
+  const start = process.hrtime.bigint();
+  const client = async () => {
+    while (started < tasks) {
+      started += 1;
+      const taskStart = process.hrtime.bigint();
+      await runOne();
+      perTaskMs.push(elapsedMs(taskStart));
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, client));
+  return { seconds: elapsedMs(start) / 1000, perTaskMs };
+}
+
+async function post(url: string): Promise<{ status: number; body: string }> {
+  const response = await fetch(`${url}/tasks`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: DOC_EXAMPLE_BODY,
+  });
+  return { status: response.status, body: await response.text() };
+}
+
+interface Target {
+  runTask(): Promise<string>;
+  stop(): Promise<void>;
+}
+
+async function startLocalStackTarget(): Promise<Target> {
+  const store = new CompletionSignallingStore();
+  const stack = await startLocalStack({
+    port: 0,
+    store,
+    logger: silentLogger(),
+    zone: new ZoneEmulator({ archive: SAMPLE_ARCHIVE, programs: samplePrograms(0) }),
+    schedule: { firstDelaySeconds: 0, minWaitSeconds: 0, growth: 0, maxWaitSeconds: 0 },
+  });
+  const jobids: string[] = [];
+  return {
+    async runTask() {
+      const created = await post(stack.url);
+      if (created.status !== 202) throw new Error(`POST /tasks answered ${created.status}: ${created.body}`);
+      const { jobid } = JSON.parse(created.body) as { jobid: string };
+      const status = await withTimeout(store.finished(jobid), TASK_TIMEOUT_MS, `task ${jobid} not finished`);
+      if (status !== 'SUCCEEDED') throw new Error(`task ${jobid} ended ${status}`);
+      jobids.push(jobid);
+      return jobid;
+    },
+    async stop() {
+      try {
+        // What a client sees: every task SUCCEEDED over HTTP too (untimed).
+        for (const jobid of jobids) {
+          const view = (await (await fetch(`${stack.url}/tasks/${jobid}`)).json()) as { status: string };
+          if (view.status !== 'SUCCEEDED') throw new Error(`GET /tasks/${jobid} shows ${view.status}`);
+        }
+      } finally {
+        await stack.stop();
+      }
+    },
+  };
+}
+
+async function startBareServerTarget(): Promise<Target> {
+  let answered = 0;
+  const server = createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      answered += 1;
+      const text = JSON.stringify({ jobid: `bare_${answered}`, status: 'PENDING', fail_list: [] });
+      response.writeHead(202, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+      response.end(text);
+    });
+  });
+  const url = await listen(server, 0, '127.0.0.1');
+  return {
+    async runTask() {
+      const created = await post(url);
+      if (created.status !== 202) throw new Error(`bare server answered ${created.status}`);
+      return (JSON.parse(created.body) as { jobid: string }).jobid;
+    },
+    stop: () => close(server),
+  };
+}
+
+export async function measureLocalThroughput(): Promise<BenchRow> {
+  const baselineTarget = await startBareServerTarget();
+  const oursTarget = await startLocalStackTarget();
+  const baselineRounds: LoadResult[] = [];
+  const oursRounds: LoadResult[] = [];
+  try {
+    await closedLoop(WARMUP_TASKS, CONCURRENCY, () => baselineTarget.runTask());
+    await closedLoop(WARMUP_TASKS, CONCURRENCY, () => oursTarget.runTask());
+    // Alternate short rounds and keep the median: one round is well under a second on this machine.
+    for (let round = 0; round < ROUNDS; round++) {
+      baselineRounds.push(await closedLoop(TASKS, CONCURRENCY, () => baselineTarget.runTask()));
+      oursRounds.push(await closedLoop(TASKS, CONCURRENCY, () => oursTarget.runTask()));
+    }
+  } finally {
+    await baselineTarget.stop();
+    await oursTarget.stop();
+  }
+  const oursPerSecond = median(oursRounds.map((round) => TASKS / round.seconds));
+  const baselinePerSecond = median(baselineRounds.map((round) => TASKS / round.seconds));
+  const oursTaskMs = median(oursRounds.flatMap((round) => round.perTaskMs));
+  const baselineRequestMs = median(baselineRounds.flatMap((round) => round.perTaskMs));
+  return {
+    row: `6. local end-to-end, ${TASKS} tasks × ${CONCURRENCY} clients`,
+    ours: `${oursPerSecond.toFixed(0)} tasks/s POST→SUCCEEDED (median ${oursTaskMs.toFixed(1)} ms each)`,
+    baseline: `${baselinePerSecond.toFixed(0)} req/s (bare node:http POST, ${baselineRequestMs.toFixed(1)} ms each)`,
+    // Oriented like the other rows: how many times the baseline's cost each task costs us.
+    ratio: baselinePerSecond / oursPerSecond,
+    goal: 'report only',
+    met: null,
+    detail: {
+      tasks: TASKS,
+      concurrency: CONCURRENCY,
+      rounds: ROUNDS,
+      oursTasksPerSecondByRound: oursRounds.map((round) => TASKS / round.seconds),
+      baselineRequestsPerSecondByRound: baselineRounds.map((round) => TASKS / round.seconds),
+      oursMedianTaskMs: oursTaskMs,
+      baselineMedianRequestMs: baselineRequestMs,
+    },
+  };
+}
