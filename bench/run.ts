@@ -11,6 +11,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus, machine, platform, release } from 'node:os';
 import { join } from 'node:path';
 import { BENCH_DIR, measureBundles } from './bundles.js';
+import { measureCapacity } from './capacity.js';
 import { measureCreateHandler } from './createHandler.js';
 import { measureLocalThroughput } from './localThroughput.js';
 import { perDurationMarkdown, runPollingSimulation } from './polling.js';
@@ -53,6 +54,8 @@ async function main(): Promise<void> {
   rows.push(...polling.rows);
   progress('row 6: local end-to-end throughput');
   rows.push(await measureLocalThroughput());
+  progress('row 7: 11 000 tasks of two corps inside WeCom rate limits (virtual clock)');
+  rows.push(...(await measureCapacity()));
 
   const runSeconds = elapsedMs(started) / 1000;
   const machineInfo = machineDescription();

@@ -75,6 +75,11 @@ export interface ZoneFaults {
   errcodes?: readonly number[];
   /** Deterministic draws for tests. */
   random?: () => number;
+  /**
+   * WeCom's per-corp limit: at most `limit` calls per fixed window; past it every call of the window
+   * is answered 45009, as WeCom blocks a corp for the rest of the window.
+   */
+  rateLimit?: { windowSeconds: number; limit: number };
 }
 
 /** Injected faults answer with these unless configured otherwise. */
@@ -101,6 +106,9 @@ export class ZoneEmulator implements ZoneTransport {
   readonly calls: Record<string, number> = {};
   /** Faults injected so far. */
   faultsInjected = 0;
+  /** Calls answered 45009 because the rate limit was exceeded. */
+  rateLimited = 0;
+  readonly #windowCalls = new Map<number, number>();
 
   readonly #archive: Map<string, ArchivedMessage>;
   readonly #abilities = new Map<string, Map<string, AbilityConfig>>();
@@ -255,11 +263,21 @@ export class ZoneEmulator implements ZoneTransport {
     return { errcode: ERRCODE.ok, errmsg: 'ok' };
   }
 
-  /** Apply the latency knob; the errcode to answer with when a fault is drawn. */
+  /** Apply the latency knob; the errcode to answer with when a fault is drawn or the rate limit is hit. */
   async #injectFault(): Promise<number | undefined> {
     const faults = this.#options.faults;
     if (!faults) return undefined;
     if (faults.latencyMs) await delay(faults.latencyMs);
+    if (faults.rateLimit) {
+      const window = Math.floor(this.#now() / (faults.rateLimit.windowSeconds * 1000));
+      const calls = (this.#windowCalls.get(window) ?? 0) + 1;
+      this.#windowCalls.set(window, calls);
+      for (const old of this.#windowCalls.keys()) if (old < window) this.#windowCalls.delete(old);
+      if (calls > faults.rateLimit.limit) {
+        this.rateLimited += 1;
+        return ERRCODE.frequencyLimit;
+      }
+    }
     const random = faults.random ?? Math.random;
     if (!faults.errorRate || random() >= faults.errorRate) return undefined;
     const codes = faults.errcodes?.length ? faults.errcodes : DEFAULT_FAULT_ERRCODES;

@@ -35,6 +35,9 @@ export const ZoneEnvSchema = z.object({
   ZONE_FAULT_LATENCY_MS: z.coerce.number().int().min(0).default(0),
   ZONE_FAULT_ERROR_RATE: z.coerce.number().min(0).max(1).default(0),
   ZONE_FAULT_ERRCODES: errcodeList.optional(),
+  /** WeCom's per-corp limit, enforced: calls per window beyond it answer 45009 (0: off). */
+  ZONE_RATE_LIMIT: z.coerce.number().int().min(0).default(0),
+  ZONE_RATE_LIMIT_WINDOW_SECONDS: z.coerce.number().int().min(1).default(60),
 });
 export type ZoneEnv = z.infer<typeof ZoneEnvSchema>;
 
@@ -98,8 +101,13 @@ export async function configureEmulator(
   const programs = programsFile ? await loadProgramsFile(programsFile) : samplePrograms(env.ZONE_PROGRAM_LATENCY_MS);
   let callbackUrl: string | undefined;
   const faults: ZoneFaults | undefined =
-    env.ZONE_FAULT_LATENCY_MS > 0 || env.ZONE_FAULT_ERROR_RATE > 0
-      ? { latencyMs: env.ZONE_FAULT_LATENCY_MS, errorRate: env.ZONE_FAULT_ERROR_RATE, errcodes: env.ZONE_FAULT_ERRCODES }
+    env.ZONE_FAULT_LATENCY_MS > 0 || env.ZONE_FAULT_ERROR_RATE > 0 || env.ZONE_RATE_LIMIT > 0
+      ? {
+          latencyMs: env.ZONE_FAULT_LATENCY_MS,
+          errorRate: env.ZONE_FAULT_ERROR_RATE,
+          errcodes: env.ZONE_FAULT_ERRCODES,
+          rateLimit: env.ZONE_RATE_LIMIT > 0 ? { limit: env.ZONE_RATE_LIMIT, windowSeconds: env.ZONE_RATE_LIMIT_WINDOW_SECONDS } : undefined,
+        }
       : undefined;
   const emulator = new ZoneEmulator({
     archive,
@@ -115,6 +123,7 @@ export async function configureEmulator(
     `${programs.length} program(s) from ${programsFile ?? 'the sample programs'}`,
     env.ZONE_DEBUG ? 'debug mode' : '',
     faults ? `faults: +${env.ZONE_FAULT_LATENCY_MS} ms, ${env.ZONE_FAULT_ERROR_RATE * 100}% errors` : '',
+    env.ZONE_RATE_LIMIT > 0 ? `rate limit ${env.ZONE_RATE_LIMIT} calls / ${env.ZONE_RATE_LIMIT_WINDOW_SECONDS} s` : '',
   ]
     .filter(Boolean)
     .join(', ');

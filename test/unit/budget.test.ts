@@ -1,0 +1,88 @@
+import { describe, expect, it } from 'vitest';
+import { MemoryCallBudget } from '../../lib/budget/memoryBudget.js';
+import { retryTime, windowEnd } from '../../lib/budget/port.js';
+import { simulateCapacity } from '../../lib/budget/simulation.js';
+
+const T0 = Date.parse('2026-11-25T10:00:00Z');
+
+describe('the call budget', () => {
+  it('grants up to the limit of every window, then refuses until the window ends', async () => {
+    const budget = new MemoryCallBudget([
+      { seconds: 60, limit: 3 },
+      { seconds: 3600, limit: 5 },
+    ]);
+    for (let i = 0; i < 3; i++) expect(await budget.tryAcquire('a', T0 + i)).toEqual({ granted: true });
+    expect(await budget.tryAcquire('a', T0 + 10)).toEqual({ granted: false, retryAt: T0 + 60_000 });
+    // Another corp has its own budget.
+    expect(await budget.tryAcquire('b', T0 + 10)).toEqual({ granted: true });
+    // Next minute: two more, then the hour is spent.
+    expect(await budget.tryAcquire('a', T0 + 60_000)).toEqual({ granted: true });
+    expect(await budget.tryAcquire('a', T0 + 60_001)).toEqual({ granted: true });
+    expect(await budget.tryAcquire('a', T0 + 60_002)).toEqual({ granted: false, retryAt: T0 + 3_600_000 });
+  });
+
+  it('a refusal consumes nothing', async () => {
+    const budget = new MemoryCallBudget([
+      { seconds: 60, limit: 2 },
+      { seconds: 3600, limit: 1 },
+    ]);
+    expect((await budget.tryAcquire('a', T0)).granted).toBe(true);
+    expect((await budget.tryAcquire('a', T0)).granted).toBe(false);
+    expect((await budget.tryAcquire('a', T0 + 3_600_000)).granted).toBe(true);
+  });
+
+  it('a 45009 spends the rest of the corp minute: the whole corp backs off', async () => {
+    const budget = new MemoryCallBudget([{ seconds: 60, limit: 100 }]);
+    await budget.exhaust('a', T0 + 5000);
+    expect(await budget.tryAcquire('a', T0 + 5001)).toEqual({ granted: false, retryAt: T0 + 60_000 });
+    expect((await budget.tryAcquire('a', T0 + 60_000)).granted).toBe(true);
+  });
+
+  it('spreads the resumption over the next window, never before its end', () => {
+    const retryAt = windowEnd({ seconds: 60, limit: 1 }, T0);
+    const times = [0, 0.25, 0.5, 0.999].map((r) => retryTime({ retryAt }, 20_000, r));
+    expect(times[0]).toBe(retryAt);
+    expect(Math.max(...times) - retryAt).toBeLessThan(20_000);
+    expect(new Set(times).size).toBe(4);
+  });
+});
+
+describe('capacity simulation (virtual clock, the real submit and poll code)', () => {
+  const load = {
+    corps: [
+      { corpId: 'corp-a', tasks: 800 },
+      { corpId: 'corp-b', tasks: 100 },
+    ],
+    minJobSeconds: 5,
+    maxJobSeconds: 3 * 3600,
+    // A small WeCom, so the budget binds: 400 / min and 6000 / h, budget at 80 %.
+    zoneLimits: [
+      { seconds: 60, limit: 400 },
+      { seconds: 3600, limit: 6000 },
+    ],
+    budgetWindows: [
+      { seconds: 60, limit: 320 },
+      { seconds: 3600, limit: 4800 },
+    ],
+  };
+
+  it('never lets a corp exceed its budget per minute or per hour, and finishes every task without a 45009', async () => {
+    const reports = await simulateCapacity(load);
+    for (const report of reports) {
+      expect(report.maxCallsPerMinute).toBeLessThanOrEqual(320);
+      expect(report.maxCallsPerHour).toBeLessThanOrEqual(4800);
+      expect(report.rateLimited).toBe(0);
+      expect(report.finished).toBe(report.tasks);
+    }
+    // The budget did bind (the test exercises the refusals), and the big corp did not starve the small one.
+    const [a, b] = reports;
+    expect(a?.budgetWaits).toBeGreaterThan(0);
+    expect(b?.detectionDelay.p50 ?? Infinity).toBeLessThanOrEqual((a?.detectionDelay.p50 ?? 0) * 2);
+  });
+
+  it('without the budget, the same fleet runs into WeCom’s limit (what the test guards against)', async () => {
+    const reports = await simulateCapacity({ ...load, budgetWindows: [] });
+    expect(reports[0]?.maxCallsPerMinute).toBeGreaterThan(400);
+    expect(reports[0]?.rateLimited).toBeGreaterThan(0);
+  });
+});
