@@ -165,3 +165,13 @@ describe('the emulator over HTTP', () => {
     }
   });
 });
+
+describe('a file that is not JSON', () => {
+  it('is named with the place of the error, never with its text', async () => {
+    const path = await file('leaky.json', '{"messages": [{"msgid": "M", "secret_key": SECRETKEY9}]}');
+    const failure = await loadArchiveFile(path).catch((error: Error) => error);
+    expect(failure).toBeInstanceOf(ZoneConfigError);
+    expect((failure as Error).message).toMatch(/leaky\.json: not valid JSON at line 1, column \d+/);
+    expect((failure as Error).message).not.toContain('SECRETKEY9');
+  });
+});

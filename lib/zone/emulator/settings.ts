@@ -5,6 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import * as z from 'zod';
 import { formatPath } from '../../http/request.js';
+import { jsonErrorPlace } from '../../jsonError.js';
 import { ArchiveFileSchema, type ArchivedMessage, type ProgramConfig, ProgramsFileSchema } from './config.js';
 import { ZoneEmulator, type ZoneFaults } from './emulator.js';
 import { httpProgramRunner } from './externalProgram.js';
@@ -58,8 +59,9 @@ async function loadJsonFile<S extends z.ZodType>(path: string, schema: S, field:
   let value: unknown;
   try {
     value = JSON.parse(text);
-  } catch (error) {
-    throw new ZoneConfigError(`${path}: not valid JSON (${(error as Error).message})`);
+  } catch {
+    // Only the place: V8's message quotes the text around the error (archived chat, secret keys).
+    throw new ZoneConfigError(`${path}: not valid JSON${jsonErrorPlace(text)}`);
   }
   const parsed = schema.safeParse(value);
   if (!parsed.success) {

@@ -1,0 +1,278 @@
+/**
+ * The command line's words: commands, options, usage texts and exit codes. Parsing only; what the
+ * commands do is in `commands.ts` and `zone.ts`.
+ */
+import { parseArgs } from 'node:util';
+
+export const PROGRAM = 'wecom-zone-tasks';
+export const DEFAULT_URL = 'http://127.0.0.1:3000';
+export const URL_ENV = 'WECOM_ZONE_TASKS_URL';
+export const TOKEN_ENV = 'WECOM_ZONE_TASKS_TOKEN';
+
+/** Exit codes; the help text and the README list them. */
+export const EXIT = {
+  /** SUCCEEDED; accepted (submit without --wait); any task found (get); help. */
+  ok: 0,
+  /** A usage error, a request file that cannot be read or is not JSON, a bad emulator file. */
+  usage: 1,
+  /** The task ended FAILED. */
+  failed: 2,
+  /** The task ended TIMED_OUT, or --timeout was reached while waiting. */
+  timedOut: 3,
+  /** The API answered 4xx (invalid request, unknown jobid, unauthorized …). */
+  rejected: 4,
+  /** The API could not be reached, or answered 5xx. */
+  unavailable: 5,
+  /** Interrupted (Ctrl-C) while waiting; the task keeps running. */
+  interrupted: 130,
+} as const;
+export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
+
+/** A mistake on the command line, or in the request file: exit 1 with the message. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+  constructor(
+    message: string,
+    /** Point at this help topic after the message (a command-line mistake, not a file's). */
+    readonly usageOf?: CommandName | 'main',
+  ) {
+    super(message);
+  }
+}
+
+export type CommandName = 'submit' | 'get' | 'zone';
+
+const EXIT_CODES_TEXT = `Exit codes:
+  0    SUCCEEDED (submit --wait), accepted (submit without --wait), the task was found (get)
+  1    usage error, request file unreadable or not JSON, bad emulator file or port
+  2    the task ended FAILED
+  3    the task ended TIMED_OUT, or --timeout was reached while waiting (the task keeps running)
+  4    the API refused the request (4xx): its message names the field or the problem
+  5    the API is unreachable or answered 5xx
+  130  interrupted while waiting (the task keeps running)`;
+
+const CONNECTION_TEXT = `Connection:
+  --url URL      the API (default: $${URL_ENV}, else ${DEFAULT_URL})
+  --token T      sent as "Authorization: Bearer T" (default: $${TOKEN_ENV}, better: a token on the
+                 command line shows in ps); what \`npm start\` checks when LOCAL_API_TOKEN is set. AWS SigV4 signing (the deployed
+                 API's IAM authorizer) is not supported: use awscurl, or put a JWT authorizer in front.`;
+
+export const USAGE: Record<'main' | CommandName, string> = {
+  main: `Usage: ${PROGRAM} <command> [options]
+
+Run WeCom zone analysis-program tasks through the wecom-zone-tasks API.
+
+Commands:
+  submit <request.json|->   create a task from a create_program_task request; --wait follows it to the end
+  get <jobid>               show a task
+  zone                      run the zone emulator alone, over HTTP
+  help [command]            this text, or a command's
+
+Examples:
+  ${PROGRAM} submit request.json --wait
+  ${PROGRAM} get Yx3abc --json
+  ${PROGRAM} zone --archive examples/archive.json --programs examples/programs.json --port 4000
+
+${CONNECTION_TEXT}
+
+${EXIT_CODES_TEXT}
+`,
+  submit: `Usage: ${PROGRAM} submit <request.json|-> [--wait] [--timeout SECONDS] [--json]
+                       [--idempotency-key K] [--url URL] [--token T]
+
+POST the file's JSON (a create_program_task request, optionally with callback_url; "-" reads standard
+input) to <url>/tasks, as it is: the API checks it and names the first wrong field.
+Without --wait, print the answer (jobid, PENDING, the duplicated msgids the zone dropped) and exit 0.
+
+  --wait                  poll GET /tasks/{jobid} (every second, slowly growing to 5 s) until the task
+                          ends; show live progress (status, polls, elapsed) on standard error: one
+                          redrawn line on a terminal, a plain line per change otherwise. Then print
+                          the task: a summary and response_data, or the JSON with --json
+  --timeout SECONDS       with --wait: give up after this long (exit 3); the task keeps running
+  --json                  print the API's JSON only (standard output stays machine-readable)
+  --idempotency-key K     1-255 visible ASCII characters (default: a fresh UUID). The same key returns
+                          the same task, so a retried submit never creates a second one. A 503 (zone
+                          busy) or 409 (same key in progress) is retried 3 times with this key (waits
+                          of 1-10 s; not when the API asks for more than 30 s).
+
+${CONNECTION_TEXT}
+
+${EXIT_CODES_TEXT}
+`,
+  get: `Usage: ${PROGRAM} get <jobid> [--json] [--url URL] [--token T]
+
+Print a task: status, polls, times, errcode, fail_list, and response_data pretty-printed.
+Exit 0 whatever the task's status (4 for an unknown jobid).
+
+  --json     print the API's JSON only
+
+${CONNECTION_TEXT}
+
+${EXIT_CODES_TEXT}
+`,
+  zone: `Usage: ${PROGRAM} zone [--archive FILE] [--programs FILE] [--port N] [--host H]
+
+Run the zone emulator alone over HTTP (as \`npm run zone\`), until Ctrl-C. Point the API at it with
+ZONE_BRIDGE_URL=<its url> (npm start, or the deployed functions).
+
+  --archive FILE    the message archive (default: $ZONE_ARCHIVE_FILE, else the sample archive)
+  --programs FILE   the programs file (default: $ZONE_PROGRAMS_FILE, else the sample programs)
+  --port N          default: $ZONE_PORT, else 4000 (0: any free port)
+  --host H          default: $HOST, else 127.0.0.1
+
+The other ZONE_* variables (ZONE_DEBUG, ZONE_PROGRAM_LATENCY_MS, ZONE_FAULT_*, …) apply; see the README.
+Exit 1 when a file, a variable or the port is wrong.
+`,
+};
+
+export interface ConnectionOptions {
+  url: string;
+  token?: string;
+  json: boolean;
+}
+
+export interface SubmitOptions extends ConnectionOptions {
+  file: string;
+  wait: boolean;
+  /** Seconds; undefined waits until the task ends. */
+  timeoutSeconds?: number;
+  idempotencyKey?: string;
+}
+
+export interface GetOptions extends ConnectionOptions {
+  jobid: string;
+}
+
+export interface ZoneOptions {
+  archive?: string;
+  programs?: string;
+  port?: string;
+  host?: string;
+}
+
+export type Command =
+  | { name: 'help'; topic: 'main' | CommandName }
+  | { name: 'submit'; options: SubmitOptions }
+  | { name: 'get'; options: GetOptions }
+  | { name: 'zone'; options: ZoneOptions };
+
+/** The API (with Idempotency-Key) accepts 1–255 visible ASCII characters. */
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+
+const CONNECTION = {
+  url: { type: 'string' },
+  token: { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+function isCommand(word: string | undefined): word is CommandName {
+  return word === 'submit' || word === 'get' || word === 'zone';
+}
+
+/** parseArgs errors become usage errors (their messages name options, never values). */
+function guarded<T>(command: CommandName, parse: () => T): T {
+  try {
+    return parse();
+  } catch (error) {
+    const message = (error as Error).message.replace(/\. To specify a positional argument.*$/s, '');
+    throw new UsageError(message, command);
+  }
+}
+
+function connection(values: { url?: string; token?: string; json?: boolean }, env: NodeJS.ProcessEnv, command: CommandName): ConnectionOptions {
+  const raw = values.url ?? (env[URL_ENV] || DEFAULT_URL);
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new UsageError(`--url / ${URL_ENV}: not a URL`, command);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`--url / ${URL_ENV}: must be http:// or https://`, command);
+  if (url.username || url.password) throw new UsageError(`--url / ${URL_ENV}: credentials in the URL are not supported; use --token`, command);
+  const token = values.token ?? (env[TOKEN_ENV] || undefined);
+  if (token !== undefined && !/^[\x21-\x7e]+$/.test(token)) throw new UsageError(`--token / ${TOKEN_ENV}: must be visible ASCII characters`, command);
+  return { url: url.href.replace(/\/+$/, ''), token, json: values.json === true };
+}
+
+function onePositional(command: CommandName, positionals: string[], what: string): string {
+  if (positionals.length === 0) throw new UsageError(`${command}: missing ${what}`, command);
+  if (positionals.length > 1) throw new UsageError(`${command}: expected one ${what}, got ${positionals.length} arguments`, command);
+  return positionals[0] as string;
+}
+
+/** `argv` without the node and script paths. */
+export function parseCommand(argv: string[], env: NodeJS.ProcessEnv): Command {
+  const [word, ...rest] = argv;
+  if (word === undefined) throw new UsageError('a command is required', 'main');
+  if (word === 'help' || word === '--help' || word === '-h') {
+    const topic = rest[0];
+    if (topic === undefined) return { name: 'help', topic: 'main' };
+    if (isCommand(topic)) return { name: 'help', topic };
+    throw new UsageError(`help: unknown command "${topic.slice(0, 40)}"`, 'main');
+  }
+  if (!isCommand(word)) throw new UsageError(`unknown command "${word.slice(0, 40)}"`, 'main');
+
+  if (word === 'submit') {
+    const { values, positionals } = guarded('submit', () =>
+      parseArgs({
+        args: rest,
+        options: { ...CONNECTION, wait: { type: 'boolean' }, timeout: { type: 'string' }, 'idempotency-key': { type: 'string' } },
+        allowPositionals: true,
+        strict: true,
+      }),
+    );
+    if (values.help) return { name: 'help', topic: 'submit' };
+    const file = onePositional('submit', positionals, 'request file (or "-" for standard input)');
+    let timeoutSeconds: number | undefined;
+    if (values.timeout !== undefined) {
+      timeoutSeconds = Number(values.timeout);
+      if (String(values.timeout).trim() === '' || !Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0) {
+        throw new UsageError('--timeout: must be a number of seconds above 0', 'submit');
+      }
+      if (!values.wait) throw new UsageError('--timeout: only applies with --wait', 'submit');
+    }
+    const idempotencyKey = values['idempotency-key'];
+    if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
+      throw new UsageError('--idempotency-key: must be 1-255 visible ASCII characters', 'submit');
+    }
+    return {
+      name: 'submit',
+      options: { ...connection(values, env, 'submit'), file, wait: values.wait === true, timeoutSeconds, idempotencyKey },
+    };
+  }
+
+  if (word === 'get') {
+    const { values, positionals } = guarded('get', () => parseArgs({ args: rest, options: CONNECTION, allowPositionals: true, strict: true }));
+    if (values.help) return { name: 'help', topic: 'get' };
+    const jobid = onePositional('get', positionals, 'jobid');
+    if (jobid === '') throw new UsageError('get: the jobid is empty', 'get');
+    return { name: 'get', options: { ...connection(values, env, 'get'), jobid } };
+  }
+
+  const { values, positionals } = guarded('zone', () =>
+    parseArgs({
+      args: rest,
+      options: {
+        archive: { type: 'string' },
+        programs: { type: 'string' },
+        port: { type: 'string' },
+        host: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      allowPositionals: true,
+      strict: true,
+    }),
+  );
+  if (values.help) return { name: 'help', topic: 'zone' };
+  if (positionals.length > 0) throw new UsageError(`zone: unexpected argument "${String(positionals[0]).slice(0, 40)}"`, 'zone');
+  return {
+    name: 'zone',
+    options: {
+      archive: values.archive,
+      programs: values.programs,
+      port: values.port,
+      host: values.host,
+    },
+  };
+}
