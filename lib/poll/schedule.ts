@@ -46,8 +46,8 @@ export const DEFAULT_POLL_SCHEDULE: PollSchedule = PollScheduleSchema.parse(defa
 export function nextWaitSeconds(schedule: PollSchedule, ageSeconds: number, random: number = Math.random()): number {
   const base = Math.min(schedule.maxWaitSeconds, Math.max(schedule.minWaitSeconds, schedule.growth * ageSeconds));
   const jittered = Math.floor(base * (1 - schedule.jitter * random));
-  // Jitter never turns a real wait into a hot loop.
-  return Math.max(Math.min(1, Math.floor(base)), jittered);
+  // Jitter spreads the waits but never goes under the minimum (nor turns a real wait into a hot loop).
+  return Math.max(Math.min(schedule.minWaitSeconds, base), Math.min(1, Math.floor(base)), jittered);
 }
 
 /**

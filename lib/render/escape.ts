@@ -6,28 +6,9 @@
  */
 import type { EscapeType } from '../protocol/zone.js';
 
-/** Escape sequence of each affected character under escape_type 1, by char code. */
-const JSON_ESCAPES: Readonly<Record<number, string>> = {
-  0x22: '\\"',
-  0x5c: '\\\\',
-  0x2f: '\\/',
-  0x08: '\\b',
-  0x0c: '\\f',
-  0x0a: '\\n',
-  0x0d: '\\r',
-  0x09: '\\t',
-};
-
 // Fast path: most chat text has nothing to escape and is returned as it is.
 const NEEDS_ESCAPE = /["\\/\u0000-\u001f]/;
-
-function needsEscape(code: number): boolean {
-  return code < 0x20 || code === 0x22 || code === 0x5c || code === 0x2f;
-}
-
-function escapeSequence(code: number): string {
-  return JSON_ESCAPES[code] ?? `\\u00${code.toString(16).padStart(2, '0')}`;
-}
+const AFFECTED = /["\\/\u0000-\u001f]/g;
 
 /**
  * Escape `text` as the zone does before substituting it into an input protocol.
@@ -38,13 +19,9 @@ function escapeSequence(code: number): string {
  */
 export function escapeText(text: string, escapeType: EscapeType): string {
   if (!NEEDS_ESCAPE.test(text)) return text;
-  let out = '';
-  let runStart = 0;
-  for (let i = 0; i < text.length; i++) {
-    const code = text.charCodeAt(i);
-    if (!needsEscape(code)) continue;
-    out += text.slice(runStart, i) + (escapeType === 0 ? ' ' : escapeSequence(code));
-    runStart = i + 1;
-  }
-  return out + text.slice(runStart);
+  if (escapeType === 0) return text.replace(AFFECTED, ' ');
+  // The runtime's JSON escaper writes exactly the listed escapes (\" \\ \b \f \n \r \t) and \u00XX for
+  // the other C0 characters; only "/" is left to add. It also writes a lone surrogate as \uDXXX, which
+  // keeps the rendered input valid JSON that parses back to the same text.
+  return JSON.stringify(text).slice(1, -1).replaceAll('/', '\\/');
 }

@@ -101,14 +101,29 @@ describe('escapeText', () => {
     );
   });
 
-  it('property: escape_type 1 agrees with JSON.stringify except for "/" and non-listed controls', () => {
+  it('property: agrees with a character-by-character reading of the spec table', () => {
+    const table: Record<string, string> = { '"': '\\"', '\\': '\\\\', '/': '\\/', '\b': '\\b', '\f': '\\f', '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+    const byTheTable = (text: string, escapeType: 0 | 1) =>
+      [...text]
+        .map((ch) => {
+          const code = ch.charCodeAt(0);
+          if (table[ch] === undefined && code >= 0x20) return ch;
+          if (escapeType === 0) return ' ';
+          return table[ch] ?? `\\u00${code.toString(16).padStart(2, '0')}`;
+        })
+        .join('');
     fc.assert(
-      fc.property(chatText, (text) => {
-        const viaJson = JSON.stringify(text).slice(1, -1).replaceAll('/', '\\/');
-        expect(escapeText(text, 1)).toBe(viaJson);
+      fc.property(chatText, fc.constantFrom(0 as const, 1 as const), (text, escapeType) => {
+        expect(escapeText(text, escapeType)).toBe(byTheTable(text, escapeType));
       }),
-      { numRuns: 500 },
+      { numRuns: 1000 },
     );
+  });
+
+  it('a lone surrogate under escape_type 1 still renders valid JSON that parses back exactly', () => {
+    const text = 'a\ud800b\udfffc';
+    const input = renderInput('{"m":"{chat}"}', { chat: text, chatcontent: '' }, 1);
+    expect(JSON.parse(input).m).toBe(text);
   });
 });
 
