@@ -55,6 +55,8 @@ describe.skipIf(!motoEndpoint)('fault scenarios on DynamoDB + SQS (moto)', () =>
       idempotency: new DynamoIdempotencyStore(dynamodb, await createIdempotencyTable(dynamodb)),
       schedule: FAST,
       pollConcurrency: 2,
+      // Random 45009s are transient faults here, not a rate limit (see test/faults/rateLimit.test.ts).
+      env: { BUDGET_PER_MINUTE: '0', BUDGET_PER_HOUR: '0' },
     });
     // A second, independent poller fleet on the same queue and table.
     const secondFleet = startEventSourceMapping({
