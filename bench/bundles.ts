@@ -22,10 +22,6 @@ export const FUNCTION_NAMES = ['createTask', 'getTask', 'pollResult'] as const;
 export const BASELINE_ENTRY = join(REPO_ROOT, 'bench', 'baseline', 'minimalHandler.ts');
 export const BASELINE_NAME = 'minimal handler';
 
-/** The `banner.js` of serverless.yml: ESM bundles of CommonJS dependencies may still call require(). */
-export const CREATE_REQUIRE_BANNER =
-  "import { createRequire as __createRequire } from 'module'; const require = __createRequire(import.meta.url);";
-
 /**
  * `custom.esbuild` of serverless.yml in esbuild's JS API form (serverless-esbuild passes these
  * through unchanged; `exclude`, `packager` and `outputFileExtension` are the plugin's own).
@@ -36,9 +32,9 @@ export const PACKAGED_BUILD_OPTIONS = {
   sourcemap: false,
   target: 'node20',
   platform: 'node',
-  format: 'esm',
+  // CommonJS, as serverless.yml builds: the SDK clients of optional features are require()d when first used.
+  format: 'cjs',
   external: ['@aws-sdk/*'],
-  banner: { js: CREATE_REQUIRE_BANNER },
 } as const satisfies BuildOptions;
 
 export interface BuiltBundle {
@@ -73,7 +69,7 @@ function bytesBySource(metafile: Metafile): Record<string, number> {
 }
 
 export async function buildBundle(name: string, entry: string, outDir: string): Promise<BuiltBundle> {
-  const outfile = join(outDir, `${name.replaceAll(' ', '-')}.mjs`);
+  const outfile = join(outDir, `${name.replaceAll(' ', '-')}.cjs`);
   const result = await build({
     ...PACKAGED_BUILD_OPTIONS,
     entryPoints: [entry],

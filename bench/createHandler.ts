@@ -8,7 +8,7 @@
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { makeCreateTaskHandler } from '../lib/api/routes.js';
+import { makeCreateTaskHandler } from '../lib/api/createTaskRoute.js';
 import { commonConfig } from '../lib/config.js';
 import { createLogger, SERVICE_NAME } from '../lib/log.js';
 import { DEFAULT_CLASSIFIER } from '../lib/poll/classify.js';

@@ -38,19 +38,38 @@ const CommonEnvSchema = z.object({
   DEFAULT_CORP_ID: CorpIdSchema.default(DEFAULT_CORP_ID),
 });
 
-export const AwsEnvSchema = CommonEnvSchema.extend({
-  TASKS_TABLE: z.string().min(1),
-  IDEMPOTENCY_TABLE: z.string().min(1),
-  POLL_QUEUE_URL: z.url(),
-  ZONE_BRIDGE_URL: z.url(),
+/** Where the task records live (every function). */
+export const TasksEnvSchema = z.object({ TASKS_TABLE: z.string().min(1) });
+/** The Idempotency-Key records (the functions that create tasks). */
+export const IdempotencyEnvSchema = z.object({ IDEMPOTENCY_TABLE: z.string().min(1) });
+/** The poll queue (the functions that send or hold poll messages). */
+export const QueueEnvSchema = z.object({ POLL_QUEUE_URL: z.url() });
+/** How the functions reach the zone (the functions that call it). */
+export const ZoneTransportEnvSchema = z.object({
+  /** `bridge`: the HTTP bridge at ZONE_BRIDGE_URL; `wecom`: WeCom's public HTTPS API (WECOM_*). */
+  ZONE_TRANSPORT: z.enum(['bridge', 'wecom']).default('bridge'),
+  /** Required when ZONE_TRANSPORT=bridge. */
+  ZONE_BRIDGE_URL: z.url().optional(),
   ZONE_BRIDGE_TOKEN: z.string().optional(),
   ZONE_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
+});
+/** Completion events and callbacks (the poller; the create functions read whether callbacks are on). */
+export const NotifyEnvSchema = z.object({
   /** Completion events go to this EventBridge bus; none when unset. */
   EVENT_BUS_NAME: z.string().min(1).optional(),
   EVENT_SOURCE: z.string().min(1).default('wecom-zone-tasks'),
   /** SSM parameter (SecureString) holding the callback signing secret; callbacks are off when unset. */
   CALLBACK_SECRET_PARAM: z.string().min(1).optional(),
   CALLBACK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(8),
+});
+
+/** Every variable a Lambda function may read (each function validates only the parts it uses). */
+export const AwsEnvSchema = CommonEnvSchema.extend({
+  ...TasksEnvSchema.shape,
+  ...IdempotencyEnvSchema.shape,
+  ...QueueEnvSchema.shape,
+  ...ZoneTransportEnvSchema.shape,
+  ...NotifyEnvSchema.shape,
 });
 
 export class ConfigurationError extends Error {

@@ -14,7 +14,7 @@ import type { Log } from '../log.js';
 import { errorKind } from '../log.js';
 import { createOnce, IDEMPOTENCY_KEY_PATTERN, type IdempotencyDependencies } from '../tasks/idempotency.js';
 import { type SubmitDependencies, type SubmittedTask, submitTask, ZoneRejectedError } from '../tasks/submitTask.js';
-import { type CallbackPolicy, CreateTaskBodySchema } from './routes.js';
+import { type CallbackPolicy, CreateTaskBodySchema } from './http.js';
 
 export const CREATE_DETAIL_TYPE = 'CreateProgramTask';
 

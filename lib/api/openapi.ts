@@ -17,7 +17,7 @@ import { type CreateProgramTaskInput, DebugInfoSchema, MessageRefSchema } from '
 import { IDEMPOTENCY_KEY_PATTERN } from '../tasks/idempotency.js';
 import type { SubmittedTask } from '../tasks/submitTask.js';
 import { FailedMessageSchema, TaskStatusSchema, type TaskView, TaskViewSchema } from '../tasks/task.js';
-import { CreateTaskBodySchema, type HttpHandler, JobidSchema } from './routes.js';
+import { CreateTaskBodySchema, type HttpHandler, JobidSchema } from './http.js';
 
 export const OPENAPI_VERSION = '3.1.0';
 

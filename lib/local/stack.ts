@@ -5,7 +5,10 @@
  */
 import type { Server } from 'node:http';
 import { makeOpenApiHandler } from '../api/openapi.js';
-import { type CallbackPolicy, makeCreateTaskHandler, makeGetTaskHandler, makePollResultHandler } from '../api/routes.js';
+import { type CallbackPolicy } from '../api/http.js';
+import { makeCreateTaskHandler } from '../api/createTaskRoute.js';
+import { makeGetTaskHandler } from '../api/getTaskRoute.js';
+import { makePollResultHandler } from '../api/pollRoutes.js';
 import type { PollDependencies } from '../poll/pollTask.js';
 import type { SweepDependencies } from '../poll/sweep.js';
 import type { IdempotencyDependencies } from '../tasks/idempotency.js';

@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { HttpHandler } from '../../lib/api/routes.js';
+import type { HttpHandler } from '../../lib/api/http.js';
 import { createApiServer } from '../../lib/local/apiServer.js';
 import { close, listen } from '../../lib/local/nodeHttp.js';
 import { type SqsBatchHandler, startEventSourceMapping } from '../../lib/queue/eventSourceMapping.js';
@@ -44,14 +44,40 @@ afterAll(() => rm(OUT, { recursive: true, force: true }));
 describe('osls package', () => {
   it.each(FUNCTIONS)('%s: one minified bundle, under 250 KB, with the AWS SDK left to the runtime', async (name) => {
     const files = await readdir(join(OUT, name, 'functions'));
-    expect(files).toEqual([`${name}.mjs`]);
-    const bundle = join(OUT, name, 'functions', `${name}.mjs`);
+    expect(files).toEqual([`${name}.cjs`]);
+    const bundle = join(OUT, name, 'functions', `${name}.cjs`);
     const { size } = await stat(bundle);
     expect(size).toBeLessThan(BUNDLE_BUDGET_BYTES);
     const code = await readFile(bundle, 'utf8');
     // The document route uses no AWS service; every other function reaches DynamoDB through the runtime's SDK.
-    if (name !== 'openapi') expect(/from"@aws-sdk\/client-(dynamodb|sqs)"/.test(code)).toBe(true);
+    if (name !== 'openapi') expect(/require\("@aws-sdk\/client-(dynamodb|sqs)"\)/.test(code)).toBe(true);
     expect(/@aws-sdk\/[a-z-]+\/dist-/.test(code)).toBe(false);
+  });
+
+  it.each([
+    ['getTask', ['client-dynamodb', 'lib-dynamodb']],
+    ['createTask', ['client-dynamodb', 'client-sqs', 'lib-dynamodb']],
+    ['pollResult', ['client-dynamodb', 'client-sqs', 'lib-dynamodb']],
+  ])('%s loads only the SDK clients it always uses at cold start (EventBridge, SSM, Secrets Manager wait for first use)', async (name, expected) => {
+    const probe = `
+      const bundle = require(process.argv[1]);
+      if (typeof bundle.handler !== 'function') throw new Error('no handler');
+      const loaded = Object.keys(require.cache).map((file) => /@aws-sdk\\/([a-z-]+)\\//.exec(file)?.[1]).filter(Boolean);
+      process.stdout.write(JSON.stringify([...new Set(loaded)].filter((p) => p.startsWith('client-') || p === 'lib-dynamodb').sort()));`;
+    const { stdout } = await run(process.execPath, ['-e', probe, join(OUT, name, 'functions', `${name}.cjs`)], {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        TASKS_TABLE: 't',
+        IDEMPOTENCY_TABLE: 'i',
+        POLL_QUEUE_URL: 'http://127.0.0.1:1/q',
+        ZONE_BRIDGE_URL: 'http://127.0.0.1:1',
+        EVENT_BUS_NAME: 'default',
+        CALLBACK_SECRET_PARAM: '/wecom-zone-tasks/dev/callback-secret',
+        AWS_REGION: 'us-east-1',
+      },
+    });
+    expect(JSON.parse(stdout)).toEqual(expected);
   });
 
   it('declares the queue, its dead-letter queue, the table and one role per function', async () => {
@@ -101,7 +127,7 @@ describe.skipIf(!motoEndpoint)('the packaged bundles on DynamoDB + SQS (moto)', 
       POWERTOOLS_LOG_LEVEL: 'SILENT',
     });
     const load = async (name: string) =>
-      (await import(pathToFileURL(join(OUT, name, 'functions', `${name}.mjs`)).href)).handler;
+      (await import(pathToFileURL(join(OUT, name, 'functions', `${name}.cjs`)).href)).handler;
     const createTask: HttpHandler = await load('createTask');
     const getTask: HttpHandler = await load('getTask');
     const pollResult: SqsBatchHandler = await load('pollResult');

@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verifyCallback } from '../../lib/notify/callback.js';
 import { COMPLETION_DETAIL_TYPE, type CompletionEvent } from '../../lib/notify/completion.js';
 import { EventBridgePublisher } from '../../lib/notify/eventBridgePublisher.js';
-import { awsDependencies } from '../../lib/wiring/aws.js';
+import { callbackPolicy, completionNotifier } from '../../lib/wiring/notifier.js';
 import { createPollQueue, motoEndpoint, sqsClient } from '../support/moto.js';
 
 const config = () => ({ endpoint: motoEndpoint, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
@@ -68,18 +68,9 @@ describe.skipIf(!motoEndpoint)('completion events and callback secrets on AWS AP
     });
     await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
     try {
-      const deps = awsDependencies(
-        {
-          TASKS_TABLE: 't',
-          IDEMPOTENCY_TABLE: 'i',
-          POLL_QUEUE_URL: 'http://127.0.0.1:1/q',
-          ZONE_BRIDGE_URL: 'http://127.0.0.1:1',
-          CALLBACK_SECRET_PARAM: name,
-        },
-        { ssm },
-      );
-      expect(deps.callbackPolicy).toEqual({ enabled: true, allowHttp: false });
-      await deps.notifier?.callbacks?.deliver(`http://127.0.0.1:${(receiver.address() as AddressInfo).port}/`, EVENT);
+      const env = { CALLBACK_SECRET_PARAM: name };
+      expect(callbackPolicy(env)).toEqual({ enabled: true, allowHttp: false });
+      await completionNotifier(env, { ssm }).callbacks?.deliver(`http://127.0.0.1:${(receiver.address() as AddressInfo).port}/`, EVENT);
       expect(valid).toBe(true);
     } finally {
       receiver.close();

@@ -5,7 +5,7 @@
 import fc from 'fast-check';
 import type { SQSEvent } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
-import { makePollResultHandler } from '../../lib/api/routes.js';
+import { makePollResultHandler } from '../../lib/api/pollRoutes.js';
 import { commonConfig } from '../../lib/config.js';
 import { startLocalStack } from '../../lib/local/stack.js';
 import { DEFAULT_POLL_SCHEDULE } from '../../lib/poll/schedule.js';

@@ -8,7 +8,7 @@ import { startLocalStack } from '../../lib/local/stack.js';
 import { startEventSourceMapping } from '../../lib/queue/eventSourceMapping.js';
 import type { PollMessage } from '../../lib/queue/port.js';
 import { SqsPollQueue } from '../../lib/queue/sqsQueue.js';
-import { makePollResultHandler } from '../../lib/api/routes.js';
+import { makePollResultHandler } from '../../lib/api/pollRoutes.js';
 import { commonConfig } from '../../lib/config.js';
 import { DEFAULT_POLL_SCHEDULE } from '../../lib/poll/schedule.js';
 import { DynamoIdempotencyStore } from '../../lib/tasks/dynamoIdempotencyStore.js';

@@ -14,7 +14,7 @@ import {
   openApiDocument,
   openApiJson,
 } from '../../lib/api/openapi.js';
-import { CreateTaskBodySchema, JobidSchema } from '../../lib/api/routes.js';
+import { CreateTaskBodySchema, JobidSchema } from '../../lib/api/http.js';
 import { createApiServer } from '../../lib/local/apiServer.js';
 import { close, listen } from '../../lib/local/nodeHttp.js';
 import { type LocalStack, startLocalStack } from '../../lib/local/stack.js';

@@ -1,0 +1,21 @@
+/**
+ * The queue- and schedule-driven handlers: the SQS poller and the sweeper.
+ */
+import middy from '@middy/core';
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { flushMetrics } from '../metrics.js';
+import { pollBatch } from '../poll/pollBatch.js';
+import type { PollDependencies } from '../poll/pollTask.js';
+import { type SweepDependencies, type SweepReport, sweepOverdue } from '../poll/sweep.js';
+
+/** The scheduled sweeper: resumes orphaned tasks. */
+export function makeSweepHandler(deps: SweepDependencies): (event: unknown, context: Context) => Promise<SweepReport> {
+  return middy<unknown, SweepReport>().handler(() => sweepOverdue(deps));
+}
+
+/** The SQS-triggered poller (`ReportBatchItemFailures`). */
+export function makePollResultHandler(deps: PollDependencies): (event: SQSEvent, context: Context) => Promise<SQSBatchResponse> {
+  return middy<SQSEvent, SQSBatchResponse>()
+    .use(flushMetrics(deps.metrics))
+    .handler((event) => pollBatch(event, deps));
+}

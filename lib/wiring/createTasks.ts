@@ -1,0 +1,41 @@
+/**
+ * The functions that create tasks on AWS (`createTask`, `createFromQueue`, `createFromEvent`): zone,
+ * task store, idempotency, call budget, poll queue, metrics.
+ *
+ * @example
+ * export const handler = makeCreateTaskHandler(createDependencies());
+ */
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { CallbackPolicy } from '../api/http.js';
+import { commonConfig } from '../config.js';
+import { createLogger } from '../log.js';
+import { PowertoolsTaskMetrics } from '../metrics.js';
+import type { IdempotencyDependencies } from '../tasks/idempotency.js';
+import type { SubmitDependencies } from '../tasks/submitTask.js';
+import { zoneClient } from '../zone/client.js';
+import { callBudget, idempotencyStore, taskStore } from './dynamo.js';
+import { callbackPolicy } from './notifier.js';
+import { pollQueue } from './sqs.js';
+import { type ZoneClients, zoneTransport } from './zone.js';
+
+export type CreateDependencies = SubmitDependencies & IdempotencyDependencies & { callbackPolicy: CallbackPolicy };
+
+export function createDependencies(
+  env: Record<string, string | undefined> = process.env,
+  clients: { dynamodb?: DynamoDBClient; sqs?: SQSClient } & ZoneClients = {},
+): CreateDependencies {
+  const common = commonConfig(env);
+  const logger = createLogger();
+  return {
+    ...common,
+    logger,
+    store: taskStore(env, clients.dynamodb),
+    idempotency: idempotencyStore(env, clients.dynamodb),
+    budget: callBudget(env, common, clients.dynamodb),
+    queue: pollQueue(env, clients.sqs),
+    zone: zoneClient(zoneTransport(env, logger, clients)),
+    metrics: new PowertoolsTaskMetrics(),
+    callbackPolicy: callbackPolicy(env),
+  };
+}

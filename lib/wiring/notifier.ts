@@ -1,0 +1,58 @@
+/**
+ * Completion notifications on AWS: EventBridge events and signed callbacks with the secret from SSM.
+ * The EventBridge client and Powertools parameters load on first use, so a deployment without them
+ * (or a cold start that announces nothing) does not pay for them.
+ */
+import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import type { SSMClient } from '@aws-sdk/client-ssm';
+import type { CallbackPolicy } from '../api/http.js';
+import { ConfigurationError, NotifyEnvSchema, parseEnv } from '../config.js';
+import { HttpCallbackSender } from '../notify/callback.js';
+import type { CompletionEvent } from '../notify/completion.js';
+import type { CompletionNotifier } from '../notify/notifyCompletion.js';
+
+type Env = Record<string, string | undefined>;
+
+export interface NotifierClients {
+  eventBridge?: EventBridgeClient;
+  ssm?: SSMClient;
+}
+
+/** What the create functions need to know: whether `callback_url` is accepted (https only on AWS). */
+export function callbackPolicy(env: Env): CallbackPolicy {
+  return { enabled: parseEnv(NotifyEnvSchema, env).CALLBACK_SECRET_PARAM !== undefined, allowHttp: false };
+}
+
+export function completionNotifier(env: Env, clients: NotifierClients = {}): CompletionNotifier {
+  const config = parseEnv(NotifyEnvSchema, env);
+  const notifier: CompletionNotifier = { maxCallbackAttempts: config.CALLBACK_MAX_ATTEMPTS };
+  const busName = config.EVENT_BUS_NAME;
+  if (busName) {
+    let publisher: Promise<{ publish(event: CompletionEvent): Promise<void> }> | undefined;
+    const load = async () => {
+      const [{ EventBridgeClient }, { EventBridgePublisher }] = await Promise.all([
+        import('@aws-sdk/client-eventbridge'),
+        import('../notify/eventBridgePublisher.js'),
+      ]);
+      return new EventBridgePublisher(clients.eventBridge ?? new EventBridgeClient({}), busName, config.EVENT_SOURCE);
+    };
+    notifier.publisher = { publish: async (event) => (await (publisher ??= load())).publish(event) };
+  }
+  const secretName = config.CALLBACK_SECRET_PARAM;
+  if (secretName) {
+    let parameters: Promise<{ get(name: string, options: { decrypt: boolean; maxAge: number }): Promise<unknown> }> | undefined;
+    const load = async () => {
+      const { SSMProvider } = await import('@aws-lambda-powertools/parameters/ssm');
+      return new SSMProvider(clients.ssm ? { awsSdkV3Client: clients.ssm } : {});
+    };
+    notifier.callbacks = new HttpCallbackSender({
+      // Powertools caches the value (5 minutes), so a rotated secret is picked up without a deploy.
+      secret: async () => {
+        const value = await (await (parameters ??= load())).get(secretName, { decrypt: true, maxAge: 300 });
+        if (typeof value !== 'string' || value === '') throw new ConfigurationError(`CALLBACK_SECRET_PARAM: parameter ${secretName} is empty`);
+        return value;
+      },
+    });
+  }
+  return notifier;
+}

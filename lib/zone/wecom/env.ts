@@ -1,0 +1,52 @@
+/**
+ * The WECOM_* environment of the HTTPS transport, validated at start-up with errors that name the
+ * variable. Kept apart from the transport so a function can check it without loading the transport.
+ * The corp secret itself is never an environment variable: the environment names the SSM parameter
+ * (WECOM_CORP_SECRET_PARAM) or the Secrets Manager secret (WECOM_CORP_SECRET_ARN).
+ */
+import * as z from 'zod';
+import { DEFAULT_REFRESH_EARLY_SECONDS } from './accessToken.js';
+import { DEFAULT_WECOM_API_BASE_URL } from './protocol.js';
+
+/** How long a secret read from SSM / Secrets Manager is cached. */
+export const DEFAULT_SECRET_MAX_AGE_SECONDS = 300;
+
+/** serverless.yml writes `${env:X, ''}`: an empty (or blank) value means "not set". */
+const unsetIfBlank = <S extends z.ZodType>(schema: S) =>
+  z.preprocess((value) => (typeof value === 'string' && value.trim() === '' ? undefined : value), schema);
+const required = (meaning: string) => unsetIfBlank(z.string({ error: `required: ${meaning}` }).trim());
+const optionalName = unsetIfBlank(z.string().trim().optional());
+
+export const WecomEnvSchema = z
+  .object({
+    WECOM_CORP_ID: required('the corp id (corpid)'),
+    WECOM_CORP_SECRET_PARAM: optionalName,
+    WECOM_CORP_SECRET_ARN: optionalName,
+    WECOM_CORP_SECRET_JSON_KEY: optionalName,
+    /** Guarded against: a secret in plain configuration. */
+    WECOM_CORP_SECRET: optionalName,
+    WECOM_ZONE_PROGRAM_ID: required('the zone program that receives request_data'),
+    WECOM_ZONE_ABILITY_ID: required("the zone program's ability"),
+    WECOM_API_BASE_URL: unsetIfBlank(z.url({ protocol: /^https?$/ }).default(DEFAULT_WECOM_API_BASE_URL)),
+    WECOM_TOKEN_REFRESH_EARLY_SECONDS: unsetIfBlank(z.coerce.number().int().min(0).max(3600).default(DEFAULT_REFRESH_EARLY_SECONDS)),
+    WECOM_SECRET_MAX_AGE_SECONDS: unsetIfBlank(z.coerce.number().int().min(0).max(86_400).default(DEFAULT_SECRET_MAX_AGE_SECONDS)),
+    ZONE_TIMEOUT_MS: unsetIfBlank(z.coerce.number().int().min(100).default(10_000)),
+  })
+  .superRefine((env, context) => {
+    if (env.WECOM_CORP_SECRET !== undefined) {
+      context.addIssue({
+        code: 'custom',
+        path: ['WECOM_CORP_SECRET'],
+        message: 'never put the corp secret in the environment: store it in SSM (WECOM_CORP_SECRET_PARAM) or Secrets Manager (WECOM_CORP_SECRET_ARN)',
+      });
+    }
+    const given = [env.WECOM_CORP_SECRET_PARAM, env.WECOM_CORP_SECRET_ARN].filter((value) => value !== undefined).length;
+    if (given !== 1) {
+      context.addIssue({
+        code: 'custom',
+        path: ['WECOM_CORP_SECRET_PARAM'],
+        message: 'set exactly one of WECOM_CORP_SECRET_PARAM (SSM parameter name) and WECOM_CORP_SECRET_ARN (Secrets Manager secret)',
+      });
+    }
+  });
+export type WecomEnv = z.infer<typeof WecomEnvSchema>;
