@@ -6,6 +6,7 @@ import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
 import { HttpError } from '../http/errors.js';
 import { jsonErrorHandler } from '../http/middleware.js';
+import { logLambdaContext } from '../log.js';
 import { readJsonBody, validate } from '../http/request.js';
 import { jsonResponse } from '../http/response.js';
 import { flushMetrics } from '../metrics.js';
@@ -35,6 +36,7 @@ export function makeCreateTaskHandler(
   deps: SubmitDependencies & IdempotencyDependencies & { callbackPolicy?: CallbackPolicy },
 ): HttpHandler {
   return middy<APIGatewayProxyEventV2, APIGatewayProxyResultV2>()
+    .use(logLambdaContext(deps.logger))
     .use(flushMetrics(deps.metrics))
     .use(jsonErrorHandler({ logger: deps.logger }))
     .handler(async (event) => {

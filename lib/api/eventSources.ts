@@ -11,7 +11,8 @@ import type * as z from 'zod';
 import { HttpError } from '../http/errors.js';
 import { validate } from '../http/request.js';
 import type { Log } from '../log.js';
-import { errorKind } from '../log.js';
+import { errorKind, logLambdaContext } from '../log.js';
+import { flushMetrics } from '../metrics.js';
 import { createOnce, IDEMPOTENCY_KEY_PATTERN, type IdempotencyDependencies } from '../tasks/idempotency.js';
 import { type SubmitDependencies, type SubmittedTask, submitTask, ZoneRejectedError } from '../tasks/submitTask.js';
 import { type CallbackPolicy, CreateTaskBodySchema } from './http.js';
@@ -77,7 +78,10 @@ function recordKey(record: SQSRecord): string {
  * export const handler = makeCreateFromQueueHandler(awsDependencies());
  */
 export function makeCreateFromQueueHandler(deps: CreateFromEventDependencies): (event: SQSEvent, context: Context) => Promise<SQSBatchResponse> {
-  return middy<SQSEvent, SQSBatchResponse>().handler(async (event) => {
+  return middy<SQSEvent, SQSBatchResponse>()
+    .use(logLambdaContext(deps.logger))
+    .use(flushMetrics(deps.metrics))
+    .handler(async (event) => {
     const results = await Promise.allSettled(
       event.Records.map(async (record) => {
         let payload: unknown;
@@ -106,7 +110,10 @@ export function makeCreateFromQueueHandler(deps: CreateFromEventDependencies): (
 export function makeCreateFromEventHandler(
   deps: CreateFromEventDependencies,
 ): (event: EventBridgeEvent<string, unknown>, context: Context) => Promise<CreateOutcome> {
-  return middy<EventBridgeEvent<string, unknown>, CreateOutcome>().handler(async (event) => {
+  return middy<EventBridgeEvent<string, unknown>, CreateOutcome>()
+    .use(logLambdaContext(deps.logger))
+    .use(flushMetrics(deps.metrics))
+    .handler(async (event) => {
     const outcome = await createFromPayload(event.detail, `eventbridge:${event.id}`, deps);
     logOutcome(deps.logger, { eventId: event.id, source: event.source }, outcome);
     return outcome;

@@ -5,6 +5,7 @@ import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
 import { HttpError, notFound } from '../http/errors.js';
 import { jsonErrorHandler } from '../http/middleware.js';
+import { logLambdaContext } from '../log.js';
 import { jsonResponse } from '../http/response.js';
 import type { Log } from '../log.js';
 import type { TaskStore } from '../tasks/store.js';
@@ -14,6 +15,7 @@ import { type HttpHandler, JobidSchema } from './http.js';
 /** `GET /tasks/{jobid}` → the task's view, or 404. */
 export function makeGetTaskHandler(deps: { store: TaskStore; logger: Log }): HttpHandler {
   return middy<APIGatewayProxyEventV2, APIGatewayProxyResultV2>()
+    .use(logLambdaContext(deps.logger))
     .use(jsonErrorHandler({ logger: deps.logger }))
     .handler(async (event) => {
       const raw = event.pathParameters?.jobid;

@@ -3,6 +3,7 @@
  */
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { logLambdaContext } from '../log.js';
 import { flushMetrics } from '../metrics.js';
 import { pollBatch } from '../poll/pollBatch.js';
 import type { PollDependencies } from '../poll/pollTask.js';
@@ -10,12 +11,15 @@ import { type SweepDependencies, type SweepReport, sweepOverdue } from '../poll/
 
 /** The scheduled sweeper: resumes orphaned tasks. */
 export function makeSweepHandler(deps: SweepDependencies): (event: unknown, context: Context) => Promise<SweepReport> {
-  return middy<unknown, SweepReport>().handler(() => sweepOverdue(deps));
+  return middy<unknown, SweepReport>()
+    .use(logLambdaContext(deps.logger))
+    .handler(() => sweepOverdue(deps));
 }
 
 /** The SQS-triggered poller (`ReportBatchItemFailures`). */
 export function makePollResultHandler(deps: PollDependencies): (event: SQSEvent, context: Context) => Promise<SQSBatchResponse> {
   return middy<SQSEvent, SQSBatchResponse>()
+    .use(logLambdaContext(deps.logger))
     .use(flushMetrics(deps.metrics))
     .handler((event) => pollBatch(event, deps));
 }

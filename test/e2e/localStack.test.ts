@@ -249,6 +249,10 @@ describe('local stack: privacy and access', () => {
     const logs = written.join('');
     expect(logs).toContain('"level":"DEBUG"');
     expect(logs).toContain('task finished');
+    // Every line of an invocation carries its request id (Powertools' injectLambdaContext), and the jobid where there is one.
+    const created = logs.split('\n').find((line) => line.includes('"task created"'));
+    expect(created).toMatch(/"function_request_id":"[0-9a-f-]{36}"/);
+    expect(created).toMatch(/"jobid":"/);
     const everything = [logs, JSON.stringify(store.snapshot()), JSON.stringify(queue.sent), ...bodies].join('\n');
     for (const secret of SECRETS_AND_CHAT) expect(everything).not.toContain(secret);
     expect(everything).not.toContain('debug_info');
