@@ -38,7 +38,7 @@ export function createLogger(logger: Logger = new Logger({ serviceName: SERVICE_
  * middy(handler).use(logLambdaContext(deps.logger))
  */
 export function logLambdaContext(log: Log): MiddlewareObj {
-  return log.powertools ? injectLambdaContext(log.powertools, { resetKeys: true }) : {};
+  return log.powertools ? injectLambdaContext(log.powertools, { resetKeys: true }) : { before: async () => undefined };
 }
 
 /** The name of an error, never its whole text: messages of foreign errors are not ours to vouch for. */

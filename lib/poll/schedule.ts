@@ -2,7 +2,7 @@
  * When to poll a task next. Each wait is a fixed fraction (`growth`) of the task's age, clamped to
  * [minWaitSeconds, maxWaitSeconds], with downward-only jitter. So the worst-case delay between a job
  * finishing and the task showing it is at most max(minWait, growth × job duration) until the cap,
- * and the number of polls grows with the logarithm of the duration (a 1 h job: about 30 polls).
+ * and the number of polls grows with the logarithm of the duration (a 1 h job: at most 36 polls).
  * The defaults live in `config/poll-schedule.json`, which `serverless.yml` reads too, so the queue's
  * redrive and visibility settings follow the same numbers.
  */
