@@ -79,7 +79,22 @@ export async function buildBundle(name: string, entry: string, outDir: string): 
     logLevel: 'warning',
   });
   const { size } = await stat(outfile);
-  return { name, outfile, bytes: size, bytesBySource: bytesBySource(result.metafile), sdkImports: sdkImports(result.metafile) };
+  return { name, outfile, bytes: size, bytesBySource: bytesBySource(result.metafile), sdkImports: await loadedSdkPackages(outfile, sdkImports(result.metafile)) };
+}
+
+/**
+ * The SDK packages a bundle really loads when imported: CommonJS bundles require() the clients of
+ * optional features (EventBridge, SSM, Secrets Manager) only when first used, so the build's list of
+ * external imports overstates what a cold start loads.
+ */
+async function loadedSdkPackages(outfile: string, candidates: readonly string[]): Promise<string[]> {
+  const probe = `
+    require(process.argv[1]);
+    const loaded = Object.keys(require.cache).map((file) => /node_modules\\/(@aws-sdk\\/[a-z-]+)\\//.exec(file)?.[1]);
+    process.stdout.write(JSON.stringify([...new Set(loaded)]));`;
+  const { stdout } = await run(process.execPath, ['-e', probe, outfile], { cwd: REPO_ROOT, env: importEnvironment() });
+  const loaded = new Set(JSON.parse(stdout) as string[]);
+  return candidates.filter((name) => loaded.has(name));
 }
 
 export async function buildAllBundles(outDir: string = join(BENCH_DIR, 'bundles')): Promise<{ baseline: BuiltBundle; functions: BuiltBundle[] }> {
