@@ -23,6 +23,7 @@ import { ZoneEmulator } from '../lib/zone/emulator/emulator.js';
 import { SAMPLE_ARCHIVE, samplePrograms } from '../lib/zone/emulator/sample.js';
 import { silentLogger } from './createHandler.js';
 import { type BenchRow, elapsedMs, median } from './stats.js';
+import { DOC_EXAMPLE_REQUEST } from '../lib/protocol/examples.js';
 
 const TASKS = 300;
 const WARMUP_TASKS = 300;
@@ -40,16 +41,7 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
 }
 
 /** The source document's own example request (WeCom doc 53659). */
-const DOC_EXAMPLE_BODY = JSON.stringify({
-  program_id: 'PROG_ID',
-  ability_id: 'ABILITY_ID',
-  msg_list: [
-    { msgid: 'MSGID1', encrypt_info: { secret_key: 'SECRETKEY1' } },
-    { msgid: 'MSGID2', encrypt_info: { secret_key: 'SECRETKEY2' } },
-  ],
-  debug_info: { chat: 'xxx', chat_content: 'xxx' },
-  escape_type: 0,
-});
+const DOC_EXAMPLE_BODY = JSON.stringify(DOC_EXAMPLE_REQUEST);
 
 /** The memory store, telling the benchmark the moment each task reaches its final state. */
 class CompletionSignallingStore extends MemoryTaskStore {

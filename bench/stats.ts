@@ -119,14 +119,5 @@ export function markdownTable(header: readonly string[], rows: readonly (readonl
   return lines.join('\n');
 }
 
-/** Deterministic PRNG (mulberry32): benchmark inputs are the same in every run. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic PRNG: benchmark inputs are the same in every run. */
+export { seededRandom } from '../lib/random.js';

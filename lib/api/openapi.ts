@@ -13,6 +13,7 @@ import { jsonErrorHandler } from '../http/middleware.js';
 import { jsonResponse } from '../http/response.js';
 import type { Log } from '../log.js';
 import { ERRCODE } from '../protocol/errcodes.js';
+import { DOC_EXAMPLE_REQUEST } from '../protocol/examples.js';
 import { type CreateProgramTaskInput, DebugInfoSchema, MessageRefSchema } from '../protocol/zone.js';
 import { IDEMPOTENCY_KEY_PATTERN } from '../tasks/idempotency.js';
 import type { SubmittedTask } from '../tasks/submitTask.js';
@@ -100,16 +101,7 @@ function componentSchemas(io: Io, entries: [z.ZodType, ComponentMeta][]): Record
 }
 
 /** The source document's own example request (WeCom doc 53659). */
-const EXAMPLE_REQUEST: CreateProgramTaskInput = {
-  program_id: 'PROG_ID',
-  ability_id: 'ABILITY_ID',
-  msg_list: [
-    { msgid: 'MSGID1', encrypt_info: { secret_key: 'SECRETKEY1' } },
-    { msgid: 'MSGID2', encrypt_info: { secret_key: 'SECRETKEY2' } },
-  ],
-  debug_info: { chat: 'xxx', chat_content: 'xxx' },
-  escape_type: 0,
-};
+const EXAMPLE_REQUEST: CreateProgramTaskInput = DOC_EXAMPLE_REQUEST;
 const EXAMPLE_JOBID = 'Yx3kqJ0b8Qm2c1Vf9Lr7TtZa';
 const EXAMPLE_CREATED: SubmittedTask = { jobid: EXAMPLE_JOBID, status: 'PENDING', fail_list: [] };
 const EXAMPLE_CREATED_WITH_DUPLICATE: SubmittedTask = {

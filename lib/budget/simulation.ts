@@ -10,6 +10,7 @@ import type { Log } from '../log.js';
 import { DEFAULT_POLL_SCHEDULE, type PollSchedule } from '../poll/schedule.js';
 import { pollTaskRecord } from '../poll/pollTask.js';
 import { ERRCODE } from '../protocol/errcodes.js';
+import { seededRandom } from '../random.js';
 import type { GetProgramTaskResultResponse } from '../protocol/zone.js';
 import type { PollMessage, PollQueue } from '../queue/port.js';
 import { MemoryTaskStore } from '../tasks/memoryStore.js';
@@ -62,18 +63,6 @@ const WECOM_LIMITS: readonly BudgetWindow[] = [
   { seconds: 60, limit: 10_000 },
   { seconds: 3_600, limit: 150_000 },
 ];
-
-/** mulberry32: a seeded random source, so runs can be repeated. */
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 /** A min-heap of events by time. */
 class EventQueue<T> {
@@ -135,7 +124,7 @@ function percentile(sorted: number[], q: number): number {
 type SimEvent = { kind: 'create'; corpId: string; index: number } | { kind: 'poll'; body: string; receiptHandle: string };
 
 export async function simulateCapacity(options: SimulationOptions): Promise<CorpReport[]> {
-  const random = seeded(options.seed ?? 53659);
+  const random = seededRandom(options.seed ?? 53659);
   let clock = 0;
   const now = () => clock;
   const events = new EventQueue<SimEvent>();

@@ -6,17 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { TaskStore } from '../../lib/tasks/store.js';
 import { waitFor } from '../support/fixtures.js';
 
-/** mulberry32: deterministic draws, so a failing run can be replayed. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
+export { seededRandom } from '../../lib/random.js';
 
 /** POST /tasks until it is accepted, with one Idempotency-Key for all the retries of one task. */
 export async function submitWithRetries(url: string, body: unknown, maxTries = 30): Promise<{ jobid: string; tries: number }> {

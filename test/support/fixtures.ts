@@ -1,19 +1,8 @@
 /**
  * Shared test data: the source document's own example request, and helpers.
  */
-import type { CreateProgramTaskInput } from '../../lib/protocol/zone.js';
 
-/** The create_program_task request of WeCom doc 53659, verbatim. */
-export const DOC_EXAMPLE_REQUEST: CreateProgramTaskInput = {
-  program_id: 'PROG_ID',
-  ability_id: 'ABILITY_ID',
-  msg_list: [
-    { msgid: 'MSGID1', encrypt_info: { secret_key: 'SECRETKEY1' } },
-    { msgid: 'MSGID2', encrypt_info: { secret_key: 'SECRETKEY2' } },
-  ],
-  debug_info: { chat: 'xxx', chat_content: 'xxx' },
-  escape_type: 0,
-};
+export { DOC_EXAMPLE_REQUEST } from '../../lib/protocol/examples.js';
 
 /** Strings that must never appear in a log line, stored record or queue message. */
 export const SECRETS_AND_CHAT = ['SECRETKEY1', 'SECRETKEY2', 'SECRETKEY3', 'SECRETKEY4', '今天天气真不错', '确实呀', '发货太慢'];
