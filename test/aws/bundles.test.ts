@@ -27,6 +27,19 @@ const OUT = join(ROOT, '.bundles-test');
 const FUNCTIONS = ['createTask', 'getTask', 'pollResult', 'sweepOverdue', 'createFromQueue', 'createFromEvent', 'openapi'];
 /** The budget from the spine issue: each function's minified bundle under 250 KB. */
 const BUNDLE_BUDGET_BYTES = 250 * 1024;
+/**
+ * Tighter per-function budgets, a little above today's sizes (npm run bench, row 1), so a regression
+ * (a heavy import reaching a function that does not need it) fails here, not in production cold starts.
+ */
+const FUNCTION_BUDGET_KIB: Record<string, number> = {
+  getTask: 140,
+  openapi: 150,
+  sweepOverdue: 150,
+  createTask: 195,
+  createFromQueue: 195,
+  createFromEvent: 195,
+  pollResult: 195,
+};
 
 beforeAll(async () => {
   await rm(OUT, { recursive: true, force: true });
@@ -48,6 +61,7 @@ describe('osls package', () => {
     const bundle = join(OUT, name, 'functions', `${name}.cjs`);
     const { size } = await stat(bundle);
     expect(size).toBeLessThan(BUNDLE_BUDGET_BYTES);
+    expect(size / 1024).toBeLessThan(FUNCTION_BUDGET_KIB[name] ?? 0);
     const code = await readFile(bundle, 'utf8');
     // The document route uses no AWS service; every other function reaches DynamoDB through the runtime's SDK.
     if (name !== 'openapi') expect(/require\("@aws-sdk\/client-(dynamodb|sqs)"\)/.test(code)).toBe(true);
