@@ -61,7 +61,9 @@ function logOutcome(logger: Log, source: Record<string, string>, outcome: Create
   if (outcome.status === 'created') {
     logger.info('create request handled', { ...source, jobid: outcome.task.jobid, replayed: outcome.replayed });
   } else {
-    logger.error('create request rejected; dropping it', { ...source, error: outcome.error, problem: outcome.message, errcode: outcome.errcode });
+    // A validation problem names a field (ours to log); a zone's errmsg is not ours to vouch for: its code only.
+    const problem = outcome.error === 'zone_rejected' ? undefined : outcome.message;
+    logger.error('create request rejected; dropping it', { ...source, error: outcome.error, problem, errcode: outcome.errcode });
   }
 }
 

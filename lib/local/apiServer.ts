@@ -14,6 +14,8 @@ export interface Route {
   /** e.g. `/tasks/{jobid}`: one path parameter per `{name}` segment. */
   path: string;
   handler: HttpHandler;
+  /** Served without the bearer token (the API document, public on AWS too). */
+  public?: boolean;
 }
 
 export interface ApiServerOptions {
@@ -44,8 +46,16 @@ function matchRoute(route: Route, path: string): Record<string, string> | undefi
   return parameters;
 }
 
-function toEvent(request: IncomingMessage, route: Route, pathParameters: Record<string, string>, body: Buffer): APIGatewayProxyEventV2 {
-  const url = new URL(request.url ?? '/', 'http://localhost');
+/** The request target as a URL; undefined for a target that is not one (absolute-form with a bad host...). */
+function requestUrl(request: IncomingMessage): URL | undefined {
+  try {
+    return new URL(request.url ?? '/', 'http://localhost');
+  } catch {
+    return undefined;
+  }
+}
+
+function toEvent(request: IncomingMessage, url: URL, route: Route, pathParameters: Record<string, string>, body: Buffer): APIGatewayProxyEventV2 {
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(request.headers)) {
     if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(',') : value;
@@ -91,15 +101,21 @@ function toEvent(request: IncomingMessage, route: Route, pathParameters: Record<
 export function createApiServer(options: ApiServerOptions): Server {
   return createServer(async (request, response) => {
     try {
-      if (options.bearerToken && request.headers.authorization !== `Bearer ${options.bearerToken}`) {
-        sendJson(response, 401, { error: 'unauthorized', message: 'a valid bearer token is required' }, { 'www-authenticate': 'Bearer' });
+      const url = requestUrl(request);
+      if (!url) {
+        sendJson(response, 400, { error: 'invalid_request', message: 'the request target is not a valid URL' });
         return;
       }
-      const path = new URL(request.url ?? '/', 'http://localhost').pathname;
+      const path = url.pathname;
       const candidates = options.routes
         .map((route) => ({ route, parameters: matchRoute(route, path) }))
         .filter((match) => match.parameters !== undefined);
       const match = candidates.find((candidate) => candidate.route.method === request.method);
+      // As on AWS: public routes (the API document) need no credentials, every other request does.
+      if (options.bearerToken && !match?.route.public && request.headers.authorization !== `Bearer ${options.bearerToken}`) {
+        sendJson(response, 401, { error: 'unauthorized', message: 'a valid bearer token is required' }, { 'www-authenticate': 'Bearer' });
+        return;
+      }
       if (!match) {
         if (candidates.length > 0) {
           const allow = candidates.map((candidate) => candidate.route.method).join(', ');
@@ -117,7 +133,7 @@ export function createApiServer(options: ApiServerOptions): Server {
         }
         throw error;
       }
-      const result = await match.route.handler(toEvent(request, match.route, match.parameters ?? {}, body), localContext('api'));
+      const result = await match.route.handler(toEvent(request, url, match.route, match.parameters ?? {}, body), localContext('api'));
       writeResult(response, result);
     } catch {
       if (!response.headersSent) sendJson(response, 500, { error: 'internal_error', message: 'the request could not be completed' });

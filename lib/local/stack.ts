@@ -13,7 +13,7 @@ import type { PollDependencies } from '../poll/pollTask.js';
 import type { SweepDependencies } from '../poll/sweep.js';
 import type { IdempotencyDependencies } from '../tasks/idempotency.js';
 import type { SubmitDependencies } from '../tasks/submitTask.js';
-import { commonConfig } from '../config.js';
+import { commonConfig, NotifyEnvSchema, parseEnv } from '../config.js';
 import { createLogger, errorKind, type Log } from '../log.js';
 import { MemoryTaskMetrics } from '../metrics.js';
 import { MemoryCallBudget } from '../budget/memoryBudget.js';
@@ -92,6 +92,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const events = new MemoryCompletionPublisher();
   const { callbackSecret } = options;
   const notifier: CompletionNotifier = {
+    maxCallbackAttempts: parseEnv(NotifyEnvSchema, options.env ?? {}).CALLBACK_MAX_ATTEMPTS,
     publisher: events,
     callbacks: callbackSecret ? new HttpCallbackSender({ secret: async () => callbackSecret }) : undefined,
   };
@@ -131,7 +132,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     routes: [
       { method: 'POST', path: '/tasks', handler: makeCreateTaskHandler(deps) },
       { method: 'GET', path: '/tasks/{jobid}', handler: makeGetTaskHandler(deps) },
-      { method: 'GET', path: '/openapi.json', handler: makeOpenApiHandler({ logger }) },
+      { method: 'GET', path: '/openapi.json', handler: makeOpenApiHandler({ logger }), public: true },
     ],
   });
   const url = await listen(server, options.port ?? 0, options.host ?? '127.0.0.1');

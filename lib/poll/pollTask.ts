@@ -60,7 +60,14 @@ export async function pollTaskRecord(record: PollRecord, deps: PollDependencies)
   const attempt = task.attempts;
   if (deps.budget) {
     const decision = await deps.budget.tryAcquire(task.corp_id, claimedAt);
-    if (!decision.granted) return waitForBudget(task, { attempt, now: claimedAt }, decision, record, deps);
+    if (!decision.granted) {
+      // Waits are clamped to the deadline, so a spent budget can delay a task's end but never prolong it.
+      if (claimedAt >= task.deadline_at) {
+        const outcome = { status: 'TIMED_OUT' as const, errmsg: 'deadline passed while the corp call budget was spent' };
+        return finish(task, { attempt, now: claimedAt }, outcome, message, record, deps);
+      }
+      return waitForBudget(task, { attempt, now: claimedAt }, decision, record, deps);
+    }
   }
   const answer = await askZone(jobid, deps);
   // WeCom says the corp is over its limit: the whole corp backs off for the rest of the window.
@@ -69,10 +76,12 @@ export async function pollTaskRecord(record: PollRecord, deps: PollDependencies)
   const at = now();
   const step = { attempt, now: at };
 
-  if (answer.kind === 'final') return finish(task, step, answer.outcome, message, record, deps);
+  if (answer.kind === 'final') return finish(task, step, storable(answer.outcome), message, record, deps);
   if (at >= task.deadline_at || attempt >= deps.schedule.maxAttempts) {
+    // `errcode` is for a zone that ended the task; the last not-final answer stays in `last_errcode`.
     const reason = at >= task.deadline_at ? 'deadline passed' : `no final result after ${attempt} polls`;
-    return finish(task, step, { status: 'TIMED_OUT', errcode: answer.errcode, errmsg: reason }, message, record, deps);
+    const outcome = { status: 'TIMED_OUT' as const, errmsg: `${reason} (last answer ${answer.errcode})` };
+    return finish(task, step, outcome, message, record, deps);
   }
 
   const ageSeconds = (at - Date.parse(task.created_at)) / 1000;
@@ -98,6 +107,16 @@ export async function pollTaskRecord(record: PollRecord, deps: PollDependencies)
     waitSeconds,
   });
   return 'waiting';
+}
+
+/** A task record holds at most 400 KB (DynamoDB's item limit): room for everything but an outsized output. */
+export const MAX_RESPONSE_DATA_BYTES = 350_000;
+
+/** An output too large to store ends the task FAILED (saying why), instead of failing every write. */
+function storable(outcome: TaskOutcome): TaskOutcome {
+  if (outcome.response_data === undefined || Buffer.byteLength(outcome.response_data) <= MAX_RESPONSE_DATA_BYTES) return outcome;
+  const { response_data: _dropped, ...rest } = outcome;
+  return { ...rest, status: 'FAILED', errmsg: `response_data exceeds the ${MAX_RESPONSE_DATA_BYTES} bytes a task record can hold` };
 }
 
 /** The corp's budget is spent: the step gives its attempt back and the message waits for the next window. */

@@ -58,6 +58,8 @@ export const TaskRecordSchema = z.object({
   callback_url: z.string().optional(),
   /** Completion notifications: each is retried, with its own message, until done. */
   event_published_at: z.string().optional(),
+  event_attempts: z.int().optional(),
+  event_abandoned: z.boolean().optional(),
   callback_delivered_at: z.string().optional(),
   callback_attempts: z.int().optional(),
   callback_abandoned: z.boolean().optional(),
@@ -66,7 +68,10 @@ export type TaskRecord = z.infer<typeof TaskRecordSchema>;
 
 /** The notification fields a finished task gains. */
 export type NotificationFields = Partial<
-  Pick<TaskRecord, 'event_published_at' | 'callback_delivered_at' | 'callback_attempts' | 'callback_abandoned'>
+  Pick<
+    TaskRecord,
+    'event_published_at' | 'event_attempts' | 'event_abandoned' | 'callback_delivered_at' | 'callback_attempts' | 'callback_abandoned'
+  >
 >;
 
 /** The fields a finished task gains. */

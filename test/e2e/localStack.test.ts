@@ -2,6 +2,7 @@
  * The whole flow through the local stack over real HTTP: the same handlers, the embedded queue
  * delivering SQS-shaped batches to the poller, the embedded store, and the zone emulator.
  */
+import { connect } from 'node:net';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type LocalStack, startLocalStack } from '../../lib/local/stack.js';
@@ -150,6 +151,16 @@ describe('local stack: bad input gets a 4xx that names the problem', () => {
     expect(await getTask(stack.url, 'doesNotExist')).toMatchObject({ status: 404, body: { error: 'not_found' } });
     const other = await fetch(`${stack.url}/nothing`);
     expect(other.status).toBe(404);
+    // An absolute-form request target with a host that is not one: 400, not a crash.
+    const raw = await new Promise<string>((resolve) => {
+      const socket = connect(Number(new URL(stack.url).port), '127.0.0.1', () => socket.end('GET http://[x]/tasks/abc HTTP/1.1\r\nHost: x\r\n\r\n'));
+      let answer = '';
+      socket.on('data', (chunk) => {
+        answer += String(chunk);
+      });
+      socket.on('close', () => resolve(answer));
+    });
+    expect(raw).toMatch(/^HTTP\/1\.1 400/);
     const wrongMethod = await fetch(`${stack.url}/tasks`, { method: 'GET' });
     expect(wrongMethod.status).toBe(405);
   });
@@ -268,6 +279,8 @@ describe('local stack: privacy and access', () => {
       expect((await getTask(stack.url, 'abc')).status).toBe(401);
       const ok = await post(stack.url, DOC_EXAMPLE_REQUEST, { authorization: 'Bearer local-token' });
       expect(ok.status).toBe(202);
+      // The API document is public, as on AWS.
+      expect((await fetch(`${stack.url}/openapi.json`)).status).toBe(200);
     } finally {
       await stack.stop();
     }

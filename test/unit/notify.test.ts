@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { CallbackDeliveryError, signCallback, verifyCallback } from '../../lib/notify/callback.js';
 import { type CompletionEvent, MemoryCompletionPublisher, completionEvent } from '../../lib/notify/completion.js';
-import { notifyCompletion } from '../../lib/notify/notifyCompletion.js';
+import { MAX_EVENT_ATTEMPTS, notifyCompletion } from '../../lib/notify/notifyCompletion.js';
 import { MemoryTaskStore } from '../../lib/tasks/memoryStore.js';
 import type { TaskRecord } from '../../lib/tasks/task.js';
 import { recordingLogger } from '../support/fixtures.js';
@@ -70,12 +70,20 @@ describe('completion notifications', () => {
     expect(deliver).toHaveBeenCalledTimes(1);
   });
 
-  it('retries a failed publish before anything else', async () => {
+  it('a failing publish neither holds the callback back nor retries forever', async () => {
     const publisher = { publish: vi.fn(async () => Promise.reject(new Error('throttled'))) };
-    const deliver = vi.fn();
-    const result = await notifyCompletion(ended, { store, logger: recordingLogger(), notifier: { publisher, callbacks: { deliver } } });
-    expect(result).toEqual({ done: false, retryInSeconds: 5 });
-    expect(deliver).not.toHaveBeenCalled();
+    const deliver = vi.fn(async () => undefined);
+    const deps = { store, logger: recordingLogger(), notifier: { publisher, callbacks: { deliver } } };
+    const first = await notifyCompletion(ended, deps);
+    expect(first.done).toBe(false);
+    expect(deliver).toHaveBeenCalledTimes(1);
+    let result = first;
+    for (let i = 1; i < MAX_EVENT_ATTEMPTS; i++) result = await notifyCompletion((await store.get('job1')) as TaskRecord, deps);
+    expect(result).toEqual({ done: true });
+    expect(publisher.publish).toHaveBeenCalledTimes(MAX_EVENT_ATTEMPTS);
+    expect(deliver).toHaveBeenCalledTimes(1);
+    expect(await store.get('job1')).toMatchObject({ event_attempts: MAX_EVENT_ATTEMPTS, event_abandoned: true });
+    expect(deps.logger.lines.join('\n')).toContain('completion event abandoned');
   });
 
   it('retries a failing callback with growing waits, then gives up after maxCallbackAttempts', async () => {

@@ -166,7 +166,8 @@ describe('one poll step', () => {
   it('ends TIMED_OUT when the deadline has passed and the answer is still not final', async () => {
     now = T0 + 86_400_000 + 1;
     expect(await pollTaskRecord(await delivered(), deps)).toBe('done');
-    expect(await store.get('job1')).toMatchObject({ status: 'TIMED_OUT', errcode: ERRCODE.resultPending, errmsg: 'deadline passed' });
+    expect(await store.get('job1')).toMatchObject({ status: 'TIMED_OUT', errmsg: 'deadline passed (last answer 710642)' });
+    expect((await store.get('job1'))?.errcode).toBeUndefined();
   });
 
   it('still takes a final answer that arrives at the deadline', async () => {
@@ -179,7 +180,29 @@ describe('one poll step', () => {
   it('ends TIMED_OUT after maxAttempts polls', async () => {
     deps.schedule = { ...deps.schedule, maxAttempts: 1 };
     await pollTaskRecord(await delivered(), deps);
-    expect(await store.get('job1')).toMatchObject({ status: 'TIMED_OUT', errmsg: 'no final result after 1 polls' });
+    expect(await store.get('job1')).toMatchObject({ status: 'TIMED_OUT', errmsg: 'no final result after 1 polls (last answer 710642)' });
+  });
+
+  it('ends TIMED_OUT at the deadline when the corp budget is spent, instead of waiting on', async () => {
+    const budget = { tryAcquire: vi.fn(async () => ({ granted: false as const, retryAt: now + 3_600_000 })), exhaust: vi.fn() };
+    const deferPoll = vi.spyOn(queue, 'deferPoll');
+    await store.create(task({ jobid: 'late', deadline_at: now + 10_000 }));
+    // Before the deadline: waits, but never past it.
+    expect(await pollTaskRecord(await delivered('late'), { ...deps, budget })).toBe('waiting');
+    expect(deferPoll).toHaveBeenLastCalledWith(expect.any(String), 10);
+    expect(await store.get('late')).toMatchObject({ attempts: 0, status: 'PENDING' });
+    now += 10_000;
+    expect(await pollTaskRecord(await delivered('late'), { ...deps, budget })).toBe('done');
+    expect(await store.get('late')).toMatchObject({ status: 'TIMED_OUT', errmsg: 'deadline passed while the corp call budget was spent' });
+    expect(zone.getProgramTaskResult).not.toHaveBeenCalled();
+  });
+
+  it('an output too large for a task record ends the task FAILED instead of failing every write', async () => {
+    answers = [{ ...DONE, response_data: JSON.stringify({ blob: 'x'.repeat(400_000) }) }];
+    expect(await pollTaskRecord(await delivered(), deps)).toBe('done');
+    const stored = await store.get('job1');
+    expect(stored).toMatchObject({ status: 'FAILED', response_errcode: 0, errmsg: expect.stringMatching(/response_data exceeds/) });
+    expect(stored?.response_data).toBeUndefined();
   });
 
   it('never waits past the deadline', async () => {

@@ -211,8 +211,10 @@ export class ZoneEmulator implements ZoneTransport {
     const values = this.#options.debug ? debugPlaceholderValues(request.debug_info) : placeholderValues(lines);
     const data = renderInput(ability.input_protocol, values, request.escape_type);
     if (lines.length > 0 || this.#options.debug) {
-      const mismatch = jsonProtocolMismatch(data, JSON.parse(ability.input_protocol));
-      if (mismatch) return failure(ERRCODE.inputProtocolMismatch, `rendered input does not match the input protocol: ${mismatch}`);
+      // The reason names keys of the rendered input, which may be chat text: it stays in the zone.
+      if (jsonProtocolMismatch(data, JSON.parse(ability.input_protocol))) {
+        return failure(ERRCODE.inputProtocolMismatch, 'the rendered input does not match the input protocol');
+      }
     }
 
     const job: Job = {
@@ -289,6 +291,7 @@ export class ZoneEmulator implements ZoneTransport {
     if (report.errcode === ERRCODE.ok) {
       const mismatch = jsonProtocolMismatch(report.result, JSON.parse(job.ability.output_protocol));
       if (mismatch) {
+        // Named for the program's author: the output's keys are the program's, not chat text.
         job.state = {
           kind: 'failed',
           errcode: ERRCODE.outputProtocolMismatch,
