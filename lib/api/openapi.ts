@@ -264,7 +264,7 @@ export function openApiDocument() {
               { 'retry-after': RETRY_AFTER },
             ),
             '413': errorAnswer(
-              '`payload_too_large`: the body is over 10 MB (API Gateway\'s limit). ' +
+              '`payload_too_large`: the body is over 6 MB (Lambda\'s synchronous payload limit). ' +
                 'On AWS, API Gateway answers this itself, with its own body `{"message": ...}`.',
               ['payload_too_large'],
             ),

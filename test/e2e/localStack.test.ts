@@ -135,8 +135,8 @@ describe('local stack: bad input gets a 4xx that names the problem', () => {
     expect(response).toMatchObject({ status: 400, body: { error: 'invalid_encoding' } });
   });
 
-  it('a body over 10 MB: 413', async () => {
-    const response = await post(stack.url, `{"x":"${'a'.repeat(10 * 1024 * 1024)}"}`);
+  it('a body over 6 MB (Lambda’s synchronous payload limit): 413', async () => {
+    const response = await post(stack.url, `{"x":"${'a'.repeat(6 * 1024 * 1024)}"}`);
     expect(response).toMatchObject({ status: 413, body: { error: 'payload_too_large' } });
   });
 
