@@ -7,30 +7,13 @@ import { SqsPollQueue } from '../../lib/queue/sqsQueue.js';
 import { DynamoTaskStore } from '../../lib/tasks/dynamoStore.js';
 import { TaskExistsError } from '../../lib/tasks/store.js';
 import { pendingShard, type TaskRecord } from '../../lib/tasks/task.js';
+import { taskRecord } from '../support/fixtures.js';
 import { createPollQueue, createTasksTable, dynamoClient, motoEndpoint, sqsClient } from '../support/moto.js';
 
 const T0 = Date.parse('2026-11-25T00:00:00Z');
 
 function task(jobid: string, overrides: Partial<TaskRecord> = {}): TaskRecord {
-  return {
-    jobid,
-    status: 'PENDING',
-    program_id: 'P',
-    ability_id: 'A',
-    corp_id: 'corp-a',
-    escape_type: 1,
-    message_count: 3,
-    duplicate_list: [{ errcode: 710613, errmsg: 'msgid duplicated', msgid: 'M1' }],
-    attempts: 0,
-    chain: 0,
-    pending_shard: 'P1',
-    created_at: new Date(T0).toISOString(),
-    updated_at: new Date(T0).toISOString(),
-    next_poll_at: T0 + 2000,
-    deadline_at: T0 + 86_400_000,
-    expires_at: Math.floor(T0 / 1000) + 86_400 * 31,
-    ...overrides,
-  };
+  return taskRecord({ jobid, escape_type: 1, message_count: 3, duplicate_list: [{ errcode: 710613, errmsg: 'msgid duplicated', msgid: 'M1' }], ...overrides });
 }
 
 describe.skipIf(!motoEndpoint)('DynamoTaskStore on the DynamoDB API', () => {

@@ -17,7 +17,7 @@ import { SqsPollQueue } from '../../lib/queue/sqsQueue.js';
 import { ZoneEmulator } from '../../lib/zone/emulator/emulator.js';
 import { SAMPLE_ARCHIVE, samplePrograms } from '../../lib/zone/emulator/sample.js';
 import { serveEmulator } from '../../lib/zone/emulator/server.js';
-import { DOC_EXAMPLE_REQUEST, SECRETS_AND_CHAT, waitFor } from '../support/fixtures.js';
+import { DOC_EXAMPLE_REQUEST, SECRETS_AND_CHAT, submitAndWait } from '../support/fixtures.js';
 import { AWS_TEST_ENV, createIdempotencyTable, createPollQueue, createTasksTable, dynamoClient, motoEndpoint, sqsClient } from '../support/moto.js';
 
 const run = promisify(execFile);
@@ -157,17 +157,7 @@ describe.skipIf(!motoEndpoint)('the packaged bundles on DynamoDB + SQS (moto)', 
     const url = await listen(server, 0, '127.0.0.1');
     const poller = startEventSourceMapping({ consumer: new SqsPollQueue(sqs, queueUrl), handler: pollResult });
     try {
-      const created = await fetch(`${url}/tasks`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(DOC_EXAMPLE_REQUEST),
-      });
-      expect(created.status).toBe(202);
-      const { jobid } = (await created.json()) as { jobid: string };
-      const task = await waitFor(async () => {
-        const body = (await (await fetch(`${url}/tasks/${jobid}`)).json()) as { status: string; response_data: string };
-        return body.status === 'PENDING' ? undefined : body;
-      }, 30_000, 200);
+      const { jobid, task } = await submitAndWait(url, DOC_EXAMPLE_REQUEST, 30_000);
       expect(task.status).toBe('SUCCEEDED');
       expect(JSON.parse(task.response_data)).toEqual({ avg_reply_time: 2, negative_feedback_cnt: 0 });
 

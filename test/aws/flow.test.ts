@@ -14,7 +14,7 @@ import { type ProgramCall, ZoneEmulator } from '../../lib/zone/emulator/emulator
 import { SAMPLE_ARCHIVE, samplePrograms } from '../../lib/zone/emulator/sample.js';
 import { type ServedEmulator, serveEmulator } from '../../lib/zone/emulator/server.js';
 import { HttpZoneTransport } from '../../lib/zone/httpTransport.js';
-import { DOC_EXAMPLE_REQUEST, waitFor } from '../support/fixtures.js';
+import { DOC_EXAMPLE_REQUEST, heldProgram, waitFor } from '../support/fixtures.js';
 import { countCommands, createIdempotencyTable, createPollQueue, createTasksTable, dynamoClient, motoEndpoint, sqsClient } from '../support/moto.js';
 
 describe.skipIf(!motoEndpoint)('the flow on DynamoDB + SQS (moto) with the zone over HTTP', () => {
@@ -30,17 +30,7 @@ describe.skipIf(!motoEndpoint)('the flow on DynamoDB + SQS (moto) with the zone 
       archive: SAMPLE_ARCHIVE,
       programs: [
         ...samplePrograms(500),
-        {
-          program_id: 'HELD',
-          abilities: [
-            {
-              ability_id: 'held',
-              input_protocol: '{"msg":"{chat}"}',
-              output_protocol: '{"score": 1}',
-              handler: { type: 'http', url: 'http://127.0.0.1:9/held-by-the-test' },
-            },
-          ],
-        },
+        heldProgram('HELD', 'held'),
       ],
       runExternal: async (call) => {
         calls.push(call);

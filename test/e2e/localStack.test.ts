@@ -13,7 +13,7 @@ import { MemoryTaskStore } from '../../lib/tasks/memoryStore.js';
 import type { TaskView } from '../../lib/tasks/task.js';
 import { type ProgramCall, ZoneEmulator } from '../../lib/zone/emulator/emulator.js';
 import { SAMPLE_ARCHIVE, samplePrograms } from '../../lib/zone/emulator/sample.js';
-import { DOC_EXAMPLE_REQUEST, message, SECRETS_AND_CHAT, waitFor } from '../support/fixtures.js';
+import { DOC_EXAMPLE_REQUEST, heldProgram, message, SECRETS_AND_CHAT, waitFor } from '../support/fixtures.js';
 
 const OUTPUT_PROTOCOL = { avg_reply_time: 8, negative_feedback_cnt: 5 };
 
@@ -171,18 +171,7 @@ describe('local stack: a long job', () => {
     const calls: ProgramCall[] = [];
     const zone = new ZoneEmulator({
       archive: SAMPLE_ARCHIVE,
-      programs: [
-        {
-          program_id: 'PROG_ID',
-          abilities: [
-            {
-              ability_id: 'slow',
-              input_protocol: '{"msg":"{chat}"}',
-              output_protocol: '{"score": 1}',
-              handler: { type: 'http', url: 'http://127.0.0.1:9/held-by-the-test' },
-            },
-          ],
-        },
+      programs: [heldProgram('PROG_ID', 'slow'),
       ],
       runExternal: async (call) => {
         calls.push(call);

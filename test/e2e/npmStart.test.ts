@@ -6,7 +6,7 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DOC_EXAMPLE_REQUEST, waitFor } from '../support/fixtures.js';
+import { DOC_EXAMPLE_REQUEST, submitAndWait, waitFor } from '../support/fixtures.js';
 import { startTsProcess } from '../support/processes.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -29,17 +29,7 @@ describe('npm start', () => {
     });
     const url = await waitFor(async () => /listening on (http:\/\/\S+)/.exec(stderr)?.[1], 20_000);
 
-    const created = await fetch(`${url}/tasks`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(DOC_EXAMPLE_REQUEST),
-    });
-    expect(created.status).toBe(202);
-    const { jobid } = (await created.json()) as { jobid: string };
-    const task = await waitFor(async () => {
-      const body = (await (await fetch(`${url}/tasks/${jobid}`)).json()) as { status: string; response_data: string };
-      return body.status === 'PENDING' ? undefined : body;
-    }, 20_000, 200);
+    const { task } = await submitAndWait(url, DOC_EXAMPLE_REQUEST);
     expect(task.status).toBe('SUCCEEDED');
     expect(JSON.parse(task.response_data)).toEqual({ avg_reply_time: 2, negative_feedback_cnt: 0 });
   });

@@ -12,7 +12,7 @@ import { MemoryTaskStore } from '../../lib/tasks/memoryStore.js';
 import type { TaskRecord } from '../../lib/tasks/task.js';
 import type { ZoneClient } from '../../lib/zone/client.js';
 import { ZoneTransportError } from '../../lib/zone/port.js';
-import { recordingLogger } from '../support/fixtures.js';
+import { recordingLogger, taskRecord } from '../support/fixtures.js';
 
 const T0 = Date.parse('2026-11-25T00:00:00Z');
 const PENDING: GetProgramTaskResultResponse = { errcode: ERRCODE.resultPending, errmsg: 'waiting', fail_list: [] };
@@ -24,27 +24,7 @@ const DONE: GetProgramTaskResultResponse = {
   response_data: '{"avg_reply_time":2,"negative_feedback_cnt":0}',
 };
 
-function task(overrides: Partial<TaskRecord> = {}): TaskRecord {
-  return {
-    jobid: 'job1',
-    status: 'PENDING',
-    program_id: 'P',
-    ability_id: 'A',
-    corp_id: 'corp-a',
-    escape_type: 0,
-    message_count: 2,
-    duplicate_list: [],
-    attempts: 0,
-    chain: 0,
-    pending_shard: 'P1',
-    created_at: new Date(T0).toISOString(),
-    updated_at: new Date(T0).toISOString(),
-    next_poll_at: T0 + 2000,
-    deadline_at: T0 + 86_400_000,
-    expires_at: Math.floor(T0 / 1000) + 86_400 * 31,
-    ...overrides,
-  };
-}
+const task = taskRecord;
 
 let now: number;
 let store: MemoryTaskStore;
