@@ -9,7 +9,6 @@ import type * as z from 'zod';
 import { type CallBudget, isRateLimit, retryTime } from '../budget/port.js';
 import type { Log } from '../log.js';
 import type { TaskMetrics } from '../metrics.js';
-import { errorKind } from '../log.js';
 import { MAX_VISIBILITY_SECONDS, PollMessageSchema, type PollQueue } from '../queue/port.js';
 import { type CompletionNotifier, notifyCompletion } from '../notify/notifyCompletion.js';
 import type { TaskStore } from '../tasks/store.js';

@@ -119,7 +119,7 @@ describe('zone emulator: create_program_task', () => {
 });
 
 describe('zone emulator: protocols and results', () => {
-  const programs = (inputProtocol: string, result: string): ProgramConfig[] => [
+  const programs = (inputProtocol: string): ProgramConfig[] => [
     {
       program_id: 'P',
       abilities: [
@@ -135,14 +135,14 @@ describe('zone emulator: protocols and results', () => {
 
   it('refuses a rendered input that does not match the input protocol (790016)', () => {
     // A placeholder used as a key renders to a key the protocol does not have.
-    const zone = emulator({ programs: programs('{"{chat}": "x"}', '') });
+    const zone = emulator({ programs: programs('{"{chat}": "x"}') });
     const created = zone.createProgramTask({ ...DOC_EXAMPLE_REQUEST, program_id: 'P', ability_id: 'A' });
     expect(created.errcode).toBe(ERRCODE.inputProtocolMismatch);
   });
 
   it('fails a job whose program output drifts from the output protocol (790014)', async () => {
     // echo answers {"input": ...}, which the ability's output protocol {"score": 1} does not have.
-    const zone = emulator({ programs: programs('{"m": "{chat}"}', '') });
+    const zone = emulator({ programs: programs('{"m": "{chat}"}') });
     const { jobid } = zone.createProgramTask({ ...DOC_EXAMPLE_REQUEST, program_id: 'P', ability_id: 'A' });
     const result = await resultOf(zone, jobid as string);
     expect(result).toMatchObject({ errcode: ERRCODE.outputProtocolMismatch });
@@ -150,7 +150,7 @@ describe('zone emulator: protocols and results', () => {
   });
 
   it('refuses a configuration that is not valid, naming the field', () => {
-    expect(() => emulator({ programs: programs('{"m": {chat}}', '') })).toThrow(/input_protocol/);
+    expect(() => emulator({ programs: programs('{"m": {chat}}') })).toThrow(/input_protocol/);
     expect(() => emulator({ archive: [{ msgid: 'M', msgtype: 1, sender: 'A' } as never] })).toThrow(/secret_key/);
   });
 

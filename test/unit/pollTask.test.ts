@@ -9,7 +9,6 @@ import { ERRCODE, SDK_CODE } from '../../lib/protocol/errcodes.js';
 import type { GetProgramTaskResultResponse } from '../../lib/protocol/zone.js';
 import { LocalQueue } from '../../lib/queue/localQueue.js';
 import { MemoryTaskStore } from '../../lib/tasks/memoryStore.js';
-import type { TaskRecord } from '../../lib/tasks/task.js';
 import type { ZoneClient } from '../../lib/zone/client.js';
 import { ZoneTransportError } from '../../lib/zone/port.js';
 import { recordingLogger, taskRecord } from '../support/fixtures.js';
