@@ -18,7 +18,7 @@ import { ZoneEmulator } from '../../lib/zone/emulator/emulator.js';
 import { SAMPLE_ARCHIVE, samplePrograms } from '../../lib/zone/emulator/sample.js';
 import { DOC_EXAMPLE_REQUEST, message, recordingLogger } from '../support/fixtures.js';
 import { recordFigures } from './report.js';
-import { duplicatedCompletions, seededRandom, settle, submitWithRetries } from './support.js';
+import { duplicatedCompletions, seededRandom, settle, submitMany, submitWithRetries } from './support.js';
 
 const NO_BUDGET = { BUDGET_PER_MINUTE: '0', BUDGET_PER_HOUR: '0' };
 
@@ -105,7 +105,7 @@ describe('fault scenarios (local stack)', () => {
       },
     });
     try {
-      const jobids = (await Promise.all(Array.from({ length: tasks }, () => submitWithRetries(stack.url, DOC_EXAMPLE_REQUEST)))).map((s) => s.jobid);
+      const jobids = await submitMany(stack.url, tasks, DOC_EXAMPLE_REQUEST);
       const tally = await settle(store, jobids);
       const duplicated = duplicatedCompletions(logger.lines);
       await recordFigures('2-poller-crash', {
@@ -151,7 +151,7 @@ describe('fault scenarios (local stack)', () => {
       sweepEverySeconds: 1,
     });
     try {
-      const jobids = (await Promise.all(Array.from({ length: tasks }, () => submitWithRetries(stack.url, DOC_EXAMPLE_REQUEST)))).map((s) => s.jobid);
+      const jobids = await submitMany(stack.url, tasks, DOC_EXAMPLE_REQUEST);
       const tally = await settle(store, jobids, 30_000);
       const duplicated = duplicatedCompletions(logger.lines);
       await recordFigures('3-lost-first-send', {
@@ -187,7 +187,7 @@ describe('fault scenarios (local stack)', () => {
     const logger = recordingLogger();
     const stack = await startLocalStack({ zone, store, queue, logger, schedule: FAST, pollConcurrency: 4 });
     try {
-      const jobids = (await Promise.all(Array.from({ length: tasks }, () => submitWithRetries(stack.url, DOC_EXAMPLE_REQUEST)))).map((s) => s.jobid);
+      const jobids = await submitMany(stack.url, tasks, DOC_EXAMPLE_REQUEST);
       const tally = await settle(store, jobids);
       const duplicated = duplicatedCompletions(logger.lines);
       await recordFigures('4-duplicate-delivery', {

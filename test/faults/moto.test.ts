@@ -21,7 +21,7 @@ import { HttpZoneTransport } from '../../lib/zone/httpTransport.js';
 import { DOC_EXAMPLE_REQUEST, recordingLogger } from '../support/fixtures.js';
 import { createIdempotencyTable, createPollQueue, createTasksTable, dynamoClient, motoEndpoint, sqsClient } from '../support/moto.js';
 import { recordFigures } from './report.js';
-import { duplicatedCompletions, seededRandom, settle, submitWithRetries } from './support.js';
+import { duplicatedCompletions, seededRandom, settle, submitMany } from './support.js';
 
 const FAST = { firstDelaySeconds: 0, minWaitSeconds: 0, growth: 0, maxWaitSeconds: 1, maxAttempts: 10_000, leaseSeconds: 1 };
 
@@ -72,7 +72,7 @@ describe.skipIf(!motoEndpoint)('fault scenarios on DynamoDB + SQS (moto)', () =>
       }),
     });
     try {
-      const jobids = (await Promise.all(Array.from({ length: tasks }, () => submitWithRetries(stack.url, DOC_EXAMPLE_REQUEST)))).map((s) => s.jobid);
+      const jobids = await submitMany(stack.url, tasks, DOC_EXAMPLE_REQUEST);
       const tally = await settle(store, jobids, 90_000);
       const duplicated = duplicatedCompletions(logger.lines);
       await recordFigures('6-moto-races', {

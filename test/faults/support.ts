@@ -25,6 +25,12 @@ export async function submitWithRetries(url: string, body: unknown, maxTries = 3
   throw new Error('POST /tasks never accepted');
 }
 
+/** Submit `count` copies of a request concurrently, each retried like a careful client; their jobids. */
+export async function submitMany(url: string, count: number, body: unknown): Promise<string[]> {
+  const submitted = await Promise.all(Array.from({ length: count }, () => submitWithRetries(url, body)));
+  return submitted.map((s) => s.jobid);
+}
+
 export interface Tally {
   terminal: number;
   succeeded: number;
