@@ -118,6 +118,8 @@ export interface FakeWecomApi {
   breakGettoken(how: 'http502' | 'drop', times?: number): void;
   /** Rotate the corp secret: gettoken with the old one answers 40001. */
   setCorpSecret(secret: string): void;
+  /** What the admin console holds for a relay ability (undefined: the ability is removed). */
+  setRelayAbility(abilityId: string, protocols: { input: unknown; output: unknown } | undefined): void;
   close(): Promise<void>;
 }
 
@@ -284,7 +286,7 @@ export async function startFakeWecomApi(options: FakeWecomApiOptions = {}): Prom
     return answer(kind, { ...result, errmsg: result.errmsg ?? '', ...withFailList }, issued.number);
   });
 
-  const relayAbilities = options.relay?.abilities ?? generatedRelayAbilities();
+  const relayAbilities = { ...(options.relay?.abilities ?? generatedRelayAbilities()) };
 
   /** One call to the relay as WeCom makes it; the relay's response_data, or WeCom's errcode for the failure. */
   async function callRelay(relay: FakeRelayProgram, call: Record<string, unknown>): Promise<string | number> {
@@ -336,6 +338,10 @@ export async function startFakeWecomApi(options: FakeWecomApiOptions = {}): Prom
     breakGettoken: (how, times = 1) => gettokenBreaks.add(how, times),
     setCorpSecret(secret) {
       corpSecret = secret;
+    },
+    setRelayAbility(abilityId, protocols) {
+      if (protocols) relayAbilities[abilityId] = protocols;
+      else delete relayAbilities[abilityId];
     },
     close: () => close(server),
   };
