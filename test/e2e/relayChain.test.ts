@@ -330,9 +330,10 @@ describe.skipIf(!python)('npm start with ZONE_TRANSPORT=relay', () => {
   let zone: ServedEmulator | undefined;
   let dir: string | undefined;
   afterAll(async () => {
-    if (child && child.exitCode === null) {
+    if (child?.pid && child.exitCode === null) {
       const exited = new Promise((done) => child?.once('exit', done));
-      child.kill('SIGTERM');
+      // The whole process group: npm, and the tsx and node it started.
+      process.kill(-child.pid, 'SIGTERM');
       await exited;
     }
     await relay?.stop();
@@ -368,6 +369,7 @@ describe.skipIf(!python)('npm start with ZONE_TRANSPORT=relay', () => {
         POWERTOOLS_LOG_LEVEL: 'DEBUG',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
     });
     child = started;
     let text = '';
