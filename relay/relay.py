@@ -101,9 +101,10 @@ def sdk_code_of(error: BaseException) -> int:
 
 
 def _short(text: object, limit: int = 64) -> str:
-    """An id for a log line or errmsg: repr'd (no control characters), bounded (SDK log lines: 128 bytes)."""
-    shown = repr(text)
-    return shown if len(shown) <= limit else shown[: limit - 1] + "…"
+    """An id for a log line or errmsg: ASCII-escaped (no control characters, whatever the locale the
+    zone leaves us) and bounded (the SDK keeps 128 bytes of a log line, doc 54006)."""
+    shown = ascii(text)
+    return shown if len(shown) <= limit else shown[: limit - 3] + "..."
 
 
 def _refusal(call: DecodedCall) -> str | None:
@@ -211,7 +212,7 @@ class RelayHandler(BaseHTTPRequestHandler):
             except ValueError:
                 length = -1
             if not 0 <= length <= MAX_BODY_BYTES:
-                self._plain(413 if length > 0 else 400, f"Content-Length must be 0 … {MAX_BODY_BYTES} bytes")
+                self._plain(413 if length > 0 else 400, f"Content-Length must be a number from 0 to {MAX_BODY_BYTES}")
                 return
             body = self.rfile.read(length).decode("utf-8", errors="replace")
             try:

@@ -200,9 +200,9 @@ class RefusalTest(RelayTestCase):
 
     def test_only_the_two_allowed_abilities_are_relayed(self) -> None:
         for ability in ("invoke_sync_msg", "create_program_task", "invoke_", "invoke_create_program_task_x",
-                        "get_callback_data", "INVOKE_CREATE_PROGRAM_TASK", "invoke___class__"):
+                        "get_callback_data", "INVOKE_CREATE_PROGRAM_TASK", "invoke___class__", "invoke_分析"):
             with self.subTest(ability=ability):
-                self.assertRefused(wire_call(ability), repr(ability), CREATE, RESULT)
+                self.assertRefused(wire_call(ability), ascii(ability), CREATE, RESULT)
 
     def test_a_decoded_call_without_request_data_is_refused(self) -> None:
         self.assertRefused(wire_call(data=None), "request_data")
