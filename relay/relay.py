@@ -203,6 +203,7 @@ class RelayHandler(BaseHTTPRequestHandler):
     """Every path, POST only. The decoder and the constructor run in the same request thread."""
 
     server_version = "wecom-zone-relay"
+    timeout = 60  # seconds per socket read or write: a stalled connection does not hold a thread forever
     in_flight = _InFlight()
 
     def do_POST(self) -> None:  # noqa: N802 - the name http.server looks up
