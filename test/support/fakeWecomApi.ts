@@ -9,6 +9,8 @@
  * fake vendor SDK decodes it (`test/support/fake_sdk/wwspecapisdk.py`: a signed plain-JSON body), and
  * checks the answer: relay unreachable 710674, too slow 710675, not HTTP 200 710676, exception header
  * or bad signature 710677 (doc 90313's global codes), output protocol 790014.
+ *   POST /cgi-bin/chatdata/open_debug_mode | close_debug_mode | check_debug_mode (docs 54810–54812)
+ * open and close the relay program's debug mode (`debug_token` must be `relay.debugToken`).
  * The chatdata endpoints are backed by a {@link ZoneEmulator}: `request_data` is handed to its
  * `create_program_task`, so tasks really run. Tokens: a missing one is 41001, an unknown or revoked
  * one 40014, an expired one 42001. Tokens live `tokenLifetimeSeconds` on the fake's clock (default:
@@ -23,6 +25,8 @@ import { ZoneEmulator } from '../../lib/zone/emulator/emulator.js';
 import { SAMPLE_ARCHIVE, samplePrograms } from '../../lib/zone/emulator/sample.js';
 
 export interface FakeWecomApiOptions {
+  /** Default: a free port. */
+  port?: number;
   corpId?: string;
   corpSecret?: string;
   /** The zone program (and ability) async_program_task accepts. */
@@ -59,6 +63,8 @@ export interface FakeRelayProgram {
   agentId?: number;
   /** Shared with the fake SDK (FAKE_SPEC_SIGNING_KEY). Default fake-spec-signing-key. */
   signingKey?: string;
+  /** The program's debug token (admin console → 调试). Default fake-debug-token. */
+  debugToken?: string;
 }
 
 /** The relay protocols an admin would paste into the console: the generated samples. */
@@ -78,7 +84,14 @@ export function fakeSpecSignature(body: string, key = DEFAULT_FAKE_SIGNING_KEY):
   return createHmac('sha256', key).update(body, 'utf8').digest('hex');
 }
 
-export type FakeCallKind = 'gettoken' | 'async_program_task' | 'async_program_result' | 'sync_call_program';
+export type FakeCallKind =
+  | 'gettoken'
+  | 'async_program_task'
+  | 'async_program_result'
+  | 'sync_call_program'
+  | 'open_debug_mode'
+  | 'close_debug_mode'
+  | 'check_debug_mode';
 
 export interface FakeEvent {
   kind: FakeCallKind;
@@ -105,6 +118,8 @@ export interface FakeWecomApi {
   taskBodies: unknown[];
   /** The `sync_call_program` bodies received (test assertions only: they hold secret keys). */
   syncCallBodies: unknown[];
+  /** Whether the relay program is in debug mode (open_debug_mode called with its token, not closed). */
+  readonly debugMode: boolean;
   count(kind: FakeCallKind, errcode?: number): number;
   /** Every token issued so far expires now (next use: 42001). */
   expireTokens(): void;
@@ -159,6 +174,7 @@ export async function startFakeWecomApi(options: FakeWecomApiOptions = {}): Prom
   const issuedTokens: string[] = [];
   const taskBodies: unknown[] = [];
   const syncCallBodies: unknown[] = [];
+  let debugMode = false;
   const gettokenFaults = new Faults<number>();
   const chatdataRefusals = new Faults<number>();
   const gettokenBreaks = new Faults<'http502' | 'drop'>();
@@ -202,6 +218,9 @@ export async function startFakeWecomApi(options: FakeWecomApiOptions = {}): Prom
       '/cgi-bin/chatdata/async_program_task': 'async_program_task',
       '/cgi-bin/chatdata/async_program_result': 'async_program_result',
       '/cgi-bin/chatdata/sync_call_program': 'sync_call_program',
+      '/cgi-bin/chatdata/open_debug_mode': 'open_debug_mode',
+      '/cgi-bin/chatdata/close_debug_mode': 'close_debug_mode',
+      '/cgi-bin/chatdata/check_debug_mode': 'check_debug_mode',
     };
     const kind: FakeCallKind | undefined = kinds[url.pathname];
     if (request.method !== 'POST' || !kind) {
@@ -227,6 +246,18 @@ export async function startFakeWecomApi(options: FakeWecomApiOptions = {}): Prom
       parsed = value as Record<string, unknown>;
     } catch {
       return error(kind, 47001, issued.number);
+    }
+
+    if (kind === 'open_debug_mode' || kind === 'close_debug_mode' || kind === 'check_debug_mode') {
+      const relay = options.relay;
+      if (!relay || parsed.program_id !== (relay.programId ?? 'RELAY_PROGRAM')) return error(kind, 800001, issued.number);
+      if (kind === 'open_debug_mode') {
+        if (parsed.debug_token !== (relay.debugToken ?? 'fake-debug-token')) return error(kind, 40058, issued.number);
+        debugMode = true;
+      }
+      if (kind === 'close_debug_mode') debugMode = false;
+      const status = kind === 'check_debug_mode' ? { debug_mode_status: debugMode ? 2 : 1 } : {};
+      return answer(kind, { errcode: 0, errmsg: 'ok', ...status }, issued.number);
     }
 
     if (kind === 'sync_call_program') {
@@ -317,7 +348,7 @@ export async function startFakeWecomApi(options: FakeWecomApiOptions = {}): Prom
     }
   }
 
-  const url = await listen(server, 0, '127.0.0.1');
+  const url = await listen(server, options.port ?? 0, '127.0.0.1');
   return {
     url,
     emulator,
@@ -325,6 +356,9 @@ export async function startFakeWecomApi(options: FakeWecomApiOptions = {}): Prom
     issuedTokens,
     taskBodies,
     syncCallBodies,
+    get debugMode() {
+      return debugMode;
+    },
     count: (kind, errcode) => events.filter((event) => event.kind === kind && (errcode === undefined || event.errcode === errcode)).length,
     expireTokens() {
       const at = now();
