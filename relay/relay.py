@@ -14,7 +14,8 @@ Every error answer is ``{"errcode": <int>, "errmsg": <str>}``: an SDK transport 
 relay serves. See relay/README.md.
 
 Two ways to run it:
-- standalone: ``python3 relay/relay.py`` serves 0.0.0.0:8080 (``$HOST`` / ``$PORT`` override);
+- standalone: ``python3 relay/relay.py`` serves 0.0.0.0:8080 (``$HOST`` / ``$PORT`` override;
+  ``$SPEC_DEBUG_TOKEN_FILE`` first opens debug mode on your own server, see debug_mode.py);
 - mounted: a provider's own zone program imports this file and passes its decoded calls for
   ``ALLOWED_ABILITIES`` to ``handle_call``.
 
@@ -297,23 +298,6 @@ def serve(host: str, port: int) -> int:
     return 0
 
 
-def open_debug_mode_from_env() -> None:
-    """Debug mode on a developer's own server (docs 54809, 54810): the SDK must be told once.
-
-    Only when RELAY_DEBUG_TOKEN and RELAY_DEBUG_ACCESS_TOKEN are both set; neither is ever logged.
-    The access token lasts about two hours: restart with a fresh one. Not used inside the zone.
-    """
-    debug_token = os.environ.get("RELAY_DEBUG_TOKEN")
-    access_token = os.environ.get("RELAY_DEBUG_ACCESS_TOKEN")
-    if not debug_token or not access_token:
-        return
-    from wwspecapisdk import spec_open_debug_mode  # only newer SDK builds have it
-
-    if spec_open_debug_mode(debug_token, access_token) is False:
-        raise RuntimeError("spec_open_debug_mode refused the debug token or access token")
-    spec_log_info("debug mode opened")
-
-
 def main() -> int:
     host = os.environ.get("HOST") or "0.0.0.0"
     try:
@@ -323,11 +307,15 @@ def main() -> int:
     except ValueError:
         print("relay: PORT must be a port number (0-65535)", file=sys.stderr)
         return 2
-    try:
-        open_debug_mode_from_env()
-    except Exception as error:  # noqa: BLE001 - a clear line and a non-zero exit, never a traceback with tokens
-        print(f"relay: could not open debug mode ({type(error).__name__})", file=sys.stderr)
-        return 1
+    if os.environ.get("SPEC_DEBUG_TOKEN_FILE"):
+        # Debug mode on your own server (docs 54809-54811); the module sits beside this file.
+        import debug_mode
+
+        try:
+            debug_mode.open_from_env()
+        except debug_mode.DebugModeError as error:  # names a variable or an errcode, never a secret
+            print(f"relay: could not open debug mode: {error}", file=sys.stderr)
+            return 1
     return serve(host, port)
 
 

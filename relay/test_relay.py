@@ -6,6 +6,7 @@ Run from the repository root: ``python3 -m unittest discover -s relay``.
 """
 from __future__ import annotations
 
+import hashlib
 import http.client
 import io
 import json
@@ -15,8 +16,10 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import unittest
+import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from unittest import mock
@@ -82,6 +85,58 @@ class StandInZone:
         self.release.set()
         self.server.shutdown()
         self.server.server_close()
+
+
+class StandInWecom:
+    """WeCom's gettoken and chatdata/open_debug_mode (doc 54810), for the relay's debug mode."""
+
+    def __init__(self, corp_secret: str, debug_token: str, expires_in: int = 7200) -> None:
+        self.tokens: list[str] = []
+        self.opened: list[dict[str, object]] = []
+        wecom = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def answer(self, body: dict[str, object]) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self) -> None:  # noqa: N802
+                url = urllib.parse.urlsplit(self.path)
+                query = dict(urllib.parse.parse_qsl(url.query))
+                if url.path != "/cgi-bin/gettoken" or query.get("corpsecret") != corp_secret:
+                    return self.answer({"errcode": 40001, "errmsg": "invalid secret"})
+                wecom.tokens.append(f"ACCESS-MARKER-{len(wecom.tokens) + 1}")
+                self.answer({"errcode": 0, "errmsg": "ok", "access_token": wecom.tokens[-1], "expires_in": expires_in})
+
+            def do_POST(self) -> None:  # noqa: N802
+                url = urllib.parse.urlsplit(self.path)
+                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
+                if dict(urllib.parse.parse_qsl(url.query)).get("access_token") not in wecom.tokens:
+                    return self.answer({"errcode": 40014, "errmsg": "invalid access_token"})
+                if url.path != "/cgi-bin/chatdata/open_debug_mode" or body.get("debug_token") != debug_token:
+                    return self.answer({"errcode": 40058, "errmsg": "invalid debug_token"})
+                wecom.opened.append(body)
+                self.answer({"errcode": 0, "errmsg": "ok"})
+
+            def log_message(self, *_: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def fingerprint(token: str) -> str:
+    """How the fake SDK's spec_open_debug_mode names the access token it got."""
+    return hashlib.sha256(token.encode()).hexdigest()[:12]
 
 
 def wire_call(ability_id: str = CREATE, data: str | None = CREATE_REQUEST, **fields: object) -> bytes:
@@ -428,8 +483,10 @@ class StandaloneProcessTest(unittest.TestCase):
         self.assertIn("PORT", result.stderr)
 
     def test_logs_hold_no_request_data_response_data_keys_chat_or_tokens(self) -> None:
-        secret, chat, debug_token, access_token = "SECRET-MARKER-7f3a", "CHAT-MARKER-91c2", "DEBUG-MARKER-55", "ACCESS-MARKER-66"
-        process = self.start(RELAY_DEBUG_TOKEN=debug_token, RELAY_DEBUG_ACCESS_TOKEN=access_token)
+        secret, chat, debug_token, corp_secret = "SECRET-MARKER-7f3a", "CHAT-MARKER-91c2", "DEBUG-MARKER-55", "CORP-SECRET-MARKER-44"
+        wecom = StandInWecom(corp_secret, debug_token)
+        self.addCleanup(wecom.close)
+        process = self.start(**debug_settings(self, wecom, debug_token, corp_secret))
         request = json.dumps({
             "program_id": "p", "ability_id": "a",
             "msg_list": [{"msgid": "m1", "encrypt_info": {"secret_key": secret}}],
@@ -455,8 +512,77 @@ class StandaloneProcessTest(unittest.TestCase):
         logs = process.output()
         for expected in ("INFO debug mode opened", "relayed corpid='wwcorp0001' agentid=1000002", "refused", "decode failed", "sdk failed"):
             self.assertIn(expected, logs)
-        for marker in (secret, chat, debug_token, access_token):
+        self.assertEqual(len(wecom.tokens), 1)
+        for marker in (secret, chat, debug_token, corp_secret, *wecom.tokens):
             self.assertNotIn(marker, logs)
+
+
+def debug_settings(test: unittest.TestCase, wecom: StandInWecom, debug_token: str, corp_secret: str, **overrides: str) -> dict[str, str]:
+    """The relay's debug-mode settings, the secrets in files as `echo … > file` writes them."""
+    directory = tempfile.TemporaryDirectory(prefix="relay-debug-")
+    test.addCleanup(directory.cleanup)
+    token_file, secret_file = Path(directory.name, "debug-token"), Path(directory.name, "corp-secret")
+    token_file.write_text(debug_token + "\n")
+    secret_file.write_text(corp_secret + "\r\n")
+    return {
+        "SPEC_DEBUG_TOKEN_FILE": str(token_file), "WECOM_CORP_ID": CORP, "WECOM_CORP_SECRET_FILE": str(secret_file),
+        "WECOM_RELAY_PROGRAM_ID": "RELAY_PROGRAM", "WECOM_API_BASE_URL": wecom.url, **overrides,
+    }
+
+
+class DebugModeTest(unittest.TestCase):
+    """Debug mode on a developer's server (docs 54809-54811): the app's open_debug_mode call and the SDK's."""
+
+    DEBUG_TOKEN, CORP_SECRET = "DEBUG-MARKER-55", "CORP-SECRET-MARKER-44"
+
+    def setUp(self) -> None:
+        self.zone = StandInZone()
+        self.addCleanup(self.zone.close)
+        self.wecom = StandInWecom(self.CORP_SECRET, self.DEBUG_TOKEN, expires_in=2)
+        self.addCleanup(self.wecom.close)
+
+    def test_opens_debug_mode_with_the_apps_token_and_keeps_the_sdks_token_fresh(self) -> None:
+        process = RelayProcess(self.zone.url, **debug_settings(self, self.wecom, self.DEBUG_TOKEN, self.CORP_SECRET))
+        self.addCleanup(process.stop, signal.SIGKILL)
+
+        self.assertEqual(self.wecom.opened, [{"program_id": "RELAY_PROGRAM", "debug_token": self.DEBUG_TOKEN}])
+        process.wait_for(f"debug mode opened, access token sha256 {fingerprint('ACCESS-MARKER-1')}")
+        process.wait_for("debug mode opened corpid='wwcorp0001' program='RELAY_PROGRAM'")
+        # expires_in 2: a fresh token reaches the SDK after half of that, and again after half of its.
+        for token in ("ACCESS-MARKER-2", "ACCESS-MARKER-3"):
+            process.wait_for(f"debug mode opened, access token sha256 {fingerprint(token)}")
+        process.wait_for("the SDK's access token was refreshed")
+        status, _, _ = post(process.url, wire_call())
+        self.assertEqual(status, 200)
+        self.assertEqual(process.stop(), 0)
+
+        for marker in (self.DEBUG_TOKEN, self.CORP_SECRET, *self.wecom.tokens):
+            self.assertNotIn(marker, process.output())
+
+    def test_a_debug_mode_that_cannot_open_exits_1_naming_the_cause(self) -> None:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            nobody = f"http://127.0.0.1:{probe.getsockname()[1]}"
+            cases = {
+                "open_debug_mode: WeCom answered errcode 40058": ("WRONG-DEBUG-MARKER", self.CORP_SECRET, {}),
+                "gettoken: WeCom answered errcode 40001": (self.DEBUG_TOKEN, "WRONG-SECRET-MARKER", {}),
+                "WECOM_RELAY_PROGRAM_ID is required": (self.DEBUG_TOKEN, self.CORP_SECRET, {"WECOM_RELAY_PROGRAM_ID": " "}),
+                "SPEC_DEBUG_TOKEN_FILE: cannot read the file": (self.DEBUG_TOKEN, self.CORP_SECRET, {"SPEC_DEBUG_TOKEN_FILE": "/nonexistent/t"}),
+                "gettoken: no answer from WeCom's API": (self.DEBUG_TOKEN, self.CORP_SECRET, {"WECOM_API_BASE_URL": nobody}),
+            }
+            for expected, (debug_token, corp_secret, overrides) in cases.items():
+                with self.subTest(expected):
+                    settings = debug_settings(self, self.wecom, debug_token, corp_secret, **overrides)
+                    result = subprocess.run(
+                        [sys.executable, str(HERE / "relay.py")], cwd=ROOT, capture_output=True, text=True, timeout=30,
+                        env={**os.environ, "HOST": "127.0.0.1", "PORT": "0", "PYTHONPATH": str(FAKE_SDK), **settings},
+                    )
+                    self.assertEqual(result.returncode, 1, result.stderr)
+                    self.assertIn(expected, result.stderr)
+                    self.assertNotIn("listening", result.stdout)
+                    for marker in (debug_token, corp_secret, *self.wecom.tokens):
+                        self.assertNotIn(marker, result.stdout + result.stderr)
+        self.assertEqual(self.wecom.opened, [])
 
 
 if __name__ == "__main__":

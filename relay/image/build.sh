@@ -5,14 +5,14 @@
 #   relay/image/build.sh [path/to/wwspecapisdk.so] [output.tar]
 #
 # Defaults: relay/image/wwspecapisdk.so (the Python 3.12 SDK from WeCom's download, doc 55652; it
-# is not in this repository) and relay/image/wecom-zone-relay-rootfs.tar. Needs a Docker engine.
+# is not in this repository) and relay/image/relay-rootfs.tar. Needs a Docker engine.
 # RELAY_IMAGE_TAG names the image (default wecom-zone-relay:latest); RELAY_PLATFORM its platform
 # (default linux/amd64: the SDK's .so is an x86-64 Linux library).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 sdk_so=${1:-"$here/wwspecapisdk.so"}
-out=${2:-"$here/wecom-zone-relay-rootfs.tar"}
+out=${2:-"$here/relay-rootfs.tar"}
 tag=${RELAY_IMAGE_TAG:-wecom-zone-relay:latest}
 platform=${RELAY_PLATFORM:-linux/amd64}
 

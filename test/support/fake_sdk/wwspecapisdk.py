@@ -199,7 +199,11 @@ def spec_log_debug(*args: object) -> None:
 
 
 def spec_open_debug_mode(debug_token: str, access_token: str) -> bool:
-    """Open debug mode (doc 54810). The fake only checks both are non-empty; it logs neither."""
-    opened = bool(debug_token) and bool(access_token)
-    _log("INFO", ("fake sdk: debug mode opened" if opened else "fake sdk: debug mode refused",))
-    return opened
+    """Open debug mode (doc 54810). The fake only checks both are non-empty, and logs a fingerprint
+    (sha256 prefix) of the access token so tests can tell which token it got; never a token itself."""
+    if not debug_token or not access_token:
+        _log("INFO", ("fake sdk: debug mode refused",))
+        return False
+    fingerprint = hashlib.sha256(access_token.encode("utf-8")).hexdigest()[:12]
+    _log("INFO", (f"fake sdk: debug mode opened, access token sha256 {fingerprint}",))
+    return True
