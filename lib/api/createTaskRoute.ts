@@ -5,10 +5,12 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
 import { HttpError } from '../http/errors.js';
+import { singleHeader } from '../http/headers.js';
 import { jsonErrorHandler } from '../http/middleware.js';
 import { logLambdaContext } from '../log.js';
 import { readJsonBody, validate } from '../http/request.js';
 import { jsonResponse } from '../http/response.js';
+import { taskLocation } from '../tasks/jobid.js';
 import { flushMetrics } from '../metrics.js';
 import {
   createOnce,
@@ -40,7 +42,7 @@ export function makeCreateTaskHandler(
     .use(flushMetrics(deps.metrics))
     .use(jsonErrorHandler({ logger: deps.logger }))
     .handler(async (event) => {
-      const key = event.headers?.['idempotency-key'];
+      const key = singleHeader(event, 'Idempotency-Key');
       if (key !== undefined && !IDEMPOTENCY_KEY_PATTERN.test(key)) {
         throw new HttpError(400, 'invalid_request', 'Idempotency-Key: must be 1-255 visible ASCII characters');
       }
@@ -50,7 +52,7 @@ export function makeCreateTaskHandler(
       try {
         const { task, replayed } =
           key === undefined ? { task: await submit(), replayed: false } : await createOnce(key, request, deps, submit);
-        const headers: Record<string, string> = { location: `/tasks/${task.jobid}` };
+        const headers: Record<string, string> = { location: taskLocation(task.jobid) };
         if (replayed) headers['idempotent-replayed'] = 'true';
         return jsonResponse(202, task, headers);
       } catch (error) {

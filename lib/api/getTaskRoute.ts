@@ -10,7 +10,8 @@ import { jsonResponse } from '../http/response.js';
 import type { Log } from '../log.js';
 import type { TaskStore } from '../tasks/store.js';
 import { taskView } from '../tasks/task.js';
-import { type HttpHandler, JobidSchema } from './http.js';
+import { jobidFromPathSegment } from '../tasks/jobid.js';
+import type { HttpHandler } from './http.js';
 
 /** `GET /tasks/{jobid}` → the task's view, or 404. */
 export function makeGetTaskHandler(deps: { store: TaskStore; logger: Log }): HttpHandler {
@@ -20,10 +21,17 @@ export function makeGetTaskHandler(deps: { store: TaskStore; logger: Log }): Htt
     .handler(async (event) => {
       const raw = event.pathParameters?.jobid;
       if (raw === undefined) throw new HttpError(400, 'invalid_request', 'jobid: missing from the path');
-      const parsed = JobidSchema.safeParse(raw);
-      if (!parsed.success) throw new HttpError(400, 'invalid_request', 'jobid: is not a jobid (1-128 of A-Z a-z 0-9 _ -)');
-      const task = await deps.store.get(parsed.data);
-      if (!task) throw notFound(`no task with jobid ${parsed.data}`);
+      const jobid = jobidFromPathSegment(raw);
+      if (jobid === undefined) {
+        throw new HttpError(
+          400,
+          'invalid_request',
+          'jobid: is not a jobid in a path: use the location POST /tasks answered (A-Z a-z 0-9 _ - as they are; any other jobid as ~ followed by the base64url of its UTF-8 bytes)',
+        );
+      }
+      const task = await deps.store.get(jobid);
+      // The table also holds the call budget's counters: only a task record is a task.
+      if (!task || typeof task.status !== 'string') throw notFound(`no task with jobid ${raw}`);
       return jsonResponse(200, taskView(task));
     });
 }

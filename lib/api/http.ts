@@ -6,6 +6,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'a
 import * as z from 'zod';
 import { CorpIdSchema } from '../budget/port.js';
 import { createProgramTaskRequestShape } from '../protocol/zone.js';
+import { JobidPathSchema } from '../tasks/jobid.js';
 
 /**
  * The API's body is a create_program_task request, plus an optional `callback_url` (kept by us, not
@@ -24,7 +25,10 @@ export interface CallbackPolicy {
   allowHttp: boolean;
 }
 
-/** jobids are opaque, but never need more than this; anything else is not a jobid. */
-export const JobidSchema = z.string().regex(/^[A-Za-z0-9_-]{1,128}$/, 'is not a jobid');
+/**
+ * The `{jobid}` path parameter: a jobid of `A-Z a-z 0-9 _ -`, or `~` + base64url of any other (as the
+ * `location` of `POST /tasks` writes it; `lib/tasks/jobid.ts`).
+ */
+export const JobidSchema = JobidPathSchema;
 
 export type HttpHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyResultV2>;

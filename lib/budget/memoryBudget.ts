@@ -1,12 +1,24 @@
 /**
- * The embedded call budget for one process, with the DynamoDB adapter's semantics.
+ * The embedded call budget for one process, with the DynamoDB adapter's semantics step for step:
+ * the same sliding-window counters (`port.ts`), taken shortest window first, a refusal giving back
+ * what the shorter windows took, and a 45009 blocking the corp's minute.
  */
-import { type BudgetDecision, type BudgetWindow, byLength, type CallBudget, DEFAULT_BUDGET_WINDOWS, windowEnd, windowStart } from './port.js';
+import {
+  assessWindow,
+  type BudgetDecision,
+  type BudgetWindow,
+  bucketOf,
+  byLength,
+  type CallBudget,
+  DEFAULT_BUDGET_WINDOWS,
+  staleMarks,
+  type WindowCounter,
+} from './port.js';
 
 export class MemoryCallBudget implements CallBudget {
   readonly windows: readonly BudgetWindow[];
-  /** Calls per (corp, window, window start); ended windows are pruned as time moves on. */
-  readonly #counts = new Map<string, { count: number; endsAt: number }>();
+  /** Per `corp#seconds`. */
+  readonly #counters = new Map<string, WindowCounter>();
 
   constructor(windows: readonly BudgetWindow[] = DEFAULT_BUDGET_WINDOWS) {
     this.windows = byLength(windows);
@@ -18,12 +30,22 @@ export class MemoryCallBudget implements CallBudget {
 
   /** Synchronous form, for simulations on a virtual clock. */
   tryAcquireNow(corpId: string, now: number): BudgetDecision {
-    this.#prune(now);
-    const slots = this.windows.map((window) => this.#slot(corpId, window, now));
-    for (const [index, window] of this.windows.entries()) {
-      if ((slots[index]?.count ?? 0) >= window.limit) return { granted: false, retryAt: windowEnd(window, now) };
+    const taken: WindowCounter[] = [];
+    for (const window of this.windows) {
+      const counter = this.#counter(corpId, window);
+      const decision = assessWindow(counter, window, now);
+      if (!decision.granted) {
+        // Give back what the shorter windows took (as the DynamoDB adapter does).
+        for (const done of taken) done.total -= 1;
+        return decision;
+      }
+      const bucket = String(bucketOf(window, now));
+      counter.marks[bucket] ??= counter.total;
+      counter.total += 1;
+      // Pruned once a bucket has passed (not on every call: simulations make millions).
+      if (counter.marks[bucket] === counter.total - 1) for (const stale of staleMarks(counter, window, now)) delete counter.marks[stale];
+      taken.push(counter);
     }
-    for (const slot of slots) slot.count += 1;
     return { granted: true };
   }
 
@@ -33,21 +55,19 @@ export class MemoryCallBudget implements CallBudget {
 
   exhaustNow(corpId: string, now: number): void {
     const shortest = this.windows[0];
-    if (shortest) this.#slot(corpId, shortest, now).count = shortest.limit;
+    if (!shortest) return;
+    const counter = this.#counter(corpId, shortest);
+    const until = now + shortest.seconds * 1000;
+    if (counter.blocked_until === undefined || counter.blocked_until < until) counter.blocked_until = until;
   }
 
-  #slot(corpId: string, window: BudgetWindow, now: number): { count: number; endsAt: number } {
-    const key = `${corpId}#${window.seconds}#${windowStart(window, now)}`;
-    let slot = this.#counts.get(key);
-    if (!slot) {
-      slot = { count: 0, endsAt: windowEnd(window, now) };
-      this.#counts.set(key, slot);
+  #counter(corpId: string, window: BudgetWindow): WindowCounter {
+    const key = `${corpId}#${window.seconds}`;
+    let counter = this.#counters.get(key);
+    if (!counter) {
+      counter = { total: 0, marks: {} };
+      this.#counters.set(key, counter);
     }
-    return slot;
-  }
-
-  #prune(now: number): void {
-    if (this.#counts.size < 1000) return;
-    for (const [key, slot] of this.#counts) if (slot.endsAt <= now) this.#counts.delete(key);
+    return counter;
   }
 }

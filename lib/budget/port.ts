@@ -4,8 +4,9 @@
  * scale out without asking, so every zone call (create or poll) first takes a token from its corp's
  * budget, shared by every concurrent Lambda through conditional writes; a step that finds the budget
  * spent waits on its own message instead of calling. When WeCom answers 45009 / 45033 anyway, the
- * corp's current minute is marked spent, so the whole corp backs off until the window ends, not each
- * task on its own.
+ * corp is blocked for a minute, so the whole corp backs off, not each task on its own. The budget
+ * holds in any span of a window's length ({@link BUCKETS_PER_WINDOW}), not only in windows aligned
+ * to our clock.
  */
 import * as z from 'zod';
 import { ERRCODE } from '../protocol/errcodes.js';
@@ -22,7 +23,7 @@ export function isRateLimit(errcode: number): boolean {
 }
 
 export const BudgetWindowSchema = z.object({
-  /** Window length: WeCom counts per fixed minute and per fixed hour. */
+  /** Window length: WeCom counts per minute and per hour. */
   seconds: z.int().min(1),
   /** Calls allowed per window and corp. */
   limit: z.int().min(1),
@@ -37,13 +38,19 @@ export const DEFAULT_BUDGET_WINDOWS: readonly BudgetWindow[] = [
 
 export type BudgetDecision =
   | { granted: true }
-  /** A window is spent: try again at `retryAt` (its end, epoch ms, before jitter). */
-  | { granted: false; retryAt: number };
+  /**
+   * Refused: try again at `retryAt` (epoch ms, before jitter). `reason` says why: `budget`, this
+   * deployment's own budget for the corp is used up; `rate_limited`, WeCom answered 45009 / 45033 for
+   * the corp a moment ago and the corp is backing off.
+   */
+  | { granted: false; retryAt: number; reason: RefusalReason };
+
+export type RefusalReason = 'budget' | 'rate_limited';
 
 export interface CallBudget {
   /** Take one call from the corp's budget in every window, all or nothing. */
   tryAcquire(corpId: string, now: number): Promise<BudgetDecision>;
-  /** WeCom said the corp is over its limit: spend the rest of its shortest window (the minute). */
+  /** WeCom said the corp is over its limit: the corp makes no call for a whole minute from `now`. */
   exhaust(corpId: string, now: number): Promise<void>;
 }
 
@@ -52,15 +59,86 @@ export function byLength(windows: readonly BudgetWindow[]): BudgetWindow[] {
   return [...windows].sort((a, b) => a.seconds - b.seconds);
 }
 
-/** Start of the fixed window holding `now`. */
-export function windowStart(window: BudgetWindow, now: number): number {
-  const ms = window.seconds * 1000;
-  return Math.floor(now / ms) * ms;
+/**
+ * Each window is a sliding window over {@link BUCKETS_PER_WINDOW} sub-window buckets: a call in
+ * bucket j is granted only while the calls in buckets j−k … j (k = buckets per window, so a little
+ * more than one window) number fewer than the limit. Any span of the window's length, wherever it
+ * starts, lies inside the k + 1 buckets that end with its last call's, and that call was counted
+ * against them all, so no such span holds more than the limit. (Fixed windows, the earlier design,
+ * allowed twice the limit across a boundary, and WeCom's windows need not start when ours do.) The
+ * price: at a steady full rate, k calls' worth of windows pass per k + 1 buckets (98 %).
+ *
+ * The counter of a corp and window is one record: `total`, the calls granted so far (a refused call
+ * gives its grant back), and `marks`, for each bucket with calls, the total just before its first
+ * call. So the calls in buckets i… are `total - marks[i*]` for the first marked bucket i* >= i, and
+ * a grant is one conditional write `total < marks[i*] + limit` that concurrent callers never spoil
+ * for each other (marks of past buckets never change).
+ */
+export const BUCKETS_PER_WINDOW = 60;
+
+/** A window's counter as stored (DynamoDB item or memory). */
+export interface WindowCounter {
+  total: number;
+  /** Bucket index (as a string) → the total before the bucket's first call. */
+  marks: Record<string, number>;
+  /** WeCom answered 45009 / 45033: no call before this time (epoch ms). */
+  blocked_until?: number;
 }
 
-/** End of the fixed window holding `now`. */
-export function windowEnd(window: BudgetWindow, now: number): number {
-  return windowStart(window, now) + window.seconds * 1000;
+/** Milliseconds per bucket. */
+export function bucketMs(window: BudgetWindow): number {
+  return (window.seconds * 1000) / BUCKETS_PER_WINDOW;
+}
+
+/** The bucket holding `at`. */
+export function bucketOf(window: BudgetWindow, at: number): number {
+  return Math.floor(at / bucketMs(window));
+}
+
+/** The marked buckets from `first` on, ascending. */
+export function markedBuckets(counter: Pick<WindowCounter, 'marks'>, first: number): number[] {
+  return Object.keys(counter.marks)
+    .map(Number)
+    .filter((bucket) => bucket >= first)
+    .sort((a, b) => a - b);
+}
+
+/**
+ * Whether a call at `at` fits the window, on a counter known to be complete up to `at`: granted,
+ * with the first marked bucket of the range (the grant's condition is `total < marks[first] +
+ * limit`); or refused until `retryAt`, the time enough old buckets have left the range for one more
+ * call (or the end of a WeCom block).
+ */
+export function assessWindow(
+  counter: WindowCounter,
+  window: BudgetWindow,
+  at: number,
+): { granted: true; first: number | undefined } | { granted: false; retryAt: number; reason: RefusalReason } {
+  if (counter.blocked_until !== undefined && counter.blocked_until > at) {
+    return { granted: false, retryAt: counter.blocked_until, reason: 'rate_limited' };
+  }
+  const current = bucketOf(window, at);
+  let first: number | undefined;
+  for (const key in counter.marks) {
+    const bucket = Number(key);
+    if (bucket >= current - BUCKETS_PER_WINDOW && (first === undefined || bucket < first)) first = bucket;
+  }
+  const count = first === undefined ? 0 : counter.total - (counter.marks[String(first)] ?? counter.total);
+  if (count < window.limit) return { granted: true, first };
+  const marked = markedBuckets(counter, current - BUCKETS_PER_WINDOW);
+  // Let buckets leave the range, oldest first, until a call fits again.
+  for (const [index, bucket] of marked.entries()) {
+    const next = marked[index + 1];
+    const left = next === undefined ? 0 : counter.total - (counter.marks[String(next)] ?? counter.total);
+    if (left < window.limit) return { granted: false, retryAt: (bucket + BUCKETS_PER_WINDOW + 1) * bucketMs(window), reason: 'budget' };
+  }
+  return { granted: false, retryAt: (current + BUCKETS_PER_WINDOW + 1) * bucketMs(window), reason: 'budget' };
+}
+
+/** Marks older than every range a call at `at` can look at: safe to drop. */
+export function staleMarks(counter: Pick<WindowCounter, 'marks'>, window: BudgetWindow, at: number): string[] {
+  const oldest = bucketOf(window, at) - BUCKETS_PER_WINDOW - 2;
+  return Object.keys(counter.marks).filter((bucket) => Number(bucket) < oldest);
 }
 
 /**

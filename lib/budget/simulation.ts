@@ -14,10 +14,10 @@ import { seededRandom } from '../random.js';
 import type { GetProgramTaskResultResponse } from '../protocol/zone.js';
 import type { PollMessage, PollQueue } from '../queue/port.js';
 import { MemoryTaskStore } from '../tasks/memoryStore.js';
-import { BudgetSpentError, submitTask } from '../tasks/submitTask.js';
+import { BudgetSpentError, submitTask, ZoneRateLimitedError } from '../tasks/submitTask.js';
 import type { ZoneClient } from '../zone/client.js';
 import { MemoryCallBudget } from './memoryBudget.js';
-import { type BudgetWindow, DEFAULT_BUDGET_WINDOWS, windowStart } from './port.js';
+import { type BudgetWindow, DEFAULT_BUDGET_WINDOWS } from './port.js';
 
 export interface CorpLoad {
   corpId: string;
@@ -50,7 +50,7 @@ export interface CorpReport {
   detectionDelay: { p50: number; p90: number; p99: number; max: number };
   polls: number;
   creates: number;
-  /** The busiest windows of zone calls for this corp. */
+  /** The most zone calls of this corp in any 60 s and in any 3600 s span (wherever it starts). */
   maxCallsPerMinute: number;
   maxCallsPerHour: number;
   /** Answers 45009: WeCom's limit was hit. */
@@ -114,6 +114,29 @@ class EventQueue<T> {
   }
 }
 
+/** Calls in the last `spanMs` (a half-open span ending now): a queue of call times. */
+export class SlidingCount {
+  readonly #times: number[] = [];
+  #head = 0;
+  constructor(readonly spanMs: number) {}
+
+  /** Count a call at `at` (times never go back); the calls in (at - span, at]. */
+  add(at: number): number {
+    this.#times.push(at);
+    return this.count(at);
+  }
+
+  /** The calls in (at - span, at]. */
+  count(at: number): number {
+    while (this.#head < this.#times.length && (this.#times[this.#head] ?? at) <= at - this.spanMs) this.#head++;
+    if (this.#head > 4096 && this.#head * 2 > this.#times.length) {
+      this.#times.splice(0, this.#head);
+      this.#head = 0;
+    }
+    return this.#times.length - this.#head;
+  }
+}
+
 const silent: Log = { debug() {}, info() {}, warn() {}, error() {} };
 
 function percentile(sorted: number[], q: number): number {
@@ -130,33 +153,44 @@ export async function simulateCapacity(options: SimulationOptions): Promise<Corp
   const events = new EventQueue<SimEvent>();
   const zoneLimits = options.zoneLimits ?? WECOM_LIMITS;
 
-  // Zone side: job finish times, and calls counted per corp and window.
+  // Zone side: job finish times, and calls per corp in every span of each window's length. WeCom's
+  // windows need not start when ours do, so the zone answers 45009 whenever any span, wherever it
+  // starts, holds more than WeCom's limit: the strictest reading, which holds for every alignment.
   const finishAt = new Map<string, number>();
   const corpOfJob = new Map<string, string>();
-  const calls = new Map<string, number>();
+  const recent = new Map<string, SlidingCount>();
   const stats = new Map<string, CorpReport & { delays: number[]; startedAt: number; lastDone: number }>();
   let jobCounter = 0;
   let nextJobCorp = '';
   let nextJobDurationMs = 0;
 
+  function counter(key: string, spanMs: number): SlidingCount {
+    let found = recent.get(key);
+    if (!found) {
+      found = new SlidingCount(spanMs);
+      recent.set(key, found);
+    }
+    return found;
+  }
+
+  /** Count a call; false when WeCom refuses it (45009): a refused call takes none of the quota. */
   function countCall(corpId: string): boolean {
     let over = false;
+    const report = stats.get(corpId);
     for (const window of zoneLimits) {
-      const key = `${corpId}#${window.seconds}#${windowStart(window, clock)}`;
-      const count = (calls.get(key) ?? 0) + 1;
-      calls.set(key, count);
-      if (count > window.limit) over = true;
-      const report = stats.get(corpId);
+      const made = counter(`made#${corpId}#${window.seconds}`, window.seconds * 1000).add(clock);
+      if (counter(`served#${corpId}#${window.seconds}`, window.seconds * 1000).count(clock) >= window.limit) over = true;
       if (report) {
-        if (window.seconds === 60) report.maxCallsPerMinute = Math.max(report.maxCallsPerMinute, count);
-        if (window.seconds === 3600) report.maxCallsPerHour = Math.max(report.maxCallsPerHour, count);
+        if (window.seconds === 60) report.maxCallsPerMinute = Math.max(report.maxCallsPerMinute, made);
+        if (window.seconds === 3600) report.maxCallsPerHour = Math.max(report.maxCallsPerHour, made);
       }
     }
     if (over) {
-      const report = stats.get(corpId);
       if (report) report.rateLimited += 1;
+      return false;
     }
-    return !over;
+    for (const window of zoneLimits) counter(`served#${corpId}#${window.seconds}`, window.seconds * 1000).add(clock);
+    return true;
   }
 
   const zone: ZoneClient = {
@@ -262,7 +296,7 @@ export async function simulateCapacity(options: SimulationOptions): Promise<Corp
         await submitTask(request, deps, { corpId: value.corpId });
       } catch (error) {
         // A careful client retries after the window, spread over the next 20 s.
-        const retryAt = error instanceof BudgetSpentError ? error.retryAt : clock + 5000;
+        const retryAt = error instanceof BudgetSpentError || error instanceof ZoneRateLimitedError ? error.retryAt : clock + 5000;
         events.push(retryAt + Math.floor(random() * 20_000), value);
       }
       continue;

@@ -3,6 +3,7 @@
  * commands do is in `commands.ts` and `zone.ts`.
  */
 import { parseArgs } from 'node:util';
+import { jobidFromPathSegment } from '../tasks/jobid.js';
 
 export const PROGRAM = 'wecom-zone-tasks';
 export const DEFAULT_URL = 'http://127.0.0.1:3000';
@@ -247,7 +248,8 @@ export function parseCommand(argv: string[], env: NodeJS.ProcessEnv): Command {
     if (values.help) return { name: 'help', topic: 'get' };
     const jobid = onePositional('get', positionals, 'jobid');
     if (jobid === '') throw new UsageError('get: the jobid is empty', 'get');
-    return { name: 'get', options: { ...connection(values, env, 'get'), jobid } };
+    // The ~form of a location (`/tasks/~…`) names the same task as the jobid it encodes.
+    return { name: 'get', options: { ...connection(values, env, 'get'), jobid: (jobid.startsWith('~') && jobidFromPathSegment(jobid)) || jobid } };
   }
 
   const { values, positionals } = guarded('zone', () =>

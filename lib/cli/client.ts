@@ -4,11 +4,12 @@
  * own `message` (which names fields, never values) and never from the request.
  */
 import * as z from 'zod';
+import { jobidPathSegment, StoredJobidSchema } from '../tasks/jobid.js';
 import { FailedMessageSchema, TaskStatusSchema, type TaskView, TaskViewSchema } from '../tasks/task.js';
 
 export const CreatedTaskSchema = z.object({
-  /** As the API checks it: also what is safe to print and to put in a path. */
-  jobid: z.string().regex(/^[A-Za-z0-9_-]{1,128}$/),
+  /** As the API stores it: no control characters, so it is safe to print; paths use `jobidPathSegment`. */
+  jobid: StoredJobidSchema,
   status: TaskStatusSchema,
   fail_list: z.array(FailedMessageSchema),
 });
@@ -82,7 +83,7 @@ export class ApiClient {
 
   /** `GET /tasks/{jobid}`. */
   async get(jobid: string, signal?: AbortSignal): Promise<{ view: TaskView; raw: unknown }> {
-    const answer = await this.request('GET', `/tasks/${encodeURIComponent(jobid)}`, { signal });
+    const answer = await this.request('GET', `/tasks/${jobidPathSegment(jobid)}`, { signal });
     const parsed = TaskViewSchema.safeParse(answer.json);
     if (!parsed.success) throw notTheApi('GET /tasks/{jobid}', answer.status);
     return { view: parsed.data, raw: answer.json };

@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import type { TaskStatus, TaskView } from '../tasks/task.js';
 import { EXIT, type ExitCode, type GetOptions, PROGRAM, type SubmitOptions, UsageError } from './args.js';
 import { abortableSleep, ApiClient, ApiError, createWithRetry, InterruptedError } from './client.js';
-import { formatAccepted, formatTask } from './format.js';
+import { formatAccepted, formatTask, shellWord } from './format.js';
 import { jsonErrorPlace } from '../jsonError.js';
 import { ProgressReporter, type ProgressStream } from './progress.js';
 
@@ -142,17 +142,17 @@ export async function submit(options: SubmitOptions, io: CliIo): Promise<ExitCod
   } catch (error) {
     progress.finish(true);
     if (error instanceof InterruptedError) {
-      io.stderr.write(`interrupted: task ${jobid} keeps running; see it with: ${PROGRAM} get ${jobid}\n`);
+      io.stderr.write(`interrupted: task ${jobid} keeps running; see it with: ${PROGRAM} get ${shellWord(jobid)}\n`);
       return EXIT.interrupted;
     }
-    if (error instanceof ApiError) throw withHint(error, `task ${jobid} may still be running; see it with: ${PROGRAM} get ${jobid}`);
+    if (error instanceof ApiError) throw withHint(error, `task ${jobid} may still be running; see it with: ${PROGRAM} get ${shellWord(jobid)}`);
     throw error;
   }
   progress.finish(true);
 
   if (last === undefined || last.view.status === 'PENDING') {
     io.stderr.write(
-      `gave up waiting after ${options.timeoutSeconds} s (--timeout): task ${jobid} is still PENDING and keeps running; see it with: ${PROGRAM} get ${jobid}\n`,
+      `gave up waiting after ${options.timeoutSeconds} s (--timeout): task ${jobid} is still PENDING and keeps running; see it with: ${PROGRAM} get ${shellWord(jobid)}\n`,
     );
     if (options.json) io.stdout.write(json(last?.raw ?? raw));
     else io.stdout.write(last ? formatTask(last.view) : formatAccepted(task, { replayed, program: PROGRAM }));

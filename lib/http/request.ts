@@ -5,12 +5,13 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import type * as z from 'zod';
 import { type ErrorIssue, HttpError } from './errors.js';
+import { singleHeader } from './headers.js';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** Parse the JSON body of a request: 415 for another media type, 400 for bytes that are not JSON. */
 export function readJsonBody(event: APIGatewayProxyEventV2): unknown {
-  const contentType = event.headers?.['content-type'] ?? event.headers?.['Content-Type'];
+  const contentType = singleHeader(event, 'Content-Type');
   const mediaType = contentType?.split(';')[0]?.trim().toLowerCase();
   if (mediaType !== undefined && mediaType !== 'application/json' && !mediaType.endsWith('+json')) {
     throw new HttpError(415, 'unsupported_media_type', `content-type must be application/json, got ${mediaType}`);

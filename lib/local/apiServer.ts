@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
 import type { HttpHandler } from '../api/http.js';
+import { REPEATED_HEADER_SEPARATOR } from '../http/headers.js';
 import { localContext } from '../queue/eventSourceMapping.js';
 import { BodyTooLargeError, readBody, sendJson } from './nodeHttp.js';
 
@@ -55,11 +56,21 @@ function requestUrl(request: IncomingMessage): URL | undefined {
   }
 }
 
-function toEvent(request: IncomingMessage, url: URL, route: Route, pathParameters: Record<string, string>, body: Buffer): APIGatewayProxyEventV2 {
+/**
+ * The request's headers as API Gateway's HTTP API hands them to a function (payload 2.0): lower-case
+ * names, a repeated header's values joined with "," (Node's own `request.headers` joins most with
+ * ", " and keeps only the first of some, such as Authorization, which would answer differently).
+ */
+function eventHeaders(request: IncomingMessage): Record<string, string> {
   const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(request.headers)) {
-    if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(',') : value;
+  for (const [name, values] of Object.entries(request.headersDistinct)) {
+    if (values !== undefined) headers[name] = values.join(REPEATED_HEADER_SEPARATOR);
   }
+  return headers;
+}
+
+function toEvent(request: IncomingMessage, url: URL, route: Route, pathParameters: Record<string, string>, body: Buffer): APIGatewayProxyEventV2 {
+  const headers = eventHeaders(request);
   // As API Gateway does: text stays text, anything that is not valid UTF-8 arrives base64-encoded.
   let text: string | undefined;
   try {
@@ -112,7 +123,7 @@ export function createApiServer(options: ApiServerOptions): Server {
         .filter((match) => match.parameters !== undefined);
       const match = candidates.find((candidate) => candidate.route.method === request.method);
       // As on AWS: public routes (the API document) need no credentials, every other request does.
-      if (options.bearerToken && !match?.route.public && request.headers.authorization !== `Bearer ${options.bearerToken}`) {
+      if (options.bearerToken && !match?.route.public && eventHeaders(request).authorization !== `Bearer ${options.bearerToken}`) {
         sendJson(response, 401, { error: 'unauthorized', message: 'a valid bearer token is required' }, { 'www-authenticate': 'Bearer' });
         return;
       }

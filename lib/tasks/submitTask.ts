@@ -12,7 +12,10 @@ import type { CreateProgramTaskRequest, CreateProgramTaskResponse } from '../pro
 import type { PollQueue } from '../queue/port.js';
 import type { ZoneClient } from '../zone/client.js';
 import { type ZoneCallReach, ZoneTransportError } from '../zone/port.js';
-import type { TaskStore } from './store.js';
+import { SDK_CODE } from '../protocol/errcodes.js';
+import { jobidProblem } from './jobid.js';
+import { checkRecordFits, storedFailList } from './recordSize.js';
+import { TaskExistsError, type TaskStore } from './store.js';
 import { type FailedMessage, pendingShard, type TaskRecord } from './task.js';
 
 export interface SubmitDependencies {
@@ -53,11 +56,48 @@ export class ZoneRejectedError extends Error {
   }
 }
 
-/** The corp's call budget is spent until `retryAt`: nothing was sent to the zone; retry then. */
+/**
+ * This deployment's call budget for the corp is spent until `retryAt` (`BUDGET_PER_MINUTE` /
+ * `BUDGET_PER_HOUR`): nothing was sent to the zone; retry then.
+ */
 export class BudgetSpentError extends Error {
   override readonly name = 'BudgetSpentError';
   constructor(readonly retryAt: number) {
-    super('the corp has used its WeCom call budget for this window');
+    super("this deployment's call budget for the corp is spent (BUDGET_PER_MINUTE / BUDGET_PER_HOUR); nothing was created");
+  }
+}
+
+/**
+ * WeCom said the corp is over its call limit (45009 / 45033), now or moments ago: the corp backs off
+ * until `retryAt`. Nothing was created. Calls made elsewhere (other apps of the corp) count too.
+ */
+export class ZoneRateLimitedError extends Error {
+  override readonly name = 'ZoneRateLimitedError';
+  constructor(
+    readonly retryAt: number,
+    /** WeCom's answer, when this request got it (else an earlier call did). */
+    readonly errcode?: number,
+  ) {
+    super(
+      `WeCom says the corp is over its call limit${errcode === undefined ? '' : ` (${errcode})`}; nothing was created`,
+    );
+  }
+}
+
+/**
+ * The zone created the task, but it could not be recorded here, so it is not tracked or polled. Not
+ * "safe to retry": a retry creates another zone task. `jobid` is the zone's, when it is printable.
+ */
+export class TaskNotRecordedError extends Error {
+  override readonly name = 'TaskNotRecordedError';
+  constructor(
+    readonly jobid: string | undefined,
+    readonly reason: string,
+  ) {
+    super(
+      `the zone created ${jobid === undefined ? 'a task' : `task ${jobid}`}, but it could not be recorded here (${reason}); ` +
+        'it is not tracked or polled, and submitting again creates another zone task',
+    );
   }
 }
 
@@ -81,7 +121,8 @@ export class ZoneUnavailableError extends Error {
  * Ask the zone to create the task. A busy answer means nothing was created, so it is retried with
  * backoff and jitter, briefly (API Gateway gives up at 29 s). A transport failure is not retried:
  * the zone may have created the task before the connection failed, and creation is not idempotent
- * at the zone; the client decides (with an Idempotency-Key, a retry is safe on our side).
+ * at the zone; the client decides (with an Idempotency-Key, a retry is safe on our side). A rate
+ * limit (45009 / 45033) is not retried either: the corp backs off for a minute.
  */
 async function createInZone(
   request: CreateProgramTaskRequest,
@@ -94,18 +135,25 @@ async function createInZone(
   for (let attempt = 0; ; attempt++) {
     if (deps.budget) {
       const decision = await deps.budget.tryAcquire(corpId, now());
-      if (!decision.granted) throw new BudgetSpentError(decision.retryAt);
+      if (!decision.granted) {
+        throw decision.reason === 'rate_limited' ? new ZoneRateLimitedError(decision.retryAt) : new BudgetSpentError(decision.retryAt);
+      }
     }
     let response: CreateProgramTaskResponse;
     try {
       response = await deps.zone.createProgramTask(request);
     } catch (error) {
       if (error instanceof ZoneTransportError) throw new ZoneUnavailableError(error.wecomErrcode ?? error.sdkCode, error.message, error.reach);
-      throw error;
+      // Not one of ours: the request may have been sent, so whether the zone acted is unknown.
+      throw new ZoneUnavailableError(SDK_CODE.internal, `the zone call failed (${errorKind(error)})`, 'unknown');
     }
     if (response.errcode === 0) return response;
-    // WeCom says the corp is over its limit: the whole corp backs off for the rest of the window.
-    if (isRateLimit(response.errcode)) await deps.budget?.exhaust(corpId, now());
+    if (isRateLimit(response.errcode)) {
+      // WeCom says the corp is over its limit: the whole corp backs off for a minute, this request too.
+      const at = now();
+      await deps.budget?.exhaust(corpId, at);
+      throw new ZoneRateLimitedError(at + 60_000, response.errcode);
+    }
     const transient = deps.classifier.transientErrcodes.has(response.errcode);
     if (!transient) throw new ZoneRejectedError(response.errcode, response.errmsg);
     if (attempt >= retries) throw new ZoneUnavailableError(response.errcode, response.errmsg);
@@ -113,30 +161,40 @@ async function createInZone(
   }
 }
 
-export async function submitTask(
-  request: CreateProgramTaskRequest,
-  deps: SubmitDependencies,
-  options: { callbackUrl?: string; corpId?: string } = {},
-): Promise<SubmittedTask> {
-  const now = deps.now ?? Date.now;
-  const corpId = options.corpId ?? deps.defaultCorpId ?? DEFAULT_CORP_ID;
-  const response = await createInZone(request, corpId, deps);
-  if (!response.jobid) throw new ZoneUnavailableError(0, 'the zone answered without a jobid');
+/** Attempts at storing a created task's record before the request reports it untracked. */
+const RECORD_ATTEMPTS = 3;
 
+/**
+ * Store the record of a task the zone has created. Never throws anything but
+ * {@link TaskNotRecordedError}: after this point a failure must say that the zone task exists.
+ */
+async function recordCreated(
+  request: CreateProgramTaskRequest,
+  response: CreateProgramTaskResponse,
+  corpId: string,
+  deps: SubmitDependencies,
+  options: { callbackUrl?: string },
+): Promise<TaskRecord> {
+  const jobid = response.jobid;
+  if (jobid === undefined || jobid === '') throw new TaskNotRecordedError(undefined, 'the zone answered success without a jobid');
+  const problem = jobidProblem(jobid);
+  // The jobid is not echoed when it is the problem (it may hold control characters).
+  if (problem !== undefined) throw new TaskNotRecordedError(undefined, `the zone's jobid ${problem}`);
+  const now = deps.now ?? Date.now;
+  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   const createdAt = now();
-  const duplicateList = response.fail_list.map(({ errcode, errmsg, msgid }) => ({ errcode, errmsg, msgid }));
   const task: TaskRecord = {
-    jobid: response.jobid,
+    jobid,
     status: 'PENDING',
     program_id: request.program_id,
     ability_id: request.ability_id,
     corp_id: corpId,
     escape_type: request.escape_type,
     message_count: new Set(request.msg_list.map((message) => message.msgid)).size,
-    duplicate_list: duplicateList,
+    duplicate_list: storedFailList(response.fail_list),
     attempts: 0,
     chain: 0,
-    pending_shard: pendingShard(response.jobid),
+    pending_shard: pendingShard(jobid),
     created_at: new Date(createdAt).toISOString(),
     updated_at: new Date(createdAt).toISOString(),
     next_poll_at: createdAt + deps.schedule.firstDelaySeconds * 1000,
@@ -144,8 +202,41 @@ export async function submitTask(
     expires_at: Math.floor(createdAt / 1000) + deps.schedule.deadlineSeconds + deps.retentionSeconds,
     callback_url: options.callbackUrl,
   };
-  await deps.store.create(task);
-  deps.metrics?.taskCreated();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await deps.store.create(task);
+      return task;
+    } catch (error) {
+      if (error instanceof TaskExistsError) throw new TaskNotRecordedError(jobid, 'a task with this jobid is already recorded');
+      deps.logger.error('task record not written', { jobid, attempt, error: errorKind(error) });
+      if (attempt >= RECORD_ATTEMPTS) throw new TaskNotRecordedError(jobid, `the task store failed: ${errorKind(error)}`);
+      await sleep(100 * 3 ** (attempt - 1));
+    }
+  }
+}
+
+/**
+ * Create a task: check its record will fit, ask the zone, record it, send its poll message.
+ *
+ * @throws {TaskTooLargeError} before the zone is called, when the task's record could outgrow DynamoDB's item limit
+ * @throws {BudgetSpentError} / {ZoneRateLimitedError} / {ZoneRejectedError} / {ZoneUnavailableError}: nothing created, or (reach `unknown`) maybe created
+ * @throws {TaskNotRecordedError} the zone created the task but it could not be recorded
+ */
+export async function submitTask(
+  request: CreateProgramTaskRequest,
+  deps: SubmitDependencies,
+  options: { callbackUrl?: string; corpId?: string } = {},
+): Promise<SubmittedTask> {
+  const corpId = options.corpId ?? deps.defaultCorpId ?? DEFAULT_CORP_ID;
+  checkRecordFits(request, { callbackUrl: options.callbackUrl, corpId });
+  const response = await createInZone(request, corpId, deps);
+  const task = await recordCreated(request, response, corpId, deps, options);
+  // From here on the task is recorded: nothing may turn the answer into an error.
+  try {
+    deps.metrics?.taskCreated();
+  } catch (error) {
+    deps.logger.warn('metric not counted', { jobid: task.jobid, error: errorKind(error) });
+  }
   try {
     await deps.queue.sendPoll({ jobid: task.jobid, chain: task.chain }, deps.schedule.firstDelaySeconds);
   } catch (error) {
@@ -161,8 +252,8 @@ export async function submitTask(
     programId: task.program_id,
     abilityId: task.ability_id,
     messages: task.message_count,
-    duplicates: duplicateList.length,
+    duplicates: task.duplicate_list.length,
     escapeType: task.escape_type,
   });
-  return { jobid: task.jobid, status: 'PENDING', fail_list: duplicateList };
+  return { jobid: task.jobid, status: 'PENDING', fail_list: task.duplicate_list };
 }

@@ -92,3 +92,51 @@ export async function createIdempotencyTable(client: DynamoDBClient): Promise<st
   );
   return name;
 }
+
+/**
+ * A DynamoDB client whose requests reach moto one at a time. DynamoDB applies each conditional write
+ * to an item atomically; moto_server does not (its threads interleave a condition and its update),
+ * so tests of concurrent callers go through this serialising proxy: the callers still interleave
+ * their reads and writes freely, but every single request is atomic, as on DynamoDB.
+ */
+export async function atomicDynamoClient(): Promise<{ client: DynamoDBClient; close(): Promise<void> }> {
+  const { createServer, request } = await import('node:http');
+  const target = new URL(motoEndpoint ?? 'http://127.0.0.1:0');
+  let queue: Promise<void> = Promise.resolve();
+  const server = createServer((incoming, outgoing) => {
+    const chunks: Buffer[] = [];
+    incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
+    incoming.on('end', () => {
+      queue = queue.then(
+        () =>
+          new Promise<void>((done) => {
+            const forward = request(
+              { host: target.hostname, port: target.port, path: incoming.url, method: incoming.method, headers: incoming.headers },
+              (answer) => {
+                outgoing.writeHead(answer.statusCode ?? 500, answer.headers);
+                answer.pipe(outgoing);
+                answer.on('end', () => done());
+              },
+            );
+            forward.on('error', () => {
+              outgoing.destroy();
+              done();
+            });
+            forward.end(Buffer.concat(chunks));
+          }),
+      );
+    });
+  });
+  await new Promise<void>((listening) => server.listen(0, '127.0.0.1', () => listening()));
+  const { port } = server.address() as import('node:net').AddressInfo;
+  const client = new DynamoDBClient({ ...clientConfig(), endpoint: `http://127.0.0.1:${port}` });
+  return {
+    client,
+    close: () =>
+      new Promise<void>((closed) => {
+        client.destroy();
+        server.close(() => closed());
+        server.closeAllConnections();
+      }),
+  };
+}

@@ -163,7 +163,7 @@ describe('one poll step', () => {
   });
 
   it('ends TIMED_OUT at the deadline when the corp budget is spent, instead of waiting on', async () => {
-    const budget = { tryAcquire: vi.fn(async () => ({ granted: false as const, retryAt: now + 3_600_000 })), exhaust: vi.fn() };
+    const budget = { tryAcquire: vi.fn(async () => ({ granted: false as const, retryAt: now + 3_600_000, reason: 'budget' as const })), exhaust: vi.fn() };
     const deferPoll = vi.spyOn(queue, 'deferPoll');
     await store.create(task({ jobid: 'late', deadline_at: now + 10_000 }));
     // Before the deadline: waits, but never past it.
