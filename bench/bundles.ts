@@ -14,7 +14,11 @@ import { type BuildOptions, build, type Metafile } from 'esbuild';
 import { AwsEnvSchema } from '../lib/config.js';
 import { type BenchRow, elapsedMs, formatBytes, formatMs, median } from './stats.js';
 
-const run = promisify(execFile);
+const execFileAsync = promisify(execFile);
+/** Aborted when the benchmark is stopped: kills the import probes still running. */
+export const stopChildren = new AbortController();
+const run = (file: string, args: string[], options: { cwd: string; env: NodeJS.ProcessEnv }) =>
+  execFileAsync(file, args, { ...options, signal: stopChildren.signal });
 
 export const REPO_ROOT = resolve(import.meta.dirname, '..');
 export const BENCH_DIR = join(REPO_ROOT, '.bench');

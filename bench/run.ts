@@ -10,7 +10,8 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus, machine, platform, release } from 'node:os';
 import { join } from 'node:path';
-import { BENCH_DIR, measureBundles } from './bundles.js';
+import { onStopSignal } from '../lib/local/signals.js';
+import { BENCH_DIR, measureBundles, stopChildren } from './bundles.js';
 import { measureCapacity } from './capacity.js';
 import { measureCreateHandler } from './createHandler.js';
 import { measureLocalThroughput } from './localThroughput.js';
@@ -103,4 +104,6 @@ async function main(): Promise<void> {
   progress(`wrote ${join(BENCH_DIR, 'results.json')} and results.md`);
 }
 
+// Ctrl-C or SIGTERM mid-run: the import probes in flight are killed, and the run ends at once (130 / 143).
+onStopSignal(() => stopChildren.abort(), { graceMs: 2000, exitCode: (signal) => (signal === 'SIGTERM' ? 143 : 130) });
 await main();

@@ -1,14 +1,18 @@
 /**
  * Run by `config/serverless-config-check.cjs` before packaging: reads the stage's resolved
- * environment (a JSON object) on stdin and checks it as the functions will. Exit 1 with the problem,
+ * environment (a JSON object) on stdin and checks it as the functions will at start-up. Exit 1 with the problem,
  * naming the variable; never a value.
  */
 import { text } from 'node:stream/consumers';
-import { ConfigurationError } from '../lib/config.js';
+import { commonConfig, ConfigurationError, NotifyEnvSchema, parseEnv } from '../lib/config.js';
 import { checkZoneTransportEnv } from '../lib/wiring/zone.js';
 
 try {
   const env = JSON.parse(await text(process.stdin)) as Record<string, string>;
+  // The settings every function reads, with their cross-checks (POLL_MAX_ATTEMPTS against the queue's
+  // redrive count, …), then the zone transport's.
+  commonConfig(env);
+  parseEnv(NotifyEnvSchema, env);
   const settings = checkZoneTransportEnv(env, 'aws');
   process.stdout.write(`zone transport: ${settings.transport}\n`);
 } catch (error) {

@@ -78,5 +78,11 @@ server.listen(port, '127.0.0.1', () => {
   const shown = typeof address === 'object' && address ? address.port : port;
   process.stderr.write(`sample analysis program listening on http://127.0.0.1:${shown}/ (${syncMode ? 'sync' : 'async'} mode)\n`);
 });
-process.once('SIGTERM', () => server.close(() => process.exit(0)));
-process.once('SIGINT', () => server.close(() => process.exit(0)));
+// Stop at the first SIGINT or SIGTERM, even with a keep-alive connection open (close() alone waits for it).
+const stop = () => {
+  server.close(() => process.exit(0));
+  server.closeAllConnections();
+  setTimeout(() => process.exit(0), 2000).unref();
+};
+process.once('SIGTERM', stop);
+process.once('SIGINT', stop);

@@ -10,8 +10,24 @@ import { DEFAULT_SWEEP, type SweepSettings } from './poll/sweep.js';
 import { DEFAULT_IDEMPOTENCY, type IdempotencySettings } from './tasks/idempotency.js';
 import { DEFAULT_POLL_SCHEDULE, type PollSchedule, PollScheduleSchema } from './poll/schedule.js';
 import { DEFAULT_PENDING_ERRCODES, DEFAULT_TRANSIENT_ERRCODES } from './protocol/errcodes.js';
+import { secretText } from './secretText.js';
 
 type Env = Record<string, string | undefined>;
+
+/**
+ * A secret or token in the environment (`X=$(cat file)` keeps no line break, `.env` files may keep a
+ * CR): a trailing CR/LF is dropped, other whitespace at its ends is refused (`secretText.ts`).
+ */
+export function secretEnv(name: string) {
+  return z.string().transform((value, context) => {
+    try {
+      return secretText(name, value);
+    } catch (error) {
+      context.addIssue({ code: 'custom', message: (error as Error).message.replace(`${name}: `, '') });
+      return z.NEVER;
+    }
+  });
+}
 
 const optionalNumber = z.coerce.number().optional();
 
@@ -36,7 +52,37 @@ const CommonEnvSchema = z.object({
   BUDGET_PER_HOUR: z.coerce.number().int().min(0).default(scheduleDefaults.budgetPerHour),
   BUDGET_SPREAD_SECONDS: z.coerce.number().int().min(0).max(3600).default(scheduleDefaults.budgetSpreadSeconds),
   DEFAULT_CORP_ID: CorpIdSchema.default(DEFAULT_CORP_ID),
+  /** Refused wherever it appears (Lambda or npm start, whatever the transport): a secret in plain configuration. */
+  WECOM_CORP_SECRET: z.string().optional(),
 });
+
+/**
+ * What the settings must respect, from the infrastructure they run on (`config/poll-schedule.json`,
+ * which `serverless.yml` reads too) and from WeCom's own limits.
+ */
+export const LIMITS = {
+  /** The poll queue moves a message to its dead-letter queue after this many receives. */
+  maxReceiveCount: scheduleDefaults.maxReceiveCount,
+  /** Receives kept for budget waits, duplicate deliveries and completion retries, beyond the polls. */
+  receiveHeadroom: 50,
+  /** The poll queue's visibility timeout: a crashed step's message comes back after it. */
+  queueVisibilitySeconds: scheduleDefaults.queueVisibilitySeconds,
+  /** The poller's Lambda timeout. */
+  pollerTimeoutSeconds: scheduleDefaults.pollerTimeoutSeconds,
+  /** A zone call must end well inside createTask's 25 s (API Gateway gives up at 29 s) and the poller's 30 s. */
+  maxZoneTimeoutMs: 20_000,
+  /** WeCom's per-corp limits (calls a minute, an hour): a budget above them protects nothing. */
+  wecomPerMinute: 10_000,
+  wecomPerHour: 150_000,
+} as const;
+
+/** `ZONE_TIMEOUT_MS`, bounded by the functions' timeouts ({@link LIMITS}). */
+export const ZoneTimeoutSchema = z.coerce
+  .number()
+  .int()
+  .min(100)
+  .max(LIMITS.maxZoneTimeoutMs, `must be at most ${LIMITS.maxZoneTimeoutMs}: a zone call must end inside createTask's 25 s timeout (API Gateway gives up at 29 s)`)
+  .default(10_000);
 
 /** Where the task records live (every function). */
 export const TasksEnvSchema = z.object({ TASKS_TABLE: z.string().min(1) });
@@ -58,8 +104,8 @@ export const ZoneTransportEnvSchema = z.object({
   ZONE_TRANSPORT: z.enum(ZONE_TRANSPORTS, { error: `must be one of ${ZONE_TRANSPORTS.join(', ')}` }).default('relay'),
   /** Required when ZONE_TRANSPORT=bridge. */
   ZONE_BRIDGE_URL: z.url().optional(),
-  ZONE_BRIDGE_TOKEN: z.string().optional(),
-  ZONE_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
+  ZONE_BRIDGE_TOKEN: secretEnv('ZONE_BRIDGE_TOKEN').optional(),
+  ZONE_TIMEOUT_MS: ZoneTimeoutSchema,
 });
 /** Completion events and callbacks (the poller; the create functions read whether callbacks are on). */
 export const NotifyEnvSchema = z.object({
@@ -104,6 +150,39 @@ export interface CommonConfig {
   retentionSeconds: number;
 }
 
+/**
+ * Settings that depend on each other or on the infrastructure, checked together wherever the
+ * configuration is read (every function at start-up, `npm start`, `osls package`).
+ */
+function crossCheck(parsed: z.infer<typeof CommonEnvSchema>, schedule: PollSchedule): string[] {
+  const problems: string[] = [];
+  const maxAttempts = LIMITS.maxReceiveCount - LIMITS.receiveHeadroom;
+  if (schedule.maxAttempts > maxAttempts) {
+    problems.push(
+      `POLL_MAX_ATTEMPTS: must be at most ${maxAttempts}: every poll is a receive of the task's message, and the poll queue moves it to the ` +
+        `dead-letter queue after ${LIMITS.maxReceiveCount} receives (maxReceiveCount, config/poll-schedule.json), ${LIMITS.receiveHeadroom} of them kept for budget waits, duplicates and completion retries`,
+    );
+  }
+  if (schedule.leaseSeconds <= LIMITS.pollerTimeoutSeconds || schedule.leaseSeconds > LIMITS.queueVisibilitySeconds) {
+    problems.push(
+      `POLL_LEASE_SECONDS: must be more than the poller's timeout (${LIMITS.pollerTimeoutSeconds} s), so a running step keeps its task, ` +
+        `and at most the poll queue's visibility timeout (${LIMITS.queueVisibilitySeconds} s)`,
+    );
+  }
+  if (parsed.BUDGET_PER_MINUTE > LIMITS.wecomPerMinute) {
+    problems.push(`BUDGET_PER_MINUTE: must be at most WeCom's own limit, ${LIMITS.wecomPerMinute} calls a minute per corp (0 turns the budget off)`);
+  }
+  if (parsed.BUDGET_PER_HOUR > LIMITS.wecomPerHour) {
+    problems.push(`BUDGET_PER_HOUR: must be at most WeCom's own limit, ${LIMITS.wecomPerHour} calls an hour per corp (0 turns the budget off)`);
+  }
+  if (parsed.WECOM_CORP_SECRET !== undefined) {
+    problems.push(
+      'WECOM_CORP_SECRET: never put the corp secret in the environment: store it in SSM (WECOM_CORP_SECRET_PARAM) or Secrets Manager (WECOM_CORP_SECRET_ARN); npm start also reads a file (WECOM_CORP_SECRET_FILE)',
+    );
+  }
+  return problems;
+}
+
 /** The schedule and error classes, from `POLL_*` / `ZONE_*_ERRCODES` over the defaults. */
 export function commonConfig(env: Env): CommonConfig {
   const parsed = parseEnv(CommonEnvSchema, env);
@@ -122,6 +201,8 @@ export function commonConfig(env: Env): CommonConfig {
     const problems = schedule.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ');
     throw new ConfigurationError(`invalid poll schedule (POLL_* variables): ${problems}`);
   }
+  const problems = crossCheck(parsed, schedule.data);
+  if (problems.length > 0) throw new ConfigurationError(`invalid configuration: ${problems.join('; ')}`);
   try {
     return {
       schedule: schedule.data,

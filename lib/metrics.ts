@@ -5,6 +5,7 @@
  */
 import { MetricUnit, Metrics } from '@aws-lambda-powertools/metrics';
 import type { MiddlewareObj } from '@middy/core';
+import { errorKind, type Log } from './log.js';
 import type { TaskStatus } from './tasks/task.js';
 
 export interface TaskMetrics {
@@ -24,8 +25,16 @@ export interface TaskMetrics {
  * @example
  * middy(handler).use(flushMetrics(deps.metrics))
  */
-export function flushMetrics(metrics: TaskMetrics | undefined): MiddlewareObj {
-  const flush = async () => metrics?.flush?.();
+export function flushMetrics(metrics: TaskMetrics | undefined, logger?: Log): MiddlewareObj {
+  // A metric that cannot be published never turns an answer into an error: after POST /tasks the
+  // zone task exists, and a 500 would make the client create another one.
+  const flush = async () => {
+    try {
+      await metrics?.flush?.();
+    } catch (error) {
+      logger?.warn('metrics not published', { error: errorKind(error) });
+    }
+  };
   return { after: flush, onError: flush };
 }
 

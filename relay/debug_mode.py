@@ -52,6 +52,10 @@ def _read_secret(variable: str) -> str:
         raise DebugModeError(f"{variable}: cannot read the file ({type(error).__name__})") from None
     if not value:
         raise DebugModeError(f"{variable}: the file is empty")
+    # A trailing line break is not part of a secret; a space or tab at its ends is a mistake to name,
+    # not a value to send (WeCom would answer 40001 / 40058 with no hint why).
+    if value != value.strip():
+        raise DebugModeError(f"{variable}: the secret starts or ends in whitespace; remove it")
     return value
 
 

@@ -569,6 +569,7 @@ class DebugModeTest(unittest.TestCase):
                 "WECOM_RELAY_PROGRAM_ID is required": (self.DEBUG_TOKEN, self.CORP_SECRET, {"WECOM_RELAY_PROGRAM_ID": " "}),
                 "SPEC_DEBUG_TOKEN_FILE: cannot read the file": (self.DEBUG_TOKEN, self.CORP_SECRET, {"SPEC_DEBUG_TOKEN_FILE": "/nonexistent/t"}),
                 "gettoken: no answer from WeCom's API": (self.DEBUG_TOKEN, self.CORP_SECRET, {"WECOM_API_BASE_URL": nobody}),
+                "WECOM_CORP_SECRET_FILE: the secret starts or ends in whitespace": (self.DEBUG_TOKEN, self.CORP_SECRET + " ", {}),
             }
             for expected, (debug_token, corp_secret, overrides) in cases.items():
                 with self.subTest(expected):

@@ -6,6 +6,7 @@
  *   FAKE_CORP_ID (ww-fake-corp), FAKE_CORP_SECRET (fake-corp-secret), FAKE_RELAY_PROGRAM_ID (RELAY_PROGRAM)
  * Stops on SIGINT / SIGTERM.
  */
+import { onStopSignal } from '../lib/local/signals.js';
 import { ZoneEmulator } from '../lib/zone/emulator/emulator.js';
 import { SAMPLE_ARCHIVE, samplePrograms } from '../lib/zone/emulator/sample.js';
 import { serveEmulator } from '../lib/zone/emulator/server.js';
@@ -23,8 +24,4 @@ const fake = await startFakeWecomApi({
 });
 process.stderr.write(`zone emulator listening on ${zone.url} (the relay's FAKE_SDK_ZONE_URL)\n`);
 process.stderr.write(`fake WeCom API listening on ${fake.url} (WECOM_API_BASE_URL)\n`);
-const stop = () => {
-  Promise.all([fake.close(), zone.close()]).then(() => process.exit(0));
-};
-process.once('SIGINT', stop);
-process.once('SIGTERM', stop);
+onStopSignal(() => Promise.all([fake.close(), zone.close()]));

@@ -18,13 +18,20 @@ import {
   type IdempotencyDependencies,
   IdempotencyInProgressError,
   IdempotencyKeyReusedError,
+  SettledFailureError,
 } from '../tasks/idempotency.js';
+import { TaskTooLargeError } from '../tasks/recordSize.js';
 import {
   BudgetSpentError,
+  settledFailureError,
+  settledFailureOf,
   type SubmitDependencies,
   submitTask,
+  TaskNotRecordedError,
+  ZoneRateLimitedError,
   ZoneRejectedError,
   ZoneUnavailableError,
+  zoneOutcomeUnknownMessage,
 } from '../tasks/submitTask.js';
 import { type CallbackPolicy, CreateTaskBodySchema, type HttpHandler } from './http.js';
 
@@ -39,7 +46,7 @@ export function makeCreateTaskHandler(
 ): HttpHandler {
   return middy<APIGatewayProxyEventV2, APIGatewayProxyResultV2>()
     .use(logLambdaContext(deps.logger))
-    .use(flushMetrics(deps.metrics))
+    .use(flushMetrics(deps.metrics, deps.logger))
     .use(jsonErrorHandler({ logger: deps.logger }))
     .handler(async (event) => {
       const key = singleHeader(event, 'Idempotency-Key');
@@ -51,53 +58,77 @@ export function makeCreateTaskHandler(
       const submit = () => submitTask(request, deps, { callbackUrl, corpId });
       try {
         const { task, replayed } =
-          key === undefined ? { task: await submit(), replayed: false } : await createOnce(key, request, deps, submit);
+          key === undefined
+            ? { task: await submit(), replayed: false }
+            : await createOnce(key, request, { ...deps, settledFailure: settledFailureOf }, submit);
         const headers: Record<string, string> = { location: taskLocation(task.jobid) };
         if (replayed) headers['idempotent-replayed'] = 'true';
         return jsonResponse(202, task, headers);
       } catch (error) {
-        if (error instanceof IdempotencyKeyReusedError) {
-          throw new HttpError(422, 'idempotency_key_reused', `Idempotency-Key: ${error.message}`);
-        }
-        if (error instanceof IdempotencyInProgressError) {
-          throw new HttpError(409, 'idempotency_in_progress', error.message, {}, { 'retry-after': '1' });
-        }
-        if (error instanceof ZoneRejectedError) {
-          throw new HttpError(422, 'zone_rejected', `the zone rejected the task: ${error.errmsg}`, {
-            errcode: error.errcode,
-            errmsg: error.errmsg,
-          });
-        }
-        if (error instanceof BudgetSpentError) {
-          const seconds = Math.max(1, Math.ceil((error.retryAt - Date.now()) / 1000));
-          throw new HttpError(503, 'budget_spent', `${error.message}; retry in ${seconds} s`, {}, { 'retry-after': String(seconds) });
-        }
-        if (error instanceof ZoneUnavailableError && error.reach === 'unknown') {
-          // Not 503: a client that retries (ours does on 503) could leave a second task at the zone.
-          throw new HttpError(
-            502,
-            'zone_outcome_unknown',
-            `${error.errmsg}. The zone may have created the task, which is not tracked here; retrying creates another task`,
-            { errcode: error.errcode },
-          );
-        }
-        if (error instanceof ZoneUnavailableError) {
-          throw new HttpError(
-            503,
-            'zone_unavailable',
-            'the zone is busy or unreachable; retry later',
-            { errcode: error.errcode },
-            { 'retry-after': '5' },
-          );
-        }
-        throw error;
+        throw createErrorAnswer(error);
       }
     });
 }
 
+/** Seconds until `retryAt`, for `retry-after` (at least 1). */
+function secondsUntil(retryAt: number): number {
+  return Math.max(1, Math.ceil((retryAt - Date.now()) / 1000));
+}
+
+/**
+ * The HTTP answer of a failed create. Each says what happened at the zone: nothing (4xx, 503), maybe a
+ * task (502 `zone_outcome_unknown`), or a task we could not record (502 `task_not_recorded`); only the
+ * 503s invite a retry.
+ */
+export function createErrorAnswer(error: unknown): unknown {
+  if (error instanceof SettledFailureError) {
+    // A retry with the key of a request that ended this way: the same answer, never a second task.
+    const answer = createErrorAnswer(settledFailureError(error.failure));
+    return answer instanceof HttpError ? new HttpError(answer.statusCode, answer.code, answer.message, answer.details, { ...answer.headers, 'idempotent-replayed': 'true' }) : answer;
+  }
+  if (error instanceof IdempotencyKeyReusedError) return new HttpError(422, 'idempotency_key_reused', `Idempotency-Key: ${error.message}`);
+  if (error instanceof IdempotencyInProgressError) return new HttpError(409, 'idempotency_in_progress', error.message, {}, { 'retry-after': '1' });
+  if (error instanceof TaskTooLargeError) return new HttpError(413, 'task_too_large', error.message, { limit: error.limit });
+  if (error instanceof ZoneRejectedError) {
+    return new HttpError(422, 'zone_rejected', `the zone rejected the task: ${error.errmsg}`, { errcode: error.errcode, errmsg: error.errmsg });
+  }
+  if (error instanceof BudgetSpentError) {
+    const seconds = secondsUntil(error.retryAt);
+    return new HttpError(503, 'budget_spent', `${error.message}; retry in ${seconds} s`, {}, { 'retry-after': String(seconds) });
+  }
+  if (error instanceof ZoneRateLimitedError) {
+    const seconds = secondsUntil(error.retryAt);
+    return new HttpError(
+      503,
+      'zone_rate_limited',
+      `${error.message}; the corp backs off for a minute: retry in ${seconds} s`,
+      error.errcode === undefined ? {} : { errcode: error.errcode },
+      { 'retry-after': String(seconds) },
+    );
+  }
+  if (error instanceof TaskNotRecordedError) {
+    return new HttpError(502, 'task_not_recorded', error.message, error.jobid === undefined ? {} : { jobid: error.jobid });
+  }
+  if (error instanceof ZoneUnavailableError && error.reach === 'unknown') {
+    // Not 503: a client that retries (ours does on 503) could leave a second task at the zone.
+    return new HttpError(502, 'zone_outcome_unknown', zoneOutcomeUnknownMessage, { errcode: error.errcode });
+  }
+  if (error instanceof ZoneUnavailableError) {
+    return new HttpError(
+      503,
+      'zone_unavailable',
+      'the zone is busy or unreachable; nothing was created; retry later',
+      { errcode: error.errcode },
+      { 'retry-after': '5' },
+    );
+  }
+  return error;
+}
+
 function checkCallbackUrl(url: string, policy: CallbackPolicy | undefined): void {
   if (!policy?.enabled) {
-    throw new HttpError(400, 'invalid_request', 'callback_url: callbacks are not configured on this deployment (CALLBACK_SECRET_PARAM)');
+    // Name the setting of the place this runs (AWS: the SSM parameter; npm start: the local secret).
+    throw new HttpError(400, 'invalid_request', `callback_url: callbacks are not configured here (set ${policy?.setting ?? 'CALLBACK_SECRET_PARAM'})`);
   }
   if (!policy.allowHttp && !url.startsWith('https:')) {
     throw new HttpError(400, 'invalid_request', 'callback_url: must be an https URL');

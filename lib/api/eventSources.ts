@@ -13,8 +13,9 @@ import { validate } from '../http/request.js';
 import type { Log } from '../log.js';
 import { errorKind, logLambdaContext } from '../log.js';
 import { flushMetrics } from '../metrics.js';
-import { createOnce, IDEMPOTENCY_KEY_PATTERN, type IdempotencyDependencies } from '../tasks/idempotency.js';
-import { type SubmitDependencies, type SubmittedTask, submitTask, ZoneRejectedError } from '../tasks/submitTask.js';
+import { createOnce, IDEMPOTENCY_KEY_PATTERN, type IdempotencyDependencies, SettledFailureError } from '../tasks/idempotency.js';
+import { TaskTooLargeError } from '../tasks/recordSize.js';
+import { settledFailureOf, type SubmitDependencies, type SubmittedTask, submitTask, ZoneRejectedError } from '../tasks/submitTask.js';
 import { type CallbackPolicy, CreateTaskBodySchema } from './http.js';
 
 export const CREATE_DETAIL_TYPE = 'CreateProgramTask';
@@ -25,7 +26,12 @@ export type CreateFromEventDependencies = SubmitDependencies & IdempotencyDepend
 export type CreateOutcome =
   | { status: 'created'; task: SubmittedTask; replayed: boolean }
   /** Never retried: the request is invalid or the zone refused it. */
-  | { status: 'rejected'; error: string; message: string; errcode?: number };
+  | { status: 'rejected'; error: string; message: string; errcode?: number }
+  /**
+   * Never retried either: the zone may hold (`zone_outcome_unknown`) or holds (`task_not_recorded`)
+   * a task this service does not track; a retry would create another one.
+   */
+  | { status: 'untracked'; error: 'zone_outcome_unknown' | 'task_not_recorded'; jobid?: string; errcode?: number };
 
 /**
  * Validate and create once per `idempotencyKey`. Rejections are answered, busy zones thrown (retry).
@@ -43,16 +49,26 @@ export async function createFromPayload(
     throw error;
   }
   const { callback_url: callbackUrl, corp_id: corpId, ...request } = body;
-  if (callbackUrl !== undefined && (!deps.callbackPolicy?.enabled || (!deps.callbackPolicy.allowHttp && !callbackUrl.startsWith('https:')))) {
-    return { status: 'rejected', error: 'invalid_request', message: 'callback_url: not accepted on this deployment (callbacks off, or not https)' };
+  if (callbackUrl !== undefined && !deps.callbackPolicy?.enabled) {
+    const setting = deps.callbackPolicy?.setting ?? 'CALLBACK_SECRET_PARAM';
+    return { status: 'rejected', error: 'invalid_request', message: `callback_url: callbacks are not configured here (set ${setting})` };
+  }
+  if (callbackUrl !== undefined && !deps.callbackPolicy?.allowHttp && !callbackUrl.startsWith('https:')) {
+    return { status: 'rejected', error: 'invalid_request', message: 'callback_url: must be an https URL' };
   }
   try {
-    const { task, replayed } = await createOnce(idempotencyKey, request, deps, () => submitTask(request, deps, { callbackUrl, corpId }));
+    const { task, replayed } = await createOnce(idempotencyKey, request, { ...deps, settledFailure: settledFailureOf }, () =>
+      submitTask(request, deps, { callbackUrl, corpId }),
+    );
     return { status: 'created', task, replayed };
   } catch (error) {
     if (error instanceof ZoneRejectedError) {
       return { status: 'rejected', error: 'zone_rejected', message: error.errmsg, errcode: error.errcode };
     }
+    if (error instanceof TaskTooLargeError) return { status: 'rejected', error: 'task_too_large', message: error.message };
+    const failure = error instanceof SettledFailureError ? error.failure : settledFailureOf(error);
+    if (failure) return { status: 'untracked', error: failure.error, jobid: failure.jobid, errcode: failure.errcode };
+    // Busy, rate-limited, budget spent, unreachable: nothing was created; the event source retries.
     throw error;
   }
 }
@@ -60,6 +76,13 @@ export async function createFromPayload(
 function logOutcome(logger: Log, source: Record<string, string>, outcome: CreateOutcome): void {
   if (outcome.status === 'created') {
     logger.info('create request handled', { ...source, jobid: outcome.task.jobid, replayed: outcome.replayed });
+  } else if (outcome.status === 'untracked') {
+    logger.error('the zone may hold a task this request created, which is not tracked; not retried (a retry creates another)', {
+      ...source,
+      error: outcome.error,
+      jobid: outcome.jobid,
+      errcode: outcome.errcode,
+    });
   } else {
     // A validation problem names a field (ours to log); a zone's errmsg is not ours to vouch for: its code only.
     const problem = outcome.error === 'zone_rejected' ? undefined : outcome.message;
@@ -82,7 +105,7 @@ function recordKey(record: SQSRecord): string {
 export function makeCreateFromQueueHandler(deps: CreateFromEventDependencies): (event: SQSEvent, context: Context) => Promise<SQSBatchResponse> {
   return middy<SQSEvent, SQSBatchResponse>()
     .use(logLambdaContext(deps.logger))
-    .use(flushMetrics(deps.metrics))
+    .use(flushMetrics(deps.metrics, deps.logger))
     .handler(async (event) => {
     const results = await Promise.allSettled(
       event.Records.map(async (record) => {
@@ -114,7 +137,7 @@ export function makeCreateFromEventHandler(
 ): (event: EventBridgeEvent<string, unknown>, context: Context) => Promise<CreateOutcome> {
   return middy<EventBridgeEvent<string, unknown>, CreateOutcome>()
     .use(logLambdaContext(deps.logger))
-    .use(flushMetrics(deps.metrics))
+    .use(flushMetrics(deps.metrics, deps.logger))
     .handler(async (event) => {
     const outcome = await createFromPayload(event.detail, `eventbridge:${event.id}`, deps);
     logOutcome(deps.logger, { eventId: event.id, source: event.source }, outcome);

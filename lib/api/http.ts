@@ -23,6 +23,8 @@ export const CreateTaskBodySchema = z.strictObject({
 export interface CallbackPolicy {
   enabled: boolean;
   allowHttp: boolean;
+  /** The setting that turns callbacks on where this runs, named when one is refused. */
+  setting: 'CALLBACK_SECRET_PARAM' | 'CALLBACK_SIGNING_SECRET';
 }
 
 /**

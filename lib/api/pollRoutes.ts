@@ -20,6 +20,6 @@ export function makeSweepHandler(deps: SweepDependencies): (event: unknown, cont
 export function makePollResultHandler(deps: PollDependencies): (event: SQSEvent, context: Context) => Promise<SQSBatchResponse> {
   return middy<SQSEvent, SQSBatchResponse>()
     .use(logLambdaContext(deps.logger))
-    .use(flushMetrics(deps.metrics))
+    .use(flushMetrics(deps.metrics, deps.logger))
     .handler((event) => pollBatch(event, deps));
 }

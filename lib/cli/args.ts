@@ -24,8 +24,10 @@ export const EXIT = {
   rejected: 4,
   /** The API could not be reached, or answered 5xx. */
   unavailable: 5,
-  /** Interrupted (Ctrl-C) while waiting; the task keeps running. */
+  /** Interrupted by SIGINT (Ctrl-C), in any phase; a created task keeps running. */
   interrupted: 130,
+  /** Stopped by SIGTERM, in any phase; a created task keeps running. */
+  terminated: 143,
 } as const;
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
@@ -50,7 +52,8 @@ const EXIT_CODES_TEXT = `Exit codes:
   3    the task ended TIMED_OUT, or --timeout was reached while waiting (the task keeps running)
   4    the API refused the request (4xx): its message names the field or the problem
   5    the API is unreachable or answered 5xx
-  130  interrupted while waiting (the task keeps running)`;
+  130  interrupted (Ctrl-C, SIGINT) at any point; a task already created keeps running
+  143  stopped by SIGTERM at any point; a task already created keeps running`;
 
 const CONNECTION_TEXT = `Connection:
   --url URL      the API (default: $${URL_ENV}, else ${DEFAULT_URL})
@@ -191,7 +194,9 @@ function connection(values: { url?: string; token?: string; json?: boolean }, en
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`--url / ${URL_ENV}: must be http:// or https://`, command);
   if (url.username || url.password) throw new UsageError(`--url / ${URL_ENV}: credentials in the URL are not supported; use --token`, command);
-  const token = values.token ?? (env[TOKEN_ENV] || undefined);
+  const given = values.token ?? (env[TOKEN_ENV] || undefined);
+  // A token read from a file (`--token "$(cat f)"` keeps none, `export T=…` from a CRLF file keeps a CR).
+  const token = given === undefined ? undefined : given.replace(/[\r\n]+$/, '');
   if (token !== undefined && !/^[\x21-\x7e]+$/.test(token)) throw new UsageError(`--token / ${TOKEN_ENV}: must be visible ASCII characters`, command);
   return { url: url.href.replace(/\/+$/, ''), token, json: values.json === true };
 }

@@ -38,25 +38,52 @@ function json(value: unknown): string {
   return `${JSON.stringify(value, null, 2)}\n`;
 }
 
-async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
-  return Buffer.concat(chunks).toString('utf8');
+/** The whole stream; rejects with {@link InterruptedError} when `signal` aborts (stdin may never end). */
+function readAll(stream: NodeJS.ReadableStream, signal: AbortSignal): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    const onData = (chunk: unknown) => chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
+    const cleanup = () => {
+      stream.off('data', onData);
+      stream.off('end', onEnd);
+      stream.off('error', onError);
+      signal.removeEventListener('abort', onAbort);
+    };
+    const onEnd = () => {
+      cleanup();
+      resolve(Buffer.concat(chunks).toString('utf8'));
+    };
+    const onError = (error: unknown) => {
+      cleanup();
+      reject(error);
+    };
+    const onAbort = () => {
+      cleanup();
+      stream.pause();
+      reject(new InterruptedError('interrupted'));
+    };
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    stream.on('data', onData);
+    stream.once('end', onEnd);
+    stream.once('error', onError);
+  });
 }
 
 /**
  * The request file's text, checked to be a JSON object. Errors (exit 1) name the file and the place,
  * never its content: it holds secret keys and possibly chat text.
  */
-export async function readRequestFile(file: string, io: Pick<CliIo, 'stdin' | 'stderr'>): Promise<string> {
+export async function readRequestFile(file: string, io: Pick<CliIo, 'stdin' | 'stderr' | 'signal'>): Promise<string> {
   const name = file === '-' ? 'standard input' : file;
   let text: string;
   try {
     if (file === '-') {
       if (io.stdin.isTTY) io.stderr.write('reading the request from standard input (end with Ctrl-D)\n');
-      text = await readAll(io.stdin);
-    } else text = await readFile(file, 'utf8');
+      text = await readAll(io.stdin, io.signal);
+    } else text = await readFile(file, { encoding: 'utf8', signal: io.signal });
   } catch (error) {
+    if (error instanceof InterruptedError || io.signal.aborted) throw new InterruptedError('interrupted');
     throw new UsageError(`${name}: cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
   }
   text = text.replace(/^\uFEFF/, '');
@@ -73,6 +100,29 @@ export async function readRequestFile(file: string, io: Pick<CliIo, 'stdin' | 's
   return text;
 }
 
+/**
+ * What to do after a failed create, by what the API says happened: nothing was created (our budget,
+ * WeCom's rate limit, a busy zone), a task may exist (zone_outcome_unknown), a task exists but is not
+ * tracked (task_not_recorded), or the answer never came (then the Idempotency-Key finds the task).
+ */
+export function createFailureHint(error: ApiError, idempotencyKey: string): string {
+  const wait = error.retryAfterSeconds === undefined ? 'later' : `in ${error.retryAfterSeconds} s`;
+  switch (error.code) {
+    case 'budget_spent':
+      return `nothing was created: this deployment's call budget for the corp is spent (BUDGET_PER_MINUTE / BUDGET_PER_HOUR); submit again ${wait}`;
+    case 'zone_rate_limited':
+      return `nothing was created: WeCom rate-limited the corp (45009 / 45033; calls of its other apps count too); submit again ${wait}`;
+    case 'zone_unavailable':
+      return `nothing was created: the zone is busy or unreachable; submit again ${wait}`;
+    case 'zone_outcome_unknown':
+      return 'the zone may have created the task, which is not tracked; submitting again creates another task (the same --idempotency-key answers the same)';
+    case 'task_not_recorded':
+      return 'the zone created the task, but it is not tracked; submitting again creates another task (the same --idempotency-key answers the same)';
+    default:
+      return `the task may have been created: submit again with --idempotency-key ${idempotencyKey} to get it rather than a second one`;
+  }
+}
+
 /** The same error with more lines under it. */
 function withHint(error: ApiError, hint: string): ApiError {
   return new ApiError(error.message, error.kind, error.status, error.code, [...error.details, hint], error.retryAfterSeconds);
@@ -81,7 +131,14 @@ function withHint(error: ApiError, hint: string): ApiError {
 export async function submit(options: SubmitOptions, io: CliIo): Promise<ExitCode> {
   const startedAt = Date.now();
   const elapsed = () => Date.now() - startedAt;
-  const body = await readRequestFile(options.file, io);
+  let body: string;
+  try {
+    body = await readRequestFile(options.file, io);
+  } catch (error) {
+    // Stopped before anything was sent: no task exists.
+    if (error instanceof InterruptedError) return EXIT.interrupted;
+    throw error;
+  }
   const idempotencyKey = options.idempotencyKey ?? randomUUID();
   const client = new ApiClient({ url: options.url, token: options.token });
 
@@ -99,9 +156,7 @@ export async function submit(options: SubmitOptions, io: CliIo): Promise<ExitCod
       io.stderr.write(`interrupted; if the task was created, submitting again with --idempotency-key ${idempotencyKey} returns it\n`);
       return EXIT.interrupted;
     }
-    if (error instanceof ApiError && error.kind === 'unavailable') {
-      throw withHint(error, `the task may have been created: submit again with --idempotency-key ${idempotencyKey} to get it rather than a second one`);
-    }
+    if (error instanceof ApiError && error.kind === 'unavailable') throw withHint(error, createFailureHint(error, idempotencyKey));
     throw error;
   }
   const { task, raw, replayed } = created;

@@ -12,13 +12,19 @@ function flush(stream: NodeJS.WritableStream): Promise<void> {
   });
 }
 
+/**
+ * The first SIGINT or SIGTERM stops the command in whatever phase it is (reading standard input,
+ * sending, retrying, waiting, serving the emulator): every phase listens to this signal. Should one
+ * not answer within two seconds, the process leaves anyway; a second signal leaves at once.
+ */
 const stop = new AbortController();
-let interrupts = 0;
+let received: NodeJS.Signals | undefined;
+const signalExit = (signal: NodeJS.Signals) => (signal === 'SIGTERM' ? EXIT.terminated : EXIT.interrupted);
 const onSignal = (signal: NodeJS.Signals) => {
-  interrupts++;
-  // A second Ctrl-C leaves at once.
-  if (interrupts > 1) process.exit(signal === 'SIGINT' ? EXIT.interrupted : 143);
-  stop.abort();
+  if (received !== undefined) process.exit(signalExit(signal));
+  received = signal;
+  stop.abort(signal);
+  setTimeout(() => process.exit(signalExit(signal)), 2000).unref();
 };
 process.on('SIGINT', onSignal);
 process.on('SIGTERM', onSignal);
@@ -37,4 +43,5 @@ const code = await run(process.argv.slice(2), {
   signal: stop.signal,
 });
 await Promise.all([flush(process.stdout), flush(process.stderr)]);
-process.exit(code);
+// Interrupted by SIGTERM: 143, as a shell reports a process it terminated.
+process.exit(code === EXIT.interrupted && received === 'SIGTERM' ? EXIT.terminated : code);

@@ -96,7 +96,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     publisher: events,
     callbacks: callbackSecret ? new HttpCallbackSender({ secret: async () => callbackSecret }) : undefined,
   };
-  const callbackPolicy = { enabled: callbackSecret !== undefined, allowHttp: true };
+  const callbackPolicy: CallbackPolicy = { enabled: callbackSecret !== undefined, allowHttp: true, setting: 'CALLBACK_SIGNING_SECRET' };
   const metrics = new MemoryTaskMetrics();
   const budget = options.budget ?? (common.budgetWindows.length > 0 ? new MemoryCallBudget(common.budgetWindows) : undefined);
   const deps: LocalDependencies = {

@@ -6,47 +6,37 @@
  * checked by the same code (`checkZoneTransportEnv`); the emulator stays the default.
  */
 import { parseArgs } from 'node:util';
-import * as z from 'zod';
-import { ConfigurationError, parseEnv, ZONE_TRANSPORTS } from '../config.js';
+import { ConfigurationError } from '../config.js';
 import { CALLBACK_PATH, type ServedEmulator, serveEmulator } from '../zone/emulator/server.js';
 import { configureEmulator, parseZoneEnv, ZoneConfigError } from '../zone/emulator/settings.js';
 import { createLogger } from '../log.js';
 import { zoneTransport } from '../wiring/zone.js';
 import type { ZoneTransport } from '../zone/port.js';
+import { checkLocalEnv } from './env.js';
+import { onStopSignal } from './signals.js';
 import { startLocalStack } from './stack.js';
-
-const LocalEnvSchema = z.object({
-  PORT: z.coerce.number().int().min(0).max(65_535).default(3000),
-  HOST: z.string().default('127.0.0.1'),
-  /** Require this bearer token on the local API. */
-  LOCAL_API_TOKEN: z.string().optional(),
-  /** Where the embedded emulator also listens, for external programs' reports (0: any free port). */
-  ZONE_PORT: z.coerce.number().int().min(0).max(65_535).default(0),
-  /**
-   * `emulator` (default; `bridge` when ZONE_BRIDGE_URL is set), or a real transport: `relay`, `bridge`,
-   * `wecom`, with the settings the functions take (README "Reach your corp").
-   */
-  ZONE_TRANSPORT: z.enum(['emulator', ...ZONE_TRANSPORTS], { error: `must be one of emulator, ${ZONE_TRANSPORTS.join(', ')}` }).optional(),
-  /** Talk to a zone bridge over HTTP instead of the embedded emulator. */
-  ZONE_BRIDGE_URL: z.url().optional(),
-  /** Signs completion callbacks (`callback_url`); on AWS the secret comes from SSM instead. */
-  CALLBACK_SIGNING_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
-});
 
 async function main(): Promise<void> {
   const { values: files } = parseArgs({
     options: { archive: { type: 'string' }, programs: { type: 'string' } },
     strict: true,
   });
-  const env = parseEnv(LocalEnvSchema, process.env);
+  // Every setting, before anything listens: a wrong or contradictory one stops here, naming it.
+  const env = checkLocalEnv(process.env);
   let zone: ZoneTransport;
   let served: ServedEmulator | undefined;
   let zoneName: string;
-  const transport = env.ZONE_TRANSPORT ?? (env.ZONE_BRIDGE_URL ? 'bridge' : 'emulator');
+  const { transport } = env;
   const logger = createLogger();
+  // From here on a signal stops whatever has started (an emulator, then the stack).
+  let stopping: (() => Promise<unknown>)[] = [];
+  onStopSignal(async () => {
+    await Promise.all(stopping.map((stop) => stop()));
+  });
   if (transport === 'emulator') {
     const configured = await configureEmulator(parseZoneEnv(process.env), files);
     served = await serveEmulator(configured.emulator, { port: env.ZONE_PORT, host: env.HOST });
+    stopping.push(() => served?.close() ?? Promise.resolve());
     configured.setCallbackUrl(`${served.url}${CALLBACK_PATH}`);
     zone = configured.emulator;
     zoneName = `embedded zone emulator at ${served.url} (${configured.summary})`;
@@ -63,12 +53,8 @@ async function main(): Promise<void> {
     zone,
     logger,
   });
+  stopping = [() => stack.stop(), ...stopping];
   process.stderr.write(`wecom-zone-tasks listening on ${stack.url} with the ${zoneName}\n`);
-  const stop = () => {
-    Promise.all([stack.stop(), served?.close()]).then(() => process.exit(0));
-  };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
 }
 
 main().catch((error: unknown) => {

@@ -6,10 +6,12 @@
  */
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { errorKind } from '../log.js';
-import { type PollDependencies, pollTaskRecord } from './pollTask.js';
+import { type PollDependencies, pollTaskRecord, RECEIPT_SLACK_MS } from './pollTask.js';
 
 export async function pollBatch(event: SQSEvent, deps: PollDependencies): Promise<SQSBatchResponse> {
-  const outcomes = await Promise.allSettled(event.Records.map((record) => pollTaskRecord(record, deps)));
+  // The batch was received just before this invocation: every hold counts from then (pollTask.ts).
+  const receivedAt = (deps.now ?? Date.now)() - RECEIPT_SLACK_MS;
+  const outcomes = await Promise.allSettled(event.Records.map((record) => pollTaskRecord({ ...record, receivedAt }, deps)));
   const batchItemFailures: SQSBatchResponse['batchItemFailures'] = [];
   outcomes.forEach((outcome, index) => {
     const { messageId } = event.Records[index] ?? { messageId: '' };

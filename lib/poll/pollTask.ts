@@ -12,6 +12,7 @@ import type { TaskMetrics } from '../metrics.js';
 import { MAX_VISIBILITY_SECONDS, PollMessageSchema, type PollQueue } from '../queue/port.js';
 import { type CompletionNotifier, notifyCompletion } from '../notify/notifyCompletion.js';
 import type { TaskStore } from '../tasks/store.js';
+import { storableOutcome } from '../tasks/recordSize.js';
 import { isTerminal, type TaskOutcome, type TaskRecord } from '../tasks/task.js';
 import type { ZoneClient } from '../zone/client.js';
 import { ZoneTransportError } from '../zone/port.js';
@@ -39,10 +40,32 @@ export interface PollDependencies {
 /** `done`: delete the message. `waiting`: the message was held back; report it as a batch item failure. */
 export type PollOutcome = 'done' | 'waiting';
 
-type PollRecord = Pick<SQSRecord, 'messageId' | 'receiptHandle' | 'body'>;
+/**
+ * One delivery of a poll message. `receivedAt`: no later than when SQS handed it out (epoch ms); by
+ * default the step's start less {@link RECEIPT_SLACK_MS}.
+ */
+export type PollRecord = Pick<SQSRecord, 'messageId' | 'receiptHandle' | 'body'> & { receivedAt?: number };
+
+/**
+ * How long before a step starts its message may have been received: Lambda's event source (batching
+ * window 0) and the local one invoke right after ReceiveMessage; the margin keeps the 12 h sum safe.
+ */
+export const RECEIPT_SLACK_MS = 60_000;
+
+/**
+ * Seconds a message received at `receivedAt` may still be held at `at`. SQS counts a message's
+ * visibility timeout from its receipt, at most 12 hours in all, and refuses a ChangeMessageVisibility
+ * that would pass that ("you can't extend the timeout of a message ... to more than a total visibility
+ * timeout of 12 hours", AWS SQS API Reference, ChangeMessageVisibility). So every hold is cut to what
+ * is left of those 12 h, not merely to 43 200 s from now.
+ */
+export function holdableSeconds(receivedAt: number, at: number): number {
+  return Math.max(0, MAX_VISIBILITY_SECONDS - Math.ceil((at - receivedAt) / 1000));
+}
 
 export async function pollTaskRecord(record: PollRecord, deps: PollDependencies): Promise<PollOutcome> {
   const now = deps.now ?? Date.now;
+  if (record.receivedAt === undefined) record = { ...record, receivedAt: now() - RECEIPT_SLACK_MS };
   const message = parsePollMessage(record.body);
   if (message === undefined) {
     // A poison message would otherwise circle until the dead-letter queue; it carries no task.
@@ -75,7 +98,7 @@ export async function pollTaskRecord(record: PollRecord, deps: PollDependencies)
   const at = now();
   const step = { attempt, now: at };
 
-  if (answer.kind === 'final') return finish(task, step, storable(answer.outcome), message, record, deps);
+  if (answer.kind === 'final') return finish(task, step, answer.outcome, message, record, deps);
   if (at >= task.deadline_at || attempt >= deps.schedule.maxAttempts) {
     // `errcode` is for a zone that ended the task; the last not-final answer stays in `last_errcode`.
     const reason = at >= task.deadline_at ? 'deadline passed' : `no final result after ${attempt} polls`;
@@ -89,7 +112,7 @@ export async function pollTaskRecord(record: PollRecord, deps: PollDependencies)
   const transientStreak = answer.kind === 'transient' ? (task.transient_streak ?? 0) + 1 : 0;
   const scheduled = nextWaitSeconds(deps.schedule, ageSeconds, random);
   const wanted = transientStreak > 0 ? Math.max(scheduled, transientBackoffSeconds(deps.schedule, transientStreak - 1, random)) : scheduled;
-  const waitSeconds = Math.max(0, Math.min(wanted, untilDeadline));
+  const waitSeconds = Math.max(0, Math.min(wanted, untilDeadline, holdableSeconds(receivedAtOf(record, at), at)));
   const rescheduled = await deps.store.reschedule(jobid, {
     ...step,
     nextPollAt: at + waitSeconds * 1000,
@@ -108,16 +131,6 @@ export async function pollTaskRecord(record: PollRecord, deps: PollDependencies)
   return 'waiting';
 }
 
-/** A task record holds at most 400 KB (DynamoDB's item limit): room for everything but an outsized output. */
-export const MAX_RESPONSE_DATA_BYTES = 350_000;
-
-/** An output too large to store ends the task FAILED (saying why), instead of failing every write. */
-function storable(outcome: TaskOutcome): TaskOutcome {
-  if (outcome.response_data === undefined || Buffer.byteLength(outcome.response_data) <= MAX_RESPONSE_DATA_BYTES) return outcome;
-  const { response_data: _dropped, ...rest } = outcome;
-  return { ...rest, status: 'FAILED', errmsg: `response_data exceeds the ${MAX_RESPONSE_DATA_BYTES} bytes a task record can hold` };
-}
-
 /** The corp's budget is spent: the step gives its attempt back and the message waits for the next window. */
 async function waitForBudget(
   task: TaskRecord,
@@ -127,7 +140,7 @@ async function waitForBudget(
   deps: PollDependencies,
 ): Promise<PollOutcome> {
   const resumeAt = Math.min(retryTime(decision, (deps.budgetSpreadSeconds ?? 20) * 1000, deps.random?.()), task.deadline_at);
-  const waitSeconds = Math.min(MAX_VISIBILITY_SECONDS, Math.max(1, Math.ceil((resumeAt - step.now) / 1000)));
+  const waitSeconds = Math.min(holdableSeconds(receivedAtOf(record, step.now), step.now), Math.max(1, Math.ceil((resumeAt - step.now) / 1000)));
   const released = await deps.store.releaseClaim(task.jobid, step, step.now + waitSeconds * 1000);
   if (!released) return settleUnclaimed(await deps.store.get(task.jobid), { jobid: task.jobid, chain: task.chain }, record, deps);
   await deps.queue.deferPoll(record.receiptHandle, waitSeconds);
@@ -154,6 +167,9 @@ async function finish(
   record: PollRecord,
   deps: PollDependencies,
 ): Promise<PollOutcome> {
+  // Sized to fit the record (DynamoDB's 400 KB): an outsized result ends FAILED, saying why, rather
+  // than failing this write on every delivery until the deadline.
+  outcome = storableOutcome(task, outcome);
   const written = await deps.store.finish(task.jobid, step, outcome);
   if (!written) return settleUnclaimed(await deps.store.get(task.jobid), message, record, deps);
   deps.metrics?.taskCompleted(outcome.status, step.now - Date.parse(task.created_at));
@@ -174,7 +190,8 @@ async function announce(task: TaskRecord | undefined, record: PollRecord, deps: 
   if (!task || !deps.notifier) return 'done';
   const result = await notifyCompletion(task, deps);
   if (result.done) return 'done';
-  await deps.queue.deferPoll(record.receiptHandle, result.retryInSeconds);
+  const at = (deps.now ?? Date.now)();
+  await deps.queue.deferPoll(record.receiptHandle, Math.min(result.retryInSeconds, holdableSeconds(receivedAtOf(record, at), at)));
   return 'waiting';
 }
 
@@ -200,10 +217,14 @@ async function settleUnclaimed(
     return 'done';
   }
   const now = (deps.now ?? Date.now)();
-  const waitSeconds = Math.min(MAX_VISIBILITY_SECONDS, Math.max(1, Math.ceil((task.next_poll_at - now) / 1000)));
+  const waitSeconds = Math.min(holdableSeconds(receivedAtOf(record, now), now), Math.max(1, Math.ceil((task.next_poll_at - now) / 1000)));
   await deps.queue.deferPoll(record.receiptHandle, waitSeconds);
   deps.logger.debug('poll step not due or owned elsewhere; message held back', { jobid, waitSeconds });
   return 'waiting';
+}
+
+function receivedAtOf(record: PollRecord, at: number): number {
+  return record.receivedAt ?? at - RECEIPT_SLACK_MS;
 }
 
 type ParsedPollMessage = z.output<typeof PollMessageSchema>;

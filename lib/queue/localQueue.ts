@@ -15,6 +15,8 @@ export interface LocalQueueOptions {
   maxReceiveCount?: number;
   /** Milliseconds per queue second: 1000 is real time; tests may run the same schedule faster. */
   msPerSecond?: number;
+  /** The clock (epoch ms); tests move it by hand. */
+  now?: () => number;
 }
 
 interface StoredMessage {
@@ -24,8 +26,18 @@ interface StoredMessage {
   visibleAt: number;
   receiveCount: number;
   firstReceivedAt: number;
+  /** When the latest receive happened: its visibility may total 12 h from then. */
+  receivedAt: number;
   /** Only the latest receipt handle may change visibility or delete. */
   receiptHandle: string | undefined;
+}
+
+/**
+ * Raised like SQS's InvalidParameterValue "Total VisibilityTimeout for the message is beyond the
+ * limit [43200 seconds]": a message may stay invisible at most 12 h from its receipt, in total.
+ */
+export class VisibilityLimitError extends RangeError {
+  override readonly name = 'VisibilityLimitError';
 }
 
 /** Raised like SQS's ReceiptHandleIsInvalid / MessageNotInflight. */
@@ -45,8 +57,10 @@ export class LocalQueue implements PollQueue, QueueConsumer {
   readonly #visibilityTimeoutSeconds: number;
   readonly #maxReceiveCount: number;
   readonly #msPerSecond: number;
+  readonly #now: () => number;
 
   constructor(options: LocalQueueOptions = {}) {
+    this.#now = options.now ?? Date.now;
     this.#visibilityTimeoutSeconds = options.visibilityTimeoutSeconds ?? 180;
     this.#maxReceiveCount = options.maxReceiveCount ?? Number.POSITIVE_INFINITY;
     this.#msPerSecond = options.msPerSecond ?? 1000;
@@ -59,7 +73,7 @@ export class LocalQueue implements PollQueue, QueueConsumer {
   /** SendMessage with any body (tests use it to deliver malformed messages). */
   sendRaw(body: string, delaySeconds = 0): string {
     checkSeconds('DelaySeconds', delaySeconds, MAX_DELAY_SECONDS);
-    const now = Date.now();
+    const now = this.#now();
     const messageId = randomUUID();
     this.#messages.set(messageId, {
       messageId,
@@ -68,6 +82,7 @@ export class LocalQueue implements PollQueue, QueueConsumer {
       visibleAt: now + delaySeconds * this.#msPerSecond,
       receiveCount: 0,
       firstReceivedAt: 0,
+      receivedAt: 0,
       receiptHandle: undefined,
     });
     this.sent.push({ body, delaySeconds });
@@ -78,16 +93,22 @@ export class LocalQueue implements PollQueue, QueueConsumer {
   async deferPoll(receiptHandle: string, delaySeconds: number): Promise<void> {
     checkSeconds('VisibilityTimeout', delaySeconds, MAX_VISIBILITY_SECONDS);
     const message = this.#byReceiptHandle(receiptHandle);
-    message.visibleAt = Date.now() + delaySeconds * this.#msPerSecond;
+    const now = this.#now();
+    if (now + delaySeconds * this.#msPerSecond > message.receivedAt + MAX_VISIBILITY_SECONDS * this.#msPerSecond) {
+      throw new VisibilityLimitError(
+        `Value ${delaySeconds} for parameter VisibilityTimeout is invalid. Reason: Total VisibilityTimeout for the message is beyond the limit [${MAX_VISIBILITY_SECONDS} seconds]`,
+      );
+    }
+    message.visibleAt = now + delaySeconds * this.#msPerSecond;
     this.#wake();
   }
 
   async receive(maxMessages: number, waitSeconds: number): Promise<SQSRecord[]> {
-    const waitUntil = Date.now() + waitSeconds * this.#msPerSecond;
+    const waitUntil = this.#now() + waitSeconds * this.#msPerSecond;
     const interruptions = this.#interruptions;
     for (;;) {
       const records = this.#receiveVisible(maxMessages);
-      const now = Date.now();
+      const now = this.#now();
       if (records.length > 0 || now >= waitUntil || interruptions !== this.#interruptions) return records;
       await this.#sleepUntil(Math.min(waitUntil, this.#nextVisibleAt()));
     }
@@ -111,7 +132,7 @@ export class LocalQueue implements PollQueue, QueueConsumer {
   }
 
   #receiveVisible(maxMessages: number): SQSRecord[] {
-    const now = Date.now();
+    const now = this.#now();
     const records: SQSRecord[] = [];
     for (const message of this.#messages.values()) {
       if (records.length >= maxMessages) break;
@@ -123,6 +144,7 @@ export class LocalQueue implements PollQueue, QueueConsumer {
       }
       message.receiveCount += 1;
       message.firstReceivedAt ||= now;
+      message.receivedAt = now;
       message.receiptHandle = randomUUID();
       message.visibleAt = now + this.#visibilityTimeoutSeconds * this.#msPerSecond;
       records.push(this.#record(message));
@@ -169,7 +191,7 @@ export class LocalQueue implements PollQueue, QueueConsumer {
         this.#waiters.delete(done);
         resolve();
       };
-      const timer = setTimeout(done, Math.max(0, time - Date.now()));
+      const timer = setTimeout(done, Math.max(0, time - this.#now()));
       this.#waiters.add(done);
     });
   }

@@ -4,17 +4,19 @@
  */
 import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { IdempotencyClaim, IdempotencyStore } from './idempotency.js';
+import { type IdempotencyClaim, type IdempotencyStore, type SettledFailure, SettledFailureSchema } from './idempotency.js';
 import type { SubmittedTask } from './submitTask.js';
 
 interface IdempotencyItem {
   idempotency_key: string;
   fingerprint: string;
-  status: 'IN_PROGRESS' | 'COMPLETED';
+  status: 'IN_PROGRESS' | 'COMPLETED' | 'FAILED';
   claimed_at: number;
   expires_at: number;
   /** The 202 body (jobid, status, fail_list without keys). */
   response?: string;
+  /** FAILED: the answer a retry with this key gets (a SettledFailure, as JSON). */
+  failure?: string;
 }
 
 export class DynamoIdempotencyStore implements IdempotencyStore {
@@ -59,6 +61,9 @@ export class DynamoIdempotencyStore implements IdempotencyStore {
     );
     const item = Item as IdempotencyItem | undefined;
     if (!item) return undefined;
+    if (item.status === 'FAILED' && item.failure) {
+      return { kind: 'failed', fingerprint: item.fingerprint, failure: SettledFailureSchema.parse(JSON.parse(item.failure)) };
+    }
     return item.status === 'COMPLETED' && item.response
       ? { kind: 'completed', fingerprint: item.fingerprint, response: JSON.parse(item.response) as SubmittedTask }
       : { kind: 'in_progress', fingerprint: item.fingerprint };
@@ -72,6 +77,18 @@ export class DynamoIdempotencyStore implements IdempotencyStore {
         UpdateExpression: 'SET #status = :completed, #response = :response',
         ExpressionAttributeNames: { '#status': 'status', '#response': 'response' },
         ExpressionAttributeValues: { ':completed': 'COMPLETED', ':response': JSON.stringify(response) },
+      }),
+    );
+  }
+
+  async fail(key: string, failure: SettledFailure): Promise<void> {
+    await this.#documents.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { idempotency_key: key },
+        UpdateExpression: 'SET #status = :failed, failure = :failure',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':failed': 'FAILED', ':failure': JSON.stringify(failure) },
       }),
     );
   }

@@ -6,13 +6,33 @@
  * payload fingerprint must leave out secret keys and chat text (Powertools hashes the whole payload).
  */
 import { createHash } from 'node:crypto';
+import * as z from 'zod';
+import { errorKind, type Log } from '../log.js';
 import type { CreateProgramTaskRequest } from '../protocol/zone.js';
+import { checkItemSize } from './itemSize.js';
 import type { SubmittedTask } from './submitTask.js';
 
+/**
+ * How a request ended when the zone may hold a task we do not track: its answer is kept with the key,
+ * so a retry with the same key gets the same answer instead of creating another zone task.
+ */
+export const SettledFailureSchema = z.object({
+  /** `zone_outcome_unknown`: the call failed after it was sent; `task_not_recorded`: created, not stored. */
+  error: z.enum(['zone_outcome_unknown', 'task_not_recorded']),
+  /** The zone's jobid, when it answered one. */
+  jobid: z.string().optional(),
+  errcode: z.int().optional(),
+  /** What happened, as our own words (never the zone's errmsg, never request content). */
+  reason: z.string(),
+});
+export type SettledFailure = z.infer<typeof SettledFailureSchema>;
+
 export type IdempotencyClaim =
-  /** This request owns the key: create the task, then complete or release the key. */
+  /** This request owns the key: create the task, then complete, fail or release the key. */
   | { kind: 'claimed' }
   | { kind: 'completed'; fingerprint: string; response: SubmittedTask }
+  /** The first request ended in a failure that must not be retried with this key. */
+  | { kind: 'failed'; fingerprint: string; failure: SettledFailure }
   | { kind: 'in_progress'; fingerprint: string };
 
 export interface IdempotencyStore {
@@ -23,6 +43,8 @@ export interface IdempotencyStore {
   claim(key: string, fingerprint: string, now: number, options: { staleAfterMs: number; expiresAt: number }): Promise<IdempotencyClaim>;
   get(key: string): Promise<IdempotencyClaim | undefined>;
   complete(key: string, response: SubmittedTask): Promise<void>;
+  /** The request failed after the zone may have created a task: keep the answer with the key. */
+  fail(key: string, failure: SettledFailure): Promise<void>;
   /** The request failed before a task existed: the key is free again. */
   release(key: string): Promise<void>;
 }
@@ -61,9 +83,12 @@ export function requestFingerprint(request: CreateProgramTaskRequest): string {
   return createHash('sha256').update(material).digest('base64url');
 }
 
-/** In-process adapter (`npm start`, tests), with the DynamoDB adapter's semantics. */
+/** In-process adapter (`npm start`, tests), with the DynamoDB adapter's semantics and item limit. */
 export class MemoryIdempotencyStore implements IdempotencyStore {
-  readonly #records = new Map<string, { fingerprint: string; claimedAt: number; response?: SubmittedTask; expiresAt: number }>();
+  readonly #records = new Map<
+    string,
+    { fingerprint: string; claimedAt: number; response?: SubmittedTask; failure?: SettledFailure; expiresAt: number }
+  >();
 
   async claim(key: string, fingerprint: string, now: number, options: { staleAfterMs: number; expiresAt: number }): Promise<IdempotencyClaim> {
     const existing = this.#records.get(key);
@@ -79,6 +104,7 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
   async get(key: string): Promise<IdempotencyClaim | undefined> {
     const record = this.#records.get(key);
     if (!record) return undefined;
+    if (record.failure) return { kind: 'failed', fingerprint: record.fingerprint, failure: structuredClone(record.failure) };
     return record.response
       ? { kind: 'completed', fingerprint: record.fingerprint, response: structuredClone(record.response) }
       : { kind: 'in_progress', fingerprint: record.fingerprint };
@@ -86,7 +112,14 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
 
   async complete(key: string, response: SubmittedTask): Promise<void> {
     const record = this.#records.get(key);
+    // The DynamoDB adapter stores the answer as JSON in one item: the same limit applies.
+    checkItemSize({ idempotency_key: key, fingerprint: record?.fingerprint, response: JSON.stringify(response) });
     if (record) record.response = structuredClone(response);
+  }
+
+  async fail(key: string, failure: SettledFailure): Promise<void> {
+    const record = this.#records.get(key);
+    if (record) record.failure = structuredClone(failure);
   }
 
   async release(key: string): Promise<void> {
@@ -108,6 +141,12 @@ export interface IdempotencyDependencies {
   idempotency: IdempotencyStore;
   idempotencySettings: IdempotencySettings;
   now?: () => number;
+  logger?: Log;
+  /**
+   * Which errors of `create` leave a zone task we may not track (their answer is kept with the key);
+   * `submitTask.ts` provides it (`settledFailureOf`). Without it every error frees the key.
+   */
+  settledFailure?: (error: unknown) => SettledFailure | undefined;
 }
 
 /** The task, and whether it is a replay of an earlier request's answer. */
@@ -151,17 +190,54 @@ export async function createOnce(
         expiresAt: Math.floor(now() / 1000) + settings.ttlSeconds,
       }));
   }
-  if (claim.kind === 'completed') {
-    if (claim.fingerprint !== fingerprint) throw new IdempotencyKeyReusedError('the Idempotency-Key was used with a different request');
-    return { task: claim.response, replayed: true };
+  if (claim.kind !== 'claimed' && claim.fingerprint !== fingerprint) {
+    throw new IdempotencyKeyReusedError('the Idempotency-Key was used with a different request');
   }
+  if (claim.kind === 'completed') return { task: claim.response, replayed: true };
+  if (claim.kind === 'failed') throw new SettledFailureError(claim.failure, true);
   let task: SubmittedTask;
   try {
     task = await create();
   } catch (error) {
-    await deps.idempotency.release(recordKey);
+    const failure = deps.settledFailure?.(error);
+    if (failure) {
+      // The zone may hold a task: the key keeps this answer, so a retry cannot create a second one.
+      await settle(() => deps.idempotency.fail(recordKey, failure), deps);
+    } else {
+      await deps.idempotency.release(recordKey);
+    }
     throw error;
   }
-  await deps.idempotency.complete(recordKey, task);
+  // The task is created and recorded: it is the answer, even if the key cannot keep it.
+  await settle(() => deps.idempotency.complete(recordKey, task), deps);
   return { task, replayed: false };
+}
+
+/** A write to the key after the zone acted: tried three times, then logged (the answer stands). */
+async function settle(write: () => Promise<void>, deps: IdempotencyDependencies): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await write();
+      return;
+    } catch (error) {
+      if (attempt >= 3) {
+        deps.logger?.error('Idempotency-Key record not written; a retry with this key after 30 s may create another task', {
+          error: errorKind(error),
+        });
+        return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
+    }
+  }
+}
+
+/** A replay of a first request that ended with a {@link SettledFailure}. */
+export class SettledFailureError extends Error {
+  override readonly name = 'SettledFailureError';
+  constructor(
+    readonly failure: SettledFailure,
+    readonly replayed: boolean,
+  ) {
+    super(failure.reason);
+  }
 }

@@ -1,7 +1,9 @@
 /**
  * The embedded task store for one process (`npm start`, tests). Same conditional semantics as the
- * DynamoDB adapter; records are copied in and out so callers cannot mutate stored state.
+ * DynamoDB adapter, and the same 400 KB item limit (`itemSize.ts`); records are copied in and out so
+ * callers cannot mutate stored state.
  */
+import { checkItemSize } from './itemSize.js';
 import { type ClaimResult, type PollStep, type RescheduleStep, TaskExistsError, type TaskStore } from './store.js';
 import type { NotificationFields, TaskOutcome, TaskRecord } from './task.js';
 
@@ -10,6 +12,7 @@ export class MemoryTaskStore implements TaskStore {
 
   async create(task: TaskRecord): Promise<void> {
     if (this.#tasks.has(task.jobid)) throw new TaskExistsError(task.jobid);
+    checkItemSize(task);
     this.#tasks.set(task.jobid, structuredClone(task));
   }
 
@@ -51,7 +54,10 @@ export class MemoryTaskStore implements TaskStore {
     const task = this.#ownedPending(jobid, step);
     if (!task) return false;
     const at = new Date(step.now).toISOString();
-    Object.assign(task, structuredClone(outcome), { updated_at: at, completed_at: at });
+    const finished: TaskRecord = { ...task, ...structuredClone(outcome), updated_at: at, completed_at: at };
+    delete finished.pending_shard;
+    checkItemSize(finished);
+    Object.assign(task, finished);
     delete task.pending_shard;
     return true;
   }

@@ -5,6 +5,7 @@
 import type { Log } from '../log.js';
 import { type CallBudget, DEFAULT_CORP_ID, isRateLimit } from '../budget/port.js';
 import type { TaskMetrics } from '../metrics.js';
+import type { SettledFailure } from './idempotency.js';
 import { errorKind } from '../log.js';
 import type { ResultClassifier } from '../poll/classify.js';
 import type { PollSchedule } from '../poll/schedule.js';
@@ -93,10 +94,12 @@ export class TaskNotRecordedError extends Error {
   constructor(
     readonly jobid: string | undefined,
     readonly reason: string,
+    message?: string,
   ) {
     super(
-      `the zone created ${jobid === undefined ? 'a task' : `task ${jobid}`}, but it could not be recorded here (${reason}); ` +
-        'it is not tracked or polled, and submitting again creates another zone task',
+      message ??
+        `the zone created ${jobid === undefined ? 'a task' : `task ${jobid}`}, but it could not be recorded here (${reason}); ` +
+          'it is not tracked or polled, and submitting again creates another zone task',
     );
   }
 }
@@ -231,29 +234,62 @@ export async function submitTask(
   checkRecordFits(request, { callbackUrl: options.callbackUrl, corpId });
   const response = await createInZone(request, corpId, deps);
   const task = await recordCreated(request, response, corpId, deps, options);
-  // From here on the task is recorded: nothing may turn the answer into an error.
-  try {
-    deps.metrics?.taskCreated();
-  } catch (error) {
-    deps.logger.warn('metric not counted', { jobid: task.jobid, error: errorKind(error) });
-  }
-  try {
-    await deps.queue.sendPoll({ jobid: task.jobid, chain: task.chain }, deps.schedule.firstDelaySeconds);
-  } catch (error) {
-    // The zone task exists and is stored: answering 5xx would make the client create a second one.
-    // The record keeps next_poll_at, so the sweeper resumes the task once it is overdue.
-    deps.logger.error('first poll message not sent; the sweeper will resume the task', {
-      jobid: task.jobid,
-      error: errorKind(error),
-    });
-  }
-  deps.logger.info('task created', {
-    jobid: task.jobid,
-    programId: task.program_id,
-    abilityId: task.ability_id,
-    messages: task.message_count,
-    duplicates: task.duplicate_list.length,
-    escapeType: task.escape_type,
-  });
+  // From here on the task is recorded: nothing may turn the answer into an error (a 5xx would make
+  // the client create a second zone task).
+  await afterRecorded(task, deps);
   return { jobid: task.jobid, status: 'PENDING', fail_list: task.duplicate_list };
+}
+
+/** The recorded task's poll message, metric and log line; a failure of any is logged, never thrown. */
+async function afterRecorded(task: TaskRecord, deps: SubmitDependencies): Promise<void> {
+  const attempt = async (failed: string, step: () => unknown) => {
+    try {
+      await step();
+    } catch (error) {
+      try {
+        deps.logger.error(failed, { jobid: task.jobid, error: errorKind(error) });
+      } catch {
+        // Not even a log line: the answer still stands.
+      }
+    }
+  };
+  await attempt('task metric not counted', () => deps.metrics?.taskCreated());
+  // If the message is lost the record keeps next_poll_at, and the sweeper resumes the task once it is overdue.
+  await attempt('first poll message not sent; the sweeper will resume the task', () =>
+    deps.queue.sendPoll({ jobid: task.jobid, chain: task.chain }, deps.schedule.firstDelaySeconds),
+  );
+  await attempt('task created, but not logged', () =>
+    deps.logger.info('task created', {
+      jobid: task.jobid,
+      programId: task.program_id,
+      abilityId: task.ability_id,
+      messages: task.message_count,
+      duplicates: task.duplicate_list.length,
+      escapeType: task.escape_type,
+    }),
+  );
+}
+
+/**
+ * The errors after which the zone may hold a task this service does not track: their answer stays
+ * with the Idempotency-Key (`createOnce`), so a retry with the key repeats it instead of creating a
+ * second zone task.
+ */
+export function settledFailureOf(error: unknown): SettledFailure | undefined {
+  if (error instanceof TaskNotRecordedError) return { error: 'task_not_recorded', jobid: error.jobid, reason: error.message };
+  if (error instanceof ZoneUnavailableError && error.reach === 'unknown') {
+    return { error: 'zone_outcome_unknown', errcode: error.errcode, reason: zoneOutcomeUnknownMessage };
+  }
+  return undefined;
+}
+
+/** What a `zone_outcome_unknown` answer says (the zone's own text is not ours to repeat). */
+export const zoneOutcomeUnknownMessage =
+  'the call to the zone failed after it was sent: the zone may have created the task, which is not tracked here; submitting again creates another task';
+
+/** The error a replayed {@link SettledFailure} stands for, so a retry with the key answers exactly as the first request. */
+export function settledFailureError(failure: SettledFailure): TaskNotRecordedError | ZoneUnavailableError {
+  return failure.error === 'task_not_recorded'
+    ? new TaskNotRecordedError(failure.jobid, 'replayed', failure.reason)
+    : new ZoneUnavailableError(failure.errcode ?? 0, failure.reason, 'unknown');
 }

@@ -8,6 +8,7 @@ import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { CallbackPolicy } from '../api/http.js';
 import { ConfigurationError, NotifyEnvSchema, parseEnv } from '../config.js';
 import { HttpCallbackSender } from '../notify/callback.js';
+import { secretText } from '../secretText.js';
 import type { CompletionEvent } from '../notify/completion.js';
 import type { CompletionNotifier } from '../notify/notifyCompletion.js';
 
@@ -20,7 +21,7 @@ export interface NotifierClients {
 
 /** What the create functions need to know: whether `callback_url` is accepted (https only on AWS). */
 export function callbackPolicy(env: Env): CallbackPolicy {
-  return { enabled: parseEnv(NotifyEnvSchema, env).CALLBACK_SECRET_PARAM !== undefined, allowHttp: false };
+  return { enabled: parseEnv(NotifyEnvSchema, env).CALLBACK_SECRET_PARAM !== undefined, allowHttp: false, setting: 'CALLBACK_SECRET_PARAM' };
 }
 
 export function completionNotifier(env: Env, clients: NotifierClients = {}): CompletionNotifier {
@@ -50,7 +51,11 @@ export function completionNotifier(env: Env, clients: NotifierClients = {}): Com
       secret: async () => {
         const value = await (await (parameters ??= load())).get(secretName, { decrypt: true, maxAge: 300 });
         if (typeof value !== 'string' || value === '') throw new ConfigurationError(`CALLBACK_SECRET_PARAM: parameter ${secretName} is empty`);
-        return value;
+        try {
+          return secretText(`CALLBACK_SECRET_PARAM: parameter ${secretName}`, value);
+        } catch (error) {
+          throw new ConfigurationError((error as Error).message);
+        }
       },
     });
   }

@@ -33,7 +33,15 @@ describe('function wiring', () => {
     expect(() => createDependencies(noIdempotency)).toThrow(/IDEMPOTENCY_TABLE/);
     const { ZONE_BRIDGE_URL: _z, ...noBridge } = FULL;
     expect(() => createDependencies(noBridge)).toThrow(/ZONE_BRIDGE_URL: required when ZONE_TRANSPORT=bridge/);
-    expect(createDependencies({ ...FULL, CALLBACK_SECRET_PARAM: '' }).callbackPolicy).toEqual({ enabled: false, allowHttp: false });
+    expect(createDependencies({ ...FULL, CALLBACK_SECRET_PARAM: '' }).callbackPolicy).toEqual({ enabled: false, allowHttp: false, setting: 'CALLBACK_SECRET_PARAM' });
+  });
+
+  // Issue 13: checked by every function, whatever its transport (the bridge's functions started with it).
+  it('every function refuses settings that contradict the infrastructure, and a corp secret in the environment, on any transport', () => {
+    expect(() => createDependencies({ ...FULL, POLL_MAX_ATTEMPTS: '300' })).toThrow(/POLL_MAX_ATTEMPTS: must be at most 200/);
+    const leaked = () => createDependencies({ ...FULL, WECOM_CORP_SECRET: 'plain-secret-value' });
+    expect(leaked).toThrow(/WECOM_CORP_SECRET: never put the corp secret in the environment/);
+    expect(leaked).not.toThrow(/plain-secret-value/);
   });
 
   it('ZONE_TRANSPORT=wecom checks the WECOM_* settings at start-up and refuses a secret in the environment', () => {

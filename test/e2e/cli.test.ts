@@ -186,6 +186,74 @@ describe('wecom-zone-tasks CLI against the local stack', () => {
   });
 });
 
+// Issue 13: what the CLI says after a failed create depends on what happened; and any jobid reads back.
+describe('wecom-zone-tasks after a refused create, and with jobids of any shape', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'cli-limits-'));
+    await writeFile(join(dir, 'request.json'), JSON.stringify(DOC_EXAMPLE_REQUEST));
+  });
+  const silent = () => createLogger(new Logger({ serviceName: SERVICE_NAME, logLevel: 'SILENT' }));
+
+  it('WeCom rate-limited the corp (45009): exit 5, says so, and suggests no Idempotency-Key retry', async () => {
+    const stack = await startLocalStack({
+      zone: new ZoneEmulator({ archive: SAMPLE_ARCHIVE, programs: samplePrograms(0), faults: { errorRate: 1, errcodes: [45009] } }),
+      logger: silent(),
+      sweepEverySeconds: 0,
+    });
+    try {
+      const run = await cli(['submit', join(dir, 'request.json'), '--url', stack.url]);
+      expect(run.code).toBe(EXIT.unavailable);
+      expect(run.stderr).toMatch(/POST \/tasks: 503 zone_rate_limited: WeCom says the corp is over its call limit \(45009\)/);
+      expect(run.stderr).toMatch(/nothing was created: WeCom rate-limited the corp/);
+      expect(run.stderr).not.toMatch(/--idempotency-key|call budget/);
+    } finally {
+      await stack.stop();
+    }
+  });
+
+  it('our own budget spent: exit 5, names the budget settings, no Idempotency-Key retry', async () => {
+    const stack = await startLocalStack({ logger: silent(), sweepEverySeconds: 0, env: { BUDGET_PER_MINUTE: '1' } });
+    try {
+      expect((await cli(['submit', join(dir, 'request.json'), '--url', stack.url])).code).toBe(EXIT.ok);
+      const run = await cli(['submit', join(dir, 'request.json'), '--url', stack.url]);
+      expect(run.code).toBe(EXIT.unavailable);
+      expect(run.stderr).toMatch(/503 budget_spent/);
+      expect(run.stderr).toMatch(/nothing was created: this deployment's call budget for the corp is spent \(BUDGET_PER_MINUTE \/ BUDGET_PER_HOUR\)/);
+      expect(run.stderr).not.toMatch(/--idempotency-key/);
+    } finally {
+      await stack.stop();
+    }
+  });
+
+  it('a jobid with / + = reads back through `get`, given as the jobid or as its location form', async () => {
+    const jobid = 'Yx3+a/Q==';
+    const jobids = [jobid, 'Ab+/Cd=='];
+    const emulator = new ZoneEmulator({ archive: SAMPLE_ARCHIVE, programs: samplePrograms(0) });
+    const zone = {
+      invoke: async (api: string, json: string) => {
+        const answer = JSON.parse(await emulator.invoke(api, json)) as Record<string, unknown>;
+        return JSON.stringify(api === 'create_program_task' ? { ...answer, jobid: jobids.shift() } : answer);
+      },
+    };
+    const stack = await startLocalStack({ zone, logger: silent(), sweepEverySeconds: 0 });
+    try {
+      const submitted = await cli(['submit', join(dir, 'request.json'), '--url', stack.url, '--json']);
+      expect(submitted.code).toBe(EXIT.ok);
+      expect(JSON.parse(submitted.stdout)).toMatchObject({ jobid });
+      for (const name of [jobid, '~WXgzK2EvUT09']) {
+        const got = await cli(['get', name, '--url', stack.url, '--json']);
+        expect(got.code, got.stderr).toBe(EXIT.ok);
+        expect(JSON.parse(got.stdout)).toMatchObject({ jobid });
+      }
+      const plain = await cli(['submit', join(dir, 'request.json'), '--url', stack.url]);
+      expect(plain.stdout).toContain(`wecom-zone-tasks get ~${Buffer.from('Ab+/Cd==').toString('base64url')}\n`);
+    } finally {
+      await stack.stop();
+    }
+  });
+});
+
 describe('wecom-zone-tasks zone', () => {
   it('serves the emulator over HTTP until SIGTERM, then exits 0', async () => {
     const zone = await startTsProcess(CLI, ['zone', '--port', '0']);

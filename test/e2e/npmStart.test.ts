@@ -46,6 +46,28 @@ describe('npm start', () => {
     expect(result.code).not.toBe(0);
     expect(result.stderr).toMatch(/PORT/);
   });
+
+  // Issue 13: these started (or were silently ignored) although the functions refuse them.
+  it('refuses settings that contradict each other or the infrastructure, as the functions do, before listening', async () => {
+    const cases: [Record<string, string>, RegExp][] = [
+      [{ POLL_MAX_ATTEMPTS: '300' }, /POLL_MAX_ATTEMPTS: must be at most 200/],
+      [{ WECOM_CORP_SECRET: 'plain-secret-value' }, /WECOM_CORP_SECRET: never put the corp secret in the environment/],
+      [{ CALLBACK_SECRET_PARAM: '/wecom-zone-tasks/dev/callback' }, /CALLBACK_SECRET_PARAM: read on AWS only .*CALLBACK_SIGNING_SECRET/],
+    ];
+    for (const [env, message] of cases) {
+      const result = await new Promise<{ code: number | null; stderr: string }>((done) => {
+        const bad = spawn('npm', ['start', '--silent'], { cwd: ROOT, env: { ...process.env, PORT: '0', ...env } });
+        let stderr = '';
+        bad.stderr.on('data', (chunk) => {
+          stderr += String(chunk);
+        });
+        bad.on('close', (code) => done({ code, stderr }));
+      });
+      expect(result.code).toBe(1);
+      expect(result.stderr).toMatch(message);
+      expect(result.stderr).not.toMatch(/listening|plain-secret-value/);
+    }
+  });
 });
 
 describe('npm start with your own files and program', () => {

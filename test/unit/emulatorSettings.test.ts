@@ -71,7 +71,7 @@ describe('configuration files', () => {
     expect(() => parseZoneEnv({ ZONE_FAULT_ERROR_RATE: '2' })).toThrow(/ZONE_FAULT_ERROR_RATE/);
     expect(() => parseZoneEnv({ ZONE_FAULT_ERRCODES: '-1,busy' })).toThrow(/ZONE_FAULT_ERRCODES/);
     expect(() => parseZoneEnv({ ZONE_DEBUG: 'yes' })).toThrow(/ZONE_DEBUG/);
-    expect(parseZoneEnv({ ZONE_FAULT_ERRCODES: '-1, 45009,-10002' }).ZONE_FAULT_ERRCODES).toEqual([-1, 45009, -10002]);
+    expect(parseZoneEnv({ ZONE_FAULT_ERROR_RATE: '0.1', ZONE_FAULT_ERRCODES: '-1, 45009,-10002' }).ZONE_FAULT_ERRCODES).toEqual([-1, 45009, -10002]);
   });
 
   it('builds the emulator from the environment and file options', async () => {

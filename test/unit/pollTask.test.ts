@@ -299,3 +299,68 @@ describe('the sweeper', () => {
     expect((await store.get('job1'))?.chain).toBe(2);
   });
 });
+
+// Issue 13. SQS lets a received message stay invisible for at most 12 h *from its receipt*, in total,
+// and refuses a ChangeMessageVisibility past that. moto does not model it (it counts 12 h from the
+// send), so the embedded queue models the AWS rule here (LocalQueue's VisibilityLimitError, the
+// same words as SQS's InvalidParameterValue), on a clock the test moves.
+describe('SQS visibility: every hold is cut to what is left of 12 h since the receipt', () => {
+  const FIFTY_HOURS = 50 * 3600_000;
+  let clock: number;
+  let sqs: LocalQueue;
+  let longDeps: PollDependencies;
+
+  beforeEach(async () => {
+    clock = T0 + FIFTY_HOURS;
+    sqs = new LocalQueue({ now: () => clock });
+    longDeps = {
+      ...deps,
+      queue: sqs,
+      now: () => clock,
+      // POLL_MAX_WAIT_SECONDS=43200: a 50 h old task asks for the full 12 h.
+      schedule: { ...DEFAULT_POLL_SCHEDULE, jitter: 0, maxWaitSeconds: 43_200, deadlineSeconds: 7 * 86_400 },
+    };
+    await store.create(task({ jobid: 'old', next_poll_at: T0, deadline_at: T0 + 7 * 86_400_000 }));
+  });
+
+  async function receiveOld(): Promise<SQSRecord> {
+    await sqs.sendPoll({ jobid: 'old' }, 0);
+    const [record] = await sqs.receive(1, 0);
+    if (!record) throw new Error('no message');
+    return record;
+  }
+
+  it('a pending answer 1.5 s after the receipt: held for less than 12 h, and the message comes back', async () => {
+    const record = await receiveOld();
+    clock += 1500; // the zone took 1.5 s to answer "pending"
+    const outcome = await pollBatch({ Records: [record] }, longDeps);
+    expect(outcome.batchItemFailures).toHaveLength(1); // waiting: not an error
+    const stored = await store.get('old');
+    expect(stored).toMatchObject({ status: 'PENDING', attempts: 1 });
+    const heldUntil = stored?.next_poll_at ?? 0;
+    expect(heldUntil - (T0 + FIFTY_HOURS)).toBeLessThanOrEqual(43_200_000);
+    expect(heldUntil).toBeGreaterThan(clock + 11 * 3600_000);
+    // The record and the message agree: not visible a second before the next poll, visible at it.
+    clock = heldUntil - 1000;
+    expect(await sqs.receive(1, 0)).toHaveLength(0);
+    clock = heldUntil;
+    expect(await sqs.receive(1, 0)).toHaveLength(1);
+  });
+
+  it('a message not owned by the step (its poll is 12 h away) is held to what is left, not refused by SQS', async () => {
+    await store.create(task({ jobid: 'far', next_poll_at: T0 + FIFTY_HOURS + 43_200_000, deadline_at: T0 + 7 * 86_400_000 }));
+    await sqs.sendPoll({ jobid: 'far' }, 0);
+    const [record] = await sqs.receive(1, 0);
+    clock += 1500;
+    expect(await pollTaskRecord({ ...(record as SQSRecord), receivedAt: clock - 1500 }, longDeps)).toBe('waiting');
+    clock += 43_198_000;
+    expect(await sqs.receive(1, 0)).toHaveLength(1);
+  });
+
+  it('the embedded queue refuses a hold past 12 h from the receipt, as SQS does', async () => {
+    const record = await receiveOld();
+    clock += 1500;
+    await expect(sqs.deferPoll(record.receiptHandle, 43_200)).rejects.toThrow(/Total VisibilityTimeout for the message is beyond the limit/);
+    await expect(sqs.deferPoll(record.receiptHandle, 43_198)).resolves.toBeUndefined();
+  });
+});

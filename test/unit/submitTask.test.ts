@@ -5,11 +5,13 @@ import { ERRCODE, SDK_CODE } from '../../lib/protocol/errcodes.js';
 import { type CreateProgramTaskResponse, CreateProgramTaskRequestSchema } from '../../lib/protocol/zone.js';
 import { LocalQueue } from '../../lib/queue/localQueue.js';
 import { MemoryTaskStore } from '../../lib/tasks/memoryStore.js';
-import { submitTask, ZoneRejectedError, ZoneUnavailableError } from '../../lib/tasks/submitTask.js';
+import { MemoryCallBudget } from '../../lib/budget/memoryBudget.js';
+import { BudgetSpentError, submitTask, ZoneRateLimitedError, ZoneRejectedError, ZoneUnavailableError } from '../../lib/tasks/submitTask.js';
 import { ZoneTransportError } from '../../lib/zone/port.js';
 import { DOC_EXAMPLE_REQUEST, message, recordingLogger } from '../support/fixtures.js';
 
 const request = CreateProgramTaskRequestSchema.parse(DOC_EXAMPLE_REQUEST);
+const T0 = Date.parse('2026-11-25T10:00:00Z');
 const OK: CreateProgramTaskResponse = { errcode: 0, errmsg: 'ok', jobid: 'job-ok', fail_list: [] };
 const BUSY: CreateProgramTaskResponse = { errcode: ERRCODE.systemBusy, errmsg: 'busy', fail_list: [] };
 
@@ -49,9 +51,31 @@ describe('submitTask', () => {
   });
 
   it('retries a busy answer (nothing was created) and then creates once', async () => {
-    const setup = deps([BUSY, { ...BUSY, errcode: ERRCODE.frequencyLimit }, OK]);
+    const setup = deps([BUSY, BUSY, OK]);
     expect((await submitTask(request, setup.deps)).jobid).toBe('job-ok');
     expect(setup.createProgramTask).toHaveBeenCalledTimes(3);
+  });
+
+  // Issue 13: a 45009 used to be retried into the budget it had just spent, and answered "the corp
+  // has used its WeCom call budget", which is not what happened.
+  it('a 45009 / 45033 is WeCom rate-limiting the corp: not retried, the corp backs off, and it says so (not "budget spent")', async () => {
+    for (const errcode of [ERRCODE.frequencyLimit, ERRCODE.concurrencyLimit]) {
+      const setup = deps([{ ...BUSY, errcode }, OK, OK]);
+      const budget = new MemoryCallBudget([{ seconds: 60, limit: 100 }]);
+      const withBudget = { ...setup.deps, budget, now: () => T0 };
+      const first = submitTask(request, withBudget);
+      await expect(first).rejects.toBeInstanceOf(ZoneRateLimitedError);
+      await expect(first).rejects.toMatchObject({ errcode, retryAt: T0 + 60_000, message: expect.stringMatching(/WeCom says the corp is over its call limit/) });
+      // The next create within the minute is not sent: the corp is still rate-limited, not out of budget.
+      const second = submitTask(request, withBudget);
+      await expect(second).rejects.toBeInstanceOf(ZoneRateLimitedError);
+      await expect(second).rejects.not.toBeInstanceOf(BudgetSpentError);
+      expect(setup.createProgramTask).toHaveBeenCalledTimes(1);
+      // Our own budget running out is the other error.
+      const spent = new MemoryCallBudget([{ seconds: 60, limit: 1 }]);
+      await submitTask(request, { ...setup.deps, budget: spent, now: () => T0 });
+      await expect(submitTask(request, { ...setup.deps, budget: spent, now: () => T0 })).rejects.toBeInstanceOf(BudgetSpentError);
+    }
   });
 
   it('gives up after the retries with ZoneUnavailableError, storing nothing', async () => {

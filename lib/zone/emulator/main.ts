@@ -5,6 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import * as z from 'zod';
+import { onStopSignal } from '../../local/signals.js';
 import { CALLBACK_PATH, serveEmulator } from './server.js';
 import { configureEmulator, parseZoneEnv, ZoneConfigError } from './settings.js';
 
@@ -26,17 +27,14 @@ async function main(): Promise<void> {
   const serverEnv = ServerEnvSchema.safeParse({ ...process.env, ...(values.port ? { ZONE_PORT: values.port } : {}) });
   if (!serverEnv.success) throw new ZoneConfigError(`ZONE_PORT / --port: ${serverEnv.error.issues[0]?.message}`);
   const configured = await configureEmulator(parseZoneEnv(process.env), values);
-  const served = await serveEmulator(configured.emulator, {
+  let served: Awaited<ReturnType<typeof serveEmulator>> | undefined;
+  onStopSignal(() => served?.close());
+  served = await serveEmulator(configured.emulator, {
     port: serverEnv.data.ZONE_PORT,
     host: values.host ?? serverEnv.data.HOST,
   });
   configured.setCallbackUrl(`${served.url}${CALLBACK_PATH}`);
   process.stderr.write(`zone emulator listening on ${served.url} (${configured.summary})\n`);
-  const stop = () => {
-    served.close().then(() => process.exit(0));
-  };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
 }
 
 main().catch((error: unknown) => {

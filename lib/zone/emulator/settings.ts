@@ -21,7 +21,8 @@ const errcodeList = z
   .regex(/^\s*-?\d+(\s*,\s*-?\d+)*\s*$/, 'must be a comma-separated list of integer codes')
   .transform((text) => text.split(',').map((code) => Number(code.trim())));
 
-export const ZoneEnvSchema = z.object({
+export const ZoneEnvSchema = z
+  .object({
   /** The message archive file (JSON): see the README's file formats. Default: the sample archive. */
   ZONE_ARCHIVE_FILE: z.string().min(1).optional(),
   /** The programs file (JSON). Default: the sample programs. */
@@ -38,8 +39,18 @@ export const ZoneEnvSchema = z.object({
   ZONE_FAULT_ERRCODES: errcodeList.optional(),
   /** WeCom's per-corp limit, enforced: calls per window beyond it answer 45009 (0: off). */
   ZONE_RATE_LIMIT: z.coerce.number().int().min(0).default(0),
-  ZONE_RATE_LIMIT_WINDOW_SECONDS: z.coerce.number().int().min(1).default(60),
-});
+  ZONE_RATE_LIMIT_WINDOW_SECONDS: z.coerce.number().int().min(1).optional(),
+  })
+  // Knobs that only act together: one set without the other would be silently ignored.
+  .superRefine((env, context) => {
+    if (env.ZONE_FAULT_ERRCODES !== undefined && env.ZONE_FAULT_ERROR_RATE === 0) {
+      context.addIssue({ code: 'custom', path: ['ZONE_FAULT_ERRCODES'], message: 'has no effect unless ZONE_FAULT_ERROR_RATE is above 0' });
+    }
+    if (env.ZONE_RATE_LIMIT_WINDOW_SECONDS !== undefined && env.ZONE_RATE_LIMIT === 0) {
+      context.addIssue({ code: 'custom', path: ['ZONE_RATE_LIMIT_WINDOW_SECONDS'], message: 'has no effect unless ZONE_RATE_LIMIT is above 0' });
+    }
+  })
+  .transform((env) => ({ ...env, ZONE_RATE_LIMIT_WINDOW_SECONDS: env.ZONE_RATE_LIMIT_WINDOW_SECONDS ?? 60 }));
 export type ZoneEnv = z.infer<typeof ZoneEnvSchema>;
 
 export function parseZoneEnv(env: Record<string, string | undefined>): ZoneEnv {

@@ -7,6 +7,7 @@
  * (WECOM_CORP_SECRET_FILE).
  */
 import * as z from 'zod';
+import { ZoneTimeoutSchema } from '../../config.js';
 import { DEFAULT_REFRESH_EARLY_SECONDS } from './accessToken.js';
 import { DEFAULT_WECOM_API_BASE_URL } from './protocol.js';
 
@@ -32,7 +33,7 @@ const WecomAppShape = {
   WECOM_API_BASE_URL: unsetIfBlank(z.url({ protocol: /^https?$/ }).default(DEFAULT_WECOM_API_BASE_URL)),
   WECOM_TOKEN_REFRESH_EARLY_SECONDS: unsetIfBlank(z.coerce.number().int().min(0).max(3600).default(DEFAULT_REFRESH_EARLY_SECONDS)),
   WECOM_SECRET_MAX_AGE_SECONDS: unsetIfBlank(z.coerce.number().int().min(0).max(86_400).default(DEFAULT_SECRET_MAX_AGE_SECONDS)),
-  ZONE_TIMEOUT_MS: unsetIfBlank(z.coerce.number().int().min(100).default(10_000)),
+  ZONE_TIMEOUT_MS: unsetIfBlank(ZoneTimeoutSchema),
 };
 
 interface SecretLocations {
@@ -81,7 +82,23 @@ export const RelayEnvSchema = z
     /** Default `invoke_get_program_task_result`. */
     WECOM_RELAY_RESULT_ABILITY_ID: optionalName,
   })
-  .superRefine(checkSecretLocation, { when: () => true });
+  .superRefine(checkSecretLocation, { when: () => true })
+  .superRefine(
+    (env, context) => {
+      // The relay tells the two interfaces apart by ability: one ability for both would send every
+      // result poll to create_program_task (a new task each time).
+      const create = env.WECOM_RELAY_CREATE_ABILITY_ID ?? 'invoke_create_program_task';
+      const result = env.WECOM_RELAY_RESULT_ABILITY_ID ?? 'invoke_get_program_task_result';
+      if (create === result) {
+        context.addIssue({
+          code: 'custom',
+          path: ['WECOM_RELAY_RESULT_ABILITY_ID'],
+          message: 'must differ from WECOM_RELAY_CREATE_ABILITY_ID: the relay tells create_program_task and get_program_task_result apart by ability',
+        });
+      }
+    },
+    { when: () => true },
+  );
 export type RelayEnv = z.infer<typeof RelayEnvSchema>;
 
 /** The settings of either WeCom transport: where the secret lives, WeCom's API, the timeouts. */

@@ -3,6 +3,10 @@
  * Powertools parameters, which cache values for `maxAgeSeconds`. The environment names where the
  * secret lives (WECOM_CORP_SECRET_PARAM / WECOM_CORP_SECRET_ARN), never the secret itself.
  *
+ * Every source reads the value byte for byte, less a trailing line break (`secretText.ts`: a value
+ * stored from `echo secret > f` ends in "\n", and WeCom would refuse it with 40001 forever); a value
+ * that still starts or ends in whitespace is refused, naming where it lives.
+ *
  * Every source is single-flight: while a read is in flight, concurrent callers share it, so a cold
  * start with many concurrent calls reads the secret once. Errors name the location, never a value.
  */
@@ -11,6 +15,7 @@ import { SecretsProvider, getSecret } from '@aws-lambda-powertools/parameters/se
 import { SSMProvider, getParameter } from '@aws-lambda-powertools/parameters/ssm';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { SSMClient } from '@aws-sdk/client-ssm';
+import { secretText } from '../../secretText.js';
 import { DEFAULT_SECRET_MAX_AGE_SECONDS } from './env.js';
 
 export interface SecretReadOptions {
@@ -90,7 +95,7 @@ export function fileSecret(options: FileSecretOptions): SecretSource {
   return singleFlight(location, async ({ forceFetch = false } = {}) => {
     if (cached !== undefined && !forceFetch) return cached;
     const value = await read(location, () => readFile(options.path, 'utf8'));
-    cached = extract(location, typeof value === 'string' ? value.replace(/[\r\n]+$/, '') : value, options.jsonKey);
+    cached = extract(location, value, options.jsonKey);
     return cached;
   });
 }
@@ -126,8 +131,10 @@ async function read(location: string, get: () => Promise<unknown>): Promise<unkn
   }
 }
 
+/** The secret in a value read from `location`: byte for byte, less a trailing line break (`secretText`). */
 function extract(location: string, value: unknown, jsonKey: string | undefined): string {
-  const text = value instanceof Uint8Array ? new TextDecoder().decode(value) : value;
+  const raw = value instanceof Uint8Array ? new TextDecoder().decode(value) : value;
+  const text = typeof raw === 'string' ? clean(location, raw) : raw;
   if (typeof text !== 'string' || text === '') throw new SecretUnavailableError(`${location} holds no secret`);
   if (jsonKey === undefined) return text;
   let parsed: unknown;
@@ -138,5 +145,13 @@ function extract(location: string, value: unknown, jsonKey: string | undefined):
   }
   const field = parsed !== null && typeof parsed === 'object' ? (parsed as Record<string, unknown>)[jsonKey] : undefined;
   if (typeof field !== 'string' || field === '') throw new SecretUnavailableError(`${location} has no string at key ${jsonKey}`);
-  return field;
+  return clean(`${location} (key ${jsonKey})`, field);
+}
+
+function clean(location: string, text: string): string {
+  try {
+    return secretText(location, text);
+  } catch (error) {
+    throw new SecretUnavailableError((error as Error).message);
+  }
 }
