@@ -88,7 +88,7 @@ export function createErrorAnswer(error: unknown): unknown {
   }
   if (error instanceof IdempotencyKeyReusedError) return new HttpError(422, 'idempotency_key_reused', `Idempotency-Key: ${error.message}`);
   if (error instanceof IdempotencyInProgressError) return new HttpError(409, 'idempotency_in_progress', error.message, {}, { 'retry-after': '1' });
-  if (error instanceof TaskTooLargeError) return new HttpError(413, 'task_too_large', error.message, { limit: error.limit });
+  if (error instanceof TaskTooLargeError) return new HttpError(413, 'task_too_large', error.message);
   if (error instanceof ZoneRejectedError) {
     return new HttpError(422, 'zone_rejected', `the zone rejected the task: ${error.errmsg}`, { errcode: error.errcode, errmsg: error.errmsg });
   }

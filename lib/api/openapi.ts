@@ -45,6 +45,8 @@ export const ErrorBodySchema = z.object({
   errcode: z.int().optional(),
   /** 422 `zone_rejected`: the zone's message. */
   errmsg: z.string().optional(),
+  /** 502 `task_not_recorded`: the jobid of the task the zone created but this service does not track. */
+  jobid: z.string().optional(),
 });
 export type ErrorBody = z.infer<typeof ErrorBodySchema>;
 
@@ -148,7 +150,21 @@ export const EXAMPLES = {
       issues: [{ path: 'msg_list[1].encrypt_info.secret_key', message: 'must be a non-empty string' }],
     },
     invalid_idempotency_key: { error: 'invalid_request', message: 'Idempotency-Key: must be 1-255 visible ASCII characters' },
-    invalid_jobid: { error: 'invalid_request', message: 'jobid: is not a jobid (1-128 of A-Z a-z 0-9 _ -)' },
+    invalid_jobid: {
+      error: 'invalid_request',
+      message:
+        'jobid: is not a jobid in a path: use the location POST /tasks answered (A-Z a-z 0-9 _ - as they are; any other jobid as ~ followed by the base64url of its UTF-8 bytes)',
+    },
+    repeated_header: {
+      error: 'invalid_request',
+      message:
+        'Idempotency-Key: sent more than once, or holds a comma; send it once, without commas (a repeated header arrives joined with ",", which is ambiguous)',
+    },
+    task_too_large: {
+      error: 'task_too_large',
+      message:
+        "msg_list: this task's record could need 658411 bytes (its ids and one fail_list entry per message), more than the 334464 a task record may use (DynamoDB's 400 KB item limit, less 65536 for the result): use shorter ids or fewer messages per task",
+    },
     unauthorized: { error: 'unauthorized', message: 'a valid bearer token is required' },
     not_found: { error: 'not_found', message: `no task with jobid ${EXAMPLE_JOBID}` },
     idempotency_in_progress: {
@@ -167,14 +183,31 @@ export const EXAMPLES = {
       errcode: ERRCODE.programNotFound,
       errmsg: 'program PROG_X not found',
     },
-    zone_unavailable: { error: 'zone_unavailable', message: 'the zone is busy or unreachable; retry later', errcode: ERRCODE.frequencyLimit },
+    zone_unavailable: { error: 'zone_unavailable', message: 'the zone is busy or unreachable; nothing was created; retry later', errcode: ERRCODE.systemBusy },
+    budget_spent: {
+      error: 'budget_spent',
+      message: "this deployment's call budget for the corp is spent (BUDGET_PER_MINUTE / BUDGET_PER_HOUR); nothing was created; retry in 41 s",
+    },
+    zone_rate_limited: {
+      error: 'zone_rate_limited',
+      message: 'WeCom says the corp is over its call limit (45009); nothing was created; the corp backs off for a minute: retry in 60 s',
+      errcode: ERRCODE.frequencyLimit,
+    },
     zone_outcome_unknown: {
       error: 'zone_outcome_unknown',
       message:
-        'create_program_task: WeCom answered 710675: the relay program did not answer in time. The zone may have created the task, which is not tracked here; retrying creates another task',
+        'the call to the zone failed after it was sent: the zone may have created the task, which is not tracked here; submitting again creates another task',
       errcode: 710_675,
     },
-    internal_error: { error: 'internal_error', message: 'the request could not be completed; it is safe to retry' },
+    task_not_recorded: {
+      error: 'task_not_recorded',
+      message: `the zone created task ${EXAMPLE_JOBID}, but it could not be recorded here (the task store failed: ProvisionedThroughputExceededException); it is not tracked or polled, and submitting again creates another zone task`,
+      jobid: EXAMPLE_JOBID,
+    },
+    internal_error: {
+      error: 'internal_error',
+      message: 'the request could not be completed (an internal error); it created nothing, so it is safe to retry',
+    },
   },
 } satisfies {
   request: CreateProgramTaskInput;
@@ -260,8 +293,8 @@ export function openApiDocument() {
             '400': errorAnswer(
               '`invalid_json` / `invalid_encoding`: the body is empty, not JSON, or not UTF-8. ' +
                 '`invalid_request`: a field breaks the protocol (`message` names the first, `issues` lists them all), ' +
-                'an unknown top-level field, or a malformed `Idempotency-Key`.',
-              ['invalid_json', 'invalid_encoding', 'invalid_request', 'invalid_idempotency_key'],
+                'an unknown top-level field, a malformed `Idempotency-Key`, or a header sent twice (API Gateway joins repeats with ",").',
+              ['invalid_json', 'invalid_encoding', 'invalid_request', 'invalid_idempotency_key', 'repeated_header'],
             ),
             '401': { $ref: '#/components/responses/Unauthorized' },
             '409': errorAnswer(
@@ -271,8 +304,10 @@ export function openApiDocument() {
             ),
             '413': errorAnswer(
               '`payload_too_large`: the body is over 6 MB (Lambda\'s synchronous payload limit). ' +
-                'On AWS, API Gateway answers this itself, with its own body `{"message": ...}`.',
-              ['payload_too_large'],
+                'On AWS, API Gateway answers this itself, with its own body `{"message": ...}`. ' +
+                "`task_too_large`: the task's record could outgrow DynamoDB's 400 KB item limit (its ids, one fail_list entry per " +
+                'message, room for the result); refused before the zone is called, so nothing was created.',
+              ['payload_too_large', 'task_too_large'],
             ),
             '415': errorAnswer('`unsupported_media_type`: a content type other than JSON.', ['unsupported_media_type']),
             '422': errorAnswer(
@@ -284,14 +319,17 @@ export function openApiDocument() {
             '500': { $ref: '#/components/responses/InternalError' },
             '502': errorAnswer(
               '`zone_outcome_unknown`: the call to the zone failed after it was sent (a timeout, a broken answer): the zone ' +
-                'may have created the task, which this service cannot track. Not retried, and not to be retried blindly: ' +
-                'a retry creates a second task at the zone.',
-              ['zone_outcome_unknown'],
+                'may have created the task, which this service cannot track. `task_not_recorded`: the zone created the task ' +
+                '(`jobid`), but its record could not be written: it is not tracked. Neither is to be retried blindly: a retry ' +
+                'creates a second task at the zone; a retry with the same `Idempotency-Key` gets the same answer.',
+              ['zone_outcome_unknown', 'task_not_recorded'],
             ),
             '503': errorAnswer(
-              '`zone_unavailable`: the zone is busy (-1, 45009, 45033; already retried twice with backoff) or could not be ' +
-                'reached before the request was sent (nothing was created): retry later.',
-              ['zone_unavailable'],
+              'Nothing was created; retry after `retry-after`. `zone_unavailable`: the zone is busy (-1; already retried twice ' +
+                'with backoff) or could not be reached before the request was sent. `zone_rate_limited`: WeCom answered ' +
+                "45009 / 45033 for the corp (now or moments ago): the corp backs off for a minute. `budget_spent`: this deployment's " +
+                'own call budget for the corp (`BUDGET_PER_MINUTE` / `BUDGET_PER_HOUR`) is spent.',
+              ['zone_unavailable', 'zone_rate_limited', 'budget_spent'],
               { 'retry-after': RETRY_AFTER },
             ),
           },
@@ -318,7 +356,7 @@ export function openApiDocument() {
                 },
               },
             },
-            '400': errorAnswer('`invalid_request`: the path segment is not a jobid.', ['invalid_jobid']),
+            '400': errorAnswer('`invalid_request`: the path segment is not a jobid in one of its two forms.', ['invalid_jobid']),
             '401': { $ref: '#/components/responses/Unauthorized' },
             '404': errorAnswer('`not_found`: no task with this jobid.', ['not_found']),
             '500': { $ref: '#/components/responses/InternalError' },
@@ -369,12 +407,14 @@ export function openApiDocument() {
           name: 'jobid',
           in: 'path',
           required: true,
-          description: 'The jobid `POST /tasks` answered.',
+          description:
+            'The task, as the `location` of `POST /tasks` writes it: a jobid of `A-Z a-z 0-9 _ -` as it is, any other jobid ' +
+            '(the zone\'s are opaque: `+ / =`, long ones) as `~` followed by the base64url of its UTF-8 bytes.',
           schema: jsonSchema(JobidSchema, 'input'),
         },
       },
       headers: {
-        Location: { description: 'The task: `/tasks/{jobid}`.', schema: jsonSchema(LocationSchema) },
+        Location: { description: 'The task: `/tasks/{jobid}`, the jobid in its path form.', schema: jsonSchema(LocationSchema) },
         IdempotentReplayed: {
           description: 'Present when this answer replays the first request with the same `Idempotency-Key`.',
           schema: jsonSchema(IdempotentReplayedSchema),

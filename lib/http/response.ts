@@ -22,5 +22,10 @@ export function errorResponse(error: HttpError): APIGatewayProxyStructuredResult
   );
 }
 
+/**
+ * An unexpected failure. It can only come before a zone task exists: after `create_program_task`
+ * succeeded, every failure is answered for what it is (`submitTask.ts`, `createErrorAnswer`), so
+ * this answer may say it created nothing.
+ */
 export const internalErrorResponse = () =>
-  errorResponse(new HttpError(500, 'internal_error', 'the request could not be completed; it is safe to retry'));
+  errorResponse(new HttpError(500, 'internal_error', 'the request could not be completed (an internal error); it created nothing, so it is safe to retry'));

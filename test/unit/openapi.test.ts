@@ -184,7 +184,7 @@ describe('the OpenAPI document', () => {
     for (const status of ['409', '503']) expect(at(post, 'responses', status, 'headers', 'retry-after'), status).toBeDefined();
     const error = object(at(document, 'components', 'schemas', 'ErrorBody'), 'ErrorBody');
     expect(at(error, 'required')).toEqual(['error', 'message']);
-    expect(Object.keys(object(error.properties, 'ErrorBody.properties')).sort()).toEqual(['errcode', 'errmsg', 'error', 'issues', 'message']);
+    expect(Object.keys(object(error.properties, 'ErrorBody.properties')).sort()).toEqual(['errcode', 'errmsg', 'error', 'issues', 'jobid', 'message']);
   });
 
   it('takes the Idempotency-Key header and the jobid path parameter with the patterns the handlers check', () => {
