@@ -135,7 +135,7 @@ export async function pollTaskRecord(record: PollRecord, deps: PollDependencies)
 async function waitForBudget(
   task: TaskRecord,
   step: { attempt: number; now: number },
-  decision: { retryAt: number },
+  decision: { retryAt: number; reason: 'budget' | 'rate_limited' },
   record: PollRecord,
   deps: PollDependencies,
 ): Promise<PollOutcome> {
@@ -145,7 +145,8 @@ async function waitForBudget(
   if (!released) return settleUnclaimed(await deps.store.get(task.jobid), { jobid: task.jobid, chain: task.chain }, record, deps);
   await deps.queue.deferPoll(record.receiptHandle, waitSeconds);
   deps.metrics?.budgetWait?.();
-  deps.logger.debug('corp call budget spent; waiting for the next window', { jobid: task.jobid, corpId: task.corp_id, waitSeconds });
+  const why = decision.reason === 'rate_limited' ? 'WeCom rate-limited the corp (45009 / 45033)' : "the corp's call budget is spent";
+  deps.logger.debug(`${why}; waiting until a call fits`, { jobid: task.jobid, corpId: task.corp_id, reason: decision.reason, waitSeconds });
   return 'waiting';
 }
 
