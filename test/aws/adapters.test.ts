@@ -2,13 +2,13 @@
  * The DynamoDB and SQS adapters against a real AWS API (moto_server).
  */
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SqsPollQueue } from '../../lib/queue/sqsQueue.js';
 import { DynamoTaskStore } from '../../lib/tasks/dynamoStore.js';
 import { TaskExistsError } from '../../lib/tasks/store.js';
 import { pendingShard, type TaskRecord } from '../../lib/tasks/task.js';
 import { taskRecord } from '../support/fixtures.js';
-import { createPollQueue, createTasksTable, dynamoClient, motoEndpoint, sqsClient } from '../support/moto.js';
+import { atomicDynamoClient, createPollQueue, createTasksTable, dynamoClient, motoEndpoint, sqsClient } from '../support/moto.js';
 
 const T0 = Date.parse('2026-11-25T00:00:00Z');
 
@@ -18,10 +18,15 @@ function task(jobid: string, overrides: Partial<TaskRecord> = {}): TaskRecord {
 
 describe.skipIf(!motoEndpoint)('DynamoTaskStore on the DynamoDB API', () => {
   let store: DynamoTaskStore;
+  let close: () => Promise<void>;
   beforeAll(async () => {
-    const client = dynamoClient();
-    store = new DynamoTaskStore(client, await createTasksTable(client));
+    // Concurrent conditional writes: through the proxy that makes each request atomic, as DynamoDB
+    // does and moto_server (under load) does not.
+    const atomic = await atomicDynamoClient();
+    close = atomic.close;
+    store = new DynamoTaskStore(atomic.client, await createTasksTable(atomic.client));
   });
+  afterAll(() => close?.());
 
   it('stores a task once and reads it back as written', async () => {
     await store.create(task('a'));

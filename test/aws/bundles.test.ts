@@ -35,10 +35,11 @@ const FUNCTION_BUDGET_KIB: Record<string, number> = {
   getTask: 140,
   openapi: 150,
   sweepOverdue: 150,
-  createTask: 195,
-  createFromQueue: 195,
-  createFromEvent: 195,
-  pollResult: 195,
+  // +10 KiB with issue 13: the record-size check, the sliding budget, the answers after a zone task exists.
+  createTask: 205,
+  createFromQueue: 205,
+  createFromEvent: 205,
+  pollResult: 205,
 };
 
 beforeAll(async () => {

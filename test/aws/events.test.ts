@@ -69,7 +69,7 @@ describe.skipIf(!motoEndpoint)('completion events and callback secrets on AWS AP
     await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
     try {
       const env = { CALLBACK_SECRET_PARAM: name };
-      expect(callbackPolicy(env)).toEqual({ enabled: true, allowHttp: false });
+      expect(callbackPolicy(env)).toEqual({ enabled: true, allowHttp: false, setting: 'CALLBACK_SECRET_PARAM' });
       await completionNotifier(env, { ssm }).callbacks?.deliver(`http://127.0.0.1:${(receiver.address() as AddressInfo).port}/`, EVENT);
       expect(valid).toBe(true);
     } finally {

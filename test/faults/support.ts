@@ -1,6 +1,6 @@
 /**
  * Shared pieces of the fault scenarios: a seeded random source, a client that retries like a
- * careful user (same Idempotency-Key on 503 / 409, and on 502 `zone_outcome_unknown`, accepting the
+ * careful user (same Idempotency-Key on 503 / 409; on 502 `zone_outcome_unknown` a new key, accepting the
  * risk of a second zone task that answer names: the emulator's injected -10002 fails before creating
  * anything), and the tally of what the store holds.
  */
@@ -12,7 +12,7 @@ export { seededRandom } from '../../lib/random.js';
 
 /** POST /tasks until it is accepted, with one Idempotency-Key for all the retries of one task. */
 export async function submitWithRetries(url: string, body: unknown, maxTries = 30): Promise<{ jobid: string; tries: number }> {
-  const key = randomUUID();
+  let key = randomUUID();
   for (let tries = 1; tries <= maxTries; tries++) {
     const response = await fetch(`${url}/tasks`, {
       method: 'POST',
@@ -23,6 +23,8 @@ export async function submitWithRetries(url: string, body: unknown, maxTries = 3
     if (response.status === 202 && answer.jobid) return { jobid: answer.jobid, tries };
     const retryable = response.status === 503 || response.status === 409 || answer.error === 'zone_outcome_unknown';
     if (!retryable) throw new Error(`POST /tasks answered ${response.status}`);
+    // The key keeps a zone_outcome_unknown answer (a retry with it repeats it): taking the risk means a new key.
+    if (answer.error === 'zone_outcome_unknown') key = randomUUID();
     await new Promise((resolve) => setTimeout(resolve, 20 * tries));
   }
   throw new Error('POST /tasks never accepted');
