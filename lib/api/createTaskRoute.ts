@@ -7,7 +7,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda
 import { HttpError } from '../http/errors.js';
 import { jsonErrorHandler } from '../http/middleware.js';
 import { logLambdaContext } from '../log.js';
-import { readJsonBody, validate } from '../http/request.js';
+import { headerValue, readJsonBody, validate } from '../http/request.js';
 import { jsonResponse } from '../http/response.js';
 import { flushMetrics } from '../metrics.js';
 import {
@@ -40,7 +40,8 @@ export function makeCreateTaskHandler(
     .use(flushMetrics(deps.metrics))
     .use(jsonErrorHandler({ logger: deps.logger }))
     .handler(async (event) => {
-      const key = event.headers?.['idempotency-key'];
+      // REST API and ALB events keep the client's letter case: a retry's key must be found in any case.
+      const key = headerValue(event.headers, 'idempotency-key');
       if (key !== undefined && !IDEMPOTENCY_KEY_PATTERN.test(key)) {
         throw new HttpError(400, 'invalid_request', 'Idempotency-Key: must be 1-255 visible ASCII characters');
       }

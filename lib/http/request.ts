@@ -1,6 +1,7 @@
 /**
- * Reading API Gateway HTTP API (payload 2.0) requests: the JSON body and zod validation, answered
- * with a 4xx that names the problem.
+ * Reading API Gateway requests: headers, the JSON body and zod validation, answered with a 4xx that
+ * names the problem. The handlers take HTTP API (payload 2.0) events; REST API (payload 1.0) and
+ * ALB events carry the same `headers`, `body` and `isBase64Encoded` fields and work too.
  */
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import type * as z from 'zod';
@@ -8,9 +9,30 @@ import { type ErrorIssue, HttpError } from './errors.js';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
+/**
+ * A request header's value, whatever the letter case of its name. Header names are case-insensitive
+ * (RFC 9110 section 5.1): an HTTP API (payload 2.0) delivers them lowercased, but a REST API
+ * (payload 1.0) and an ALB keep the client's case (`Idempotency-Key`, `IDEMPOTENCY-KEY`). Every
+ * handler reads headers through this one function. Names that differ only in case are one field:
+ * their values are joined with ", " in the event's order (RFC 9110 section 5.3).
+ *
+ * @param headers the event's `headers` (may be null in REST API events without headers)
+ * @param name the header name, any case
+ * @returns the value, or undefined when the request has no such header
+ */
+export function headerValue(headers: Readonly<Record<string, string | undefined>> | null | undefined, name: string): string | undefined {
+  if (!headers) return undefined;
+  const wanted = name.toLowerCase();
+  const values: string[] = [];
+  for (const [key, value] of Object.entries(headers)) {
+    if (value !== undefined && key.toLowerCase() === wanted) values.push(value);
+  }
+  return values.length === 0 ? undefined : values.join(', ');
+}
+
 /** Parse the JSON body of a request: 415 for another media type, 400 for bytes that are not JSON. */
-export function readJsonBody(event: APIGatewayProxyEventV2): unknown {
-  const contentType = event.headers?.['content-type'] ?? event.headers?.['Content-Type'];
+export function readJsonBody(event: Pick<APIGatewayProxyEventV2, 'headers' | 'body' | 'isBase64Encoded'>): unknown {
+  const contentType = headerValue(event.headers, 'content-type');
   const mediaType = contentType?.split(';')[0]?.trim().toLowerCase();
   if (mediaType !== undefined && mediaType !== 'application/json' && !mediaType.endsWith('+json')) {
     throw new HttpError(415, 'unsupported_media_type', `content-type must be application/json, got ${mediaType}`);
