@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { TaskStatus, TaskView } from '../tasks/task.js';
-import { EXIT, type ExitCode, type GetOptions, PROGRAM, type SubmitOptions, UsageError } from './args.js';
+import { type ConnectionOptions, EXIT, type ExitCode, type GetOptions, PROGRAM, type SubmitOptions, UsageError } from './args.js';
 import { abortableSleep, ApiClient, ApiError, createWithRetry, InterruptedError } from './client.js';
 import { formatAccepted, formatTask } from './format.js';
 import { jsonErrorPlace } from '../jsonError.js';
@@ -73,6 +73,16 @@ export async function readRequestFile(file: string, io: Pick<CliIo, 'stdin' | 's
   return text;
 }
 
+/**
+ * The API client for the connection options: a bearer token, or SigV4 signing (loaded only then: the
+ * credential chain is not needed against `npm start`).
+ */
+export async function apiClient(options: ConnectionOptions, env: NodeJS.ProcessEnv): Promise<ApiClient> {
+  if (!options.sigv4) return new ApiClient({ url: options.url, token: options.token });
+  const { sigv4Signer } = await import('./aws.js');
+  return new ApiClient({ url: options.url, signer: sigv4Signer({ region: options.region, env }) });
+}
+
 /** The same error with more lines under it. */
 function withHint(error: ApiError, hint: string): ApiError {
   return new ApiError(error.message, error.kind, error.status, error.code, [...error.details, hint], error.retryAfterSeconds);
@@ -83,7 +93,7 @@ export async function submit(options: SubmitOptions, io: CliIo): Promise<ExitCod
   const elapsed = () => Date.now() - startedAt;
   const body = await readRequestFile(options.file, io);
   const idempotencyKey = options.idempotencyKey ?? randomUUID();
-  const client = new ApiClient({ url: options.url, token: options.token });
+  const client = await apiClient(options, io.env);
 
   let created: Awaited<ReturnType<typeof createWithRetry>>;
   try {
@@ -163,7 +173,7 @@ export async function submit(options: SubmitOptions, io: CliIo): Promise<ExitCod
 }
 
 export async function get(options: GetOptions, io: CliIo): Promise<ExitCode> {
-  const client = new ApiClient({ url: options.url, token: options.token });
+  const client = await apiClient(options, io.env);
   try {
     const { view, raw } = await client.get(options.jobid, io.signal);
     io.stdout.write(options.json ? json(raw) : formatTask(view));
