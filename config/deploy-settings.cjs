@@ -13,6 +13,8 @@
  * - ALARM_EMAIL / alarmEmail: subscribed to the alarm topic (empty: none).
  * - EGRESS / egress: `lambda` (Lambda's own networking) or `fixed-ip` (a VPC with a NAT gateway and an
  *   Elastic IP, for WeCom's trusted IPs, errcode 60020).
+ * Also refused: EVENT_BUS_NAME other than `default` (the framework would create that bus) and a plain
+ * ZONE_BRIDGE_TOKEN (the token belongs in SSM, ZONE_BRIDGE_TOKEN_PARAM).
  */
 
 const BUS_ARN = /^arn:aws[a-z-]*:events:([a-z0-9-]+):(\d{12}):event-bus\/([A-Za-z0-9._\-/]{1,256})$/;
@@ -41,6 +43,13 @@ async function setting({ resolveVariable }, envName, paramName) {
  */
 module.exports = async (context) => {
   const region = await context.resolveVariable('self:provider.region');
+
+  // Documented for Lambda once, but a token in plain configuration: it reaches no function.
+  if ((process.env.ZONE_BRIDGE_TOKEN ?? '').trim() !== '') {
+    throw settingError(
+      'ZONE_BRIDGE_TOKEN: npm start only; on AWS store the token as an SSM SecureString under /wecom-zone-tasks/<stage>/ and name it in ZONE_BRIDGE_TOKEN_PARAM',
+    );
+  }
 
   const legacyName = process.env.EVENT_BUS_NAME;
   if (legacyName !== undefined && legacyName.trim() !== '' && legacyName.trim() !== 'default') {

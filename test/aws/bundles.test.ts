@@ -18,6 +18,7 @@ import { ZoneEmulator } from '../../lib/zone/emulator/emulator.js';
 import { SAMPLE_ARCHIVE, samplePrograms } from '../../lib/zone/emulator/sample.js';
 import { serveEmulator } from '../../lib/zone/emulator/server.js';
 import { DOC_EXAMPLE_REQUEST, SECRETS_AND_CHAT, submitAndWait } from '../support/fixtures.js';
+import { packageService } from '../support/osls.js';
 import { AWS_TEST_ENV, createIdempotencyTable, createPollQueue, createTasksTable, dynamoClient, motoEndpoint, sqsClient } from '../support/moto.js';
 
 const run = promisify(execFile);
@@ -43,10 +44,8 @@ const FUNCTION_BUDGET_KIB: Record<string, number> = {
 
 beforeAll(async () => {
   await rm(OUT, { recursive: true, force: true });
-  await run(join(ROOT, 'node_modules/.bin/osls'), ['package', '--stage', 'ci', '--package', join(OUT, 'package')], {
-    cwd: ROOT,
-    env: { ...process.env, SLS_TELEMETRY_DISABLED: '1' },
-  });
+  const packaged = await packageService(['--stage', 'ci', '--package', join(OUT, 'package')]);
+  if (!packaged.ok) throw new Error(`osls package failed: ${packaged.output}`);
   for (const name of FUNCTIONS) {
     await mkdir(join(OUT, name), { recursive: true });
     await run('python3', ['-m', 'zipfile', '-e', join(OUT, 'package', `${name}.zip`), join(OUT, name)]);
