@@ -67,7 +67,7 @@ beforeAll(async () => {
 
 describe('the packaged stack', () => {
   it('alarms on every dead-letter queue, the poll queue’s age, every function’s errors and throttles and HTTP 5xx, all to one topic that is an output', () => {
-    const alarms = ofType('AWS::CloudWatch::Alarm').map(([id, alarm]) => ({ id, ...alarm.Properties }));
+    const alarms: Record<string, any>[] = ofType('AWS::CloudWatch::Alarm').map(([id, alarm]) => ({ id, ...alarm.Properties }));
     for (const alarm of alarms) {
       expect(alarm.AlarmActions, alarm.id).toEqual([{ Ref: 'AlarmTopic' }]);
       expect(alarm.TreatMissingData, alarm.id).toBe('notBreaching');
