@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
+import { withPackageLock } from '../support/osls.js';
 
 const run = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -24,7 +25,8 @@ function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
 
 async function packageStage(args: string[], env: NodeJS.ProcessEnv): Promise<{ ok: boolean; output: string }> {
   try {
-    const { stdout, stderr } = await run(OSLS, ['package', '--package', join(OUT, args.join('-') || 'default'), ...args], { cwd: ROOT, env });
+    // One packaging at a time across test files: they share the project's build folders.
+    const { stdout, stderr } = await withPackageLock(() => run(OSLS, ['package', '--package', join(OUT, args.join('-') || 'default'), ...args], { cwd: ROOT, env }));
     return { ok: true, output: stdout + stderr };
   } catch (error) {
     const failed = error as { stdout?: string; stderr?: string };

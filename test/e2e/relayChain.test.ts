@@ -27,6 +27,7 @@ import { type ServedEmulator, serveEmulator } from '../../lib/zone/emulator/serv
 import { type FakeWecomApi, generatedRelayAbilities, startFakeWecomApi } from '../support/fakeWecomApi.js';
 import { DOC_EXAMPLE_REQUEST, SECRETS_AND_CHAT, submitAndWait, waitFor } from '../support/fixtures.js';
 import { AWS_TEST_ENV, createIdempotencyTable, createPollQueue, createTasksTable, dynamoClient, motoEndpoint, sqsClient } from '../support/moto.js';
+import { packageService } from '../support/osls.js';
 
 const run = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -148,10 +149,8 @@ describe.skipIf(!motoEndpoint || !python)('the relay chain: functions → WeCom 
 
   beforeAll(async () => {
     await rm(OUT, { recursive: true, force: true });
-    await run(join(ROOT, 'node_modules/.bin/osls'), ['package', '--stage', 'ci', '--package', join(OUT, 'package')], {
-      cwd: ROOT,
-      env: { ...process.env, SLS_TELEMETRY_DISABLED: '1' },
-    });
+    const packaged = await packageService(['--stage', 'ci', '--package', join(OUT, 'package')]);
+    if (!packaged.ok) throw new Error(`osls package failed: ${packaged.output}`);
     for (const name of FUNCTIONS) {
       await mkdir(join(OUT, name), { recursive: true });
       await run('python3', ['-m', 'zipfile', '-e', join(OUT, 'package', `${name}.zip`), join(OUT, name)]);

@@ -27,7 +27,11 @@ const DEPLOY_VARIABLES = [
   'ZONE_BRIDGE_TOKEN_PARAM',
 ];
 
-async function withLock<T>(work: () => Promise<T>): Promise<T> {
+/**
+ * Run `work` (anything that packages the service) while no other test file packages. Every test
+ * that runs `osls package` goes through this or {@link packageService}.
+ */
+export async function withPackageLock<T>(work: () => Promise<T>): Promise<T> {
   for (;;) {
     try {
       await mkdir(LOCK);
@@ -58,7 +62,7 @@ export interface PackageResult {
 export function packageService(args: string[], env: Record<string, string> = {}): Promise<PackageResult> {
   const clean: NodeJS.ProcessEnv = { ...process.env, SLS_TELEMETRY_DISABLED: '1' };
   for (const name of DEPLOY_VARIABLES) delete clean[name];
-  return withLock(async () => {
+  return withPackageLock(async () => {
     try {
       const { stdout, stderr } = await run(join(ROOT, 'node_modules/.bin/osls'), ['package', ...args], {
         cwd: ROOT,
