@@ -31,6 +31,14 @@ export const EXIT = {
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
 /** A mistake on the command line, or in the request file: exit 1 with the message. */
+/**
+ * The command that shows a task, as a user can paste it: a jobid may start with "-" (jobids are
+ * A-Z a-z 0-9 _ -), which only reads as a jobid after "--".
+ */
+export function getCommandLine(jobid: string): string {
+  return `${PROGRAM} get ${jobid.startsWith('-') ? '-- ' : ''}${jobid}`;
+}
+
 export class UsageError extends Error {
   override readonly name = 'UsageError';
   constructor(
@@ -111,7 +119,8 @@ ${EXIT_CODES_TEXT}
   get: `Usage: ${PROGRAM} get <jobid> [--json] [--url URL] [--token T | --sigv4 [--region R]]
 
 Print a task: status, polls, times, errcode, fail_list, and response_data pretty-printed.
-Exit 0 whatever the task's status (4 for an unknown jobid).
+Exit 0 whatever the task's status (4 for an unknown jobid). A jobid that starts with "-" goes after
+"--": ${PROGRAM} get -- -2abc
 
   --json     print the API's JSON only
 
@@ -234,7 +243,8 @@ function guarded<T>(command: CommandName, parse: () => T): T {
     return parse();
   } catch (error) {
     const message = (error as Error).message.replace(/\. To specify a positional argument.*$/s, '');
-    throw new UsageError(message, command);
+    const dashJobid = command === 'get' && /^Unknown option '-[A-Za-z0-9_-]*'$/.test(message);
+    throw new UsageError(dashJobid ? `${message}; a jobid that starts with "-" goes after "--": ${PROGRAM} get -- <jobid>` : message, command);
   }
 }
 

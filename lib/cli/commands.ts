@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { TaskStatus, TaskView } from '../tasks/task.js';
-import { type ConnectionOptions, EXIT, type ExitCode, type GetOptions, PROGRAM, type SubmitOptions, UsageError } from './args.js';
+import { type ConnectionOptions, EXIT, type ExitCode, type GetOptions, getCommandLine, PROGRAM, type SubmitOptions, UsageError } from './args.js';
 import { abortableSleep, ApiClient, ApiError, createWithRetry, InterruptedError } from './client.js';
 import { formatAccepted, formatTask } from './format.js';
 import { jsonErrorPlace } from '../jsonError.js';
@@ -152,17 +152,17 @@ export async function submit(options: SubmitOptions, io: CliIo): Promise<ExitCod
   } catch (error) {
     progress.finish(true);
     if (error instanceof InterruptedError) {
-      io.stderr.write(`interrupted: task ${jobid} keeps running; see it with: ${PROGRAM} get ${jobid}\n`);
+      io.stderr.write(`interrupted: task ${jobid} keeps running; see it with: ${getCommandLine(jobid)}\n`);
       return EXIT.interrupted;
     }
-    if (error instanceof ApiError) throw withHint(error, `task ${jobid} may still be running; see it with: ${PROGRAM} get ${jobid}`);
+    if (error instanceof ApiError) throw withHint(error, `task ${jobid} may still be running; see it with: ${getCommandLine(jobid)}`);
     throw error;
   }
   progress.finish(true);
 
   if (last === undefined || last.view.status === 'PENDING') {
     io.stderr.write(
-      `gave up waiting after ${options.timeoutSeconds} s (--timeout): task ${jobid} is still PENDING and keeps running; see it with: ${PROGRAM} get ${jobid}\n`,
+      `gave up waiting after ${options.timeoutSeconds} s (--timeout): task ${jobid} is still PENDING and keeps running; see it with: ${getCommandLine(jobid)}\n`,
     );
     if (options.json) io.stdout.write(json(last?.raw ?? raw));
     else io.stdout.write(last ? formatTask(last.view) : formatAccepted(task, { replayed, program: PROGRAM }));

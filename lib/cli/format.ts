@@ -54,7 +54,7 @@ export function formatAccepted(task: CreatedTask, options: { replayed: boolean; 
     row('jobid', task.jobid),
     row('status', `${task.status}${options.replayed ? ' (an earlier submit with this Idempotency-Key)' : ''}`),
     ...failList(task.fail_list),
-    row('follow it', `${options.program} get ${task.jobid}`),
+    row('follow it', `${options.program} get ${task.jobid.startsWith('-') ? '-- ' : ''}${task.jobid}`),
   ];
   return `${lines.join('\n')}\n`;
 }

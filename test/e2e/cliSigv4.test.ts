@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EXIT, parseCommand } from '../../lib/cli/args.js';
+import { EXIT, getCommandLine, parseCommand } from '../../lib/cli/args.js';
 import { executeApiRegion } from '../../lib/cli/awsHosts.js';
 import { type LocalStack, startLocalStack } from '../../lib/local/stack.js';
 import { createLogger, SERVICE_NAME } from '../../lib/log.js';
@@ -152,8 +152,8 @@ describe('wecom-zone-tasks --sigv4 against an API behind IAM authorization', () 
   });
 
   it('get signs too; credentials and region can come from a profile of the shared config files', async () => {
-    const byEnv = await cli(['get', jobid, '--json', '--sigv4', '--url', gateway.url], { ...ENV_KEYS, AWS_REGION: REGION });
-    expect(byEnv.code).toBe(EXIT.ok);
+    const byEnv = await cli(['get', '--json', '--sigv4', '--url', gateway.url, '--', jobid], { ...ENV_KEYS, AWS_REGION: REGION });
+    expect(byEnv.code, byEnv.stderr).toBe(EXIT.ok);
     expect(JSON.parse(byEnv.stdout)).toMatchObject({ jobid, status: 'SUCCEEDED' });
 
     const config = join(home, 'config');
@@ -161,33 +161,33 @@ describe('wecom-zone-tasks --sigv4 against an API behind IAM authorization', () 
     await writeFile(config, `[profile ops]\nregion = ${REGION}\n`);
     await writeFile(credentials, `[ops]\naws_access_key_id = ${PROFILE_KEY.id}\naws_secret_access_key = ${PROFILE_KEY.secret}\n`);
     const seen = gateway.requests.length;
-    const byProfile = await cli(['get', jobid, '--sigv4', '--url', gateway.url], { AWS_PROFILE: 'ops', AWS_CONFIG_FILE: config, AWS_SHARED_CREDENTIALS_FILE: credentials });
+    const byProfile = await cli(['get', '--sigv4', '--url', gateway.url, '--', jobid], { AWS_PROFILE: 'ops', AWS_CONFIG_FILE: config, AWS_SHARED_CREDENTIALS_FILE: credentials });
     expect(byProfile.code).toBe(EXIT.ok);
     expect(byProfile.stdout).toMatch(/^status +SUCCEEDED$/m);
     expect(gateway.requests.slice(seen).map((r) => r.verdict)).toEqual([expect.objectContaining({ ok: true, accessKeyId: PROFILE_KEY.id })]);
   });
 
   it('a signature the gateway refuses (wrong secret) exits 4 and names the permission to check', async () => {
-    const run = await cli(['get', jobid, '--sigv4', '--region', REGION, '--url', gateway.url], { AWS_ACCESS_KEY_ID: KEY.id, AWS_SECRET_ACCESS_KEY: 'not-the-secret', AWS_SESSION_TOKEN: KEY.session });
-    expect(run.code).toBe(EXIT.rejected);
+    const run = await cli(['get', '--sigv4', '--region', REGION, '--url', gateway.url, '--', jobid], { AWS_ACCESS_KEY_ID: KEY.id, AWS_SECRET_ACCESS_KEY: 'not-the-secret', AWS_SESSION_TOKEN: KEY.session });
+    expect(run.code, run.stderr).toBe(EXIT.rejected);
     expect(run.stderr).toMatch(/403: Forbidden/);
     expect(run.stderr).toMatch(/execute-api:Invoke .*HttpApiExecuteArn/);
     expect(gateway.requests.at(-1)?.verdict).toEqual({ ok: false, reason: 'signature does not match' });
   });
 
   it('an unsigned request is refused, and the message says to sign', async () => {
-    const run = await cli(['get', jobid, '--url', gateway.url]);
-    expect(run.code).toBe(EXIT.rejected);
+    const run = await cli(['get', '--url', gateway.url, '--', jobid]);
+    expect(run.code, run.stderr).toBe(EXIT.rejected);
     expect(run.stderr).toMatch(/add --sigv4/);
   });
 
   it('without credentials it says so and sends nothing (exit 1)', async () => {
     const seen = gateway.requests.length;
     const run = await cli(['submit', requestFile, '--sigv4', '--region', REGION, '--url', gateway.url]);
-    expect(run.code).toBe(EXIT.usage);
+    expect(run.code, run.stderr).toBe(EXIT.usage);
     expect(run.stderr).toMatch(/--sigv4: no AWS credentials found .*AWS_ACCESS_KEY_ID.*AWS_PROFILE/);
     expect(gateway.requests.length).toBe(seen);
-    const noRegion = await cli(['get', jobid, '--sigv4', '--url', gateway.url], ENV_KEYS);
+    const noRegion = await cli(['get', '--sigv4', '--url', gateway.url, '--', jobid], ENV_KEYS);
     expect(noRegion.code).toBe(EXIT.usage);
     expect(noRegion.stderr).toMatch(/no AWS region: give --region/);
     expect(gateway.requests.length).toBe(seen);
@@ -210,5 +210,14 @@ describe('when the CLI signs', () => {
     expect(() => parseCommand(['get', 'J1', '--region', 'ap-southeast-1'], {})).toThrow(/--region: only applies with --sigv4/);
     expect(() => parseCommand(['get', 'J1', '--sigv4', '--url', 'http://api.example.com'], {})).toThrow(/must be https/);
     expect(() => parseCommand(['get', 'J1', '--sigv4', '--region', 'Singapore'], {})).toThrow(/not an AWS region/);
+  });
+});
+
+describe('jobids that start with "-"', () => {
+  it('read as a jobid after "--", and the CLI says so when one is taken for an option', () => {
+    expect(parseCommand(['get', '--sigv4', '--region', REGION, '--', '-2abc'], {})).toMatchObject({ name: 'get', options: { jobid: '-2abc' } });
+    expect(() => parseCommand(['get', '-2abc'], {})).toThrow(/a jobid that starts with "-" goes after "--": wecom-zone-tasks get -- <jobid>/);
+    expect(getCommandLine('-2abc')).toBe('wecom-zone-tasks get -- -2abc');
+    expect(getCommandLine('Yx3')).toBe('wecom-zone-tasks get Yx3');
   });
 });
