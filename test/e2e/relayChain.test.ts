@@ -257,10 +257,25 @@ describe.skipIf(!motoEndpoint || !python)('the relay chain: functions → WeCom 
       const jobs = emulator.jobCount;
       const { status, body } = await create(DOC_EXAMPLE_REQUEST);
       expect(status).toBe(503);
-      expect(body).toMatchObject({ error: 'zone_unavailable', errcode: 790016 });
+      expect(body).toMatchObject({ error: 'zone_misconfigured', errcode: 790016 });
+      expect(String(body.message)).toMatch(/invoke_create_program_task.*relay\/protocol\/invoke_create_program_task\.input\.json/);
       expect(emulator.jobCount).toBe(jobs);
     } finally {
       fake.setRelayAbility('invoke_create_program_task', good);
+    }
+  });
+
+  it('names the fix when WeCom refuses the corp secret (rotated at WeCom, not yet in SSM)', async () => {
+    fake.setCorpSecret(`rotated-${randomUUID()}`);
+    try {
+      // The cached token still works until WeCom ends it: end it, so the functions must fetch a new one.
+      fake.revokeTokens();
+      const { status, body } = await create(DOC_EXAMPLE_REQUEST);
+      expect(status).toBe(503);
+      expect(body).toMatchObject({ error: 'zone_misconfigured', errcode: 40001 });
+      expect(String(body.message)).toMatch(/corp secret is wrong/);
+    } finally {
+      fake.setCorpSecret(CORP_SECRET);
     }
   });
 
