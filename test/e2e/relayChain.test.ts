@@ -26,6 +26,7 @@ import { SAMPLE_ARCHIVE, samplePrograms } from '../../lib/zone/emulator/sample.j
 import { type ServedEmulator, serveEmulator } from '../../lib/zone/emulator/server.js';
 import { type FakeWecomApi, generatedRelayAbilities, startFakeWecomApi } from '../support/fakeWecomApi.js';
 import { DOC_EXAMPLE_REQUEST, SECRETS_AND_CHAT, submitAndWait, waitFor } from '../support/fixtures.js';
+import { runTsProcess } from '../support/processes.js';
 import { AWS_TEST_ENV, createIdempotencyTable, createPollQueue, createTasksTable, dynamoClient, motoEndpoint, sqsClient } from '../support/moto.js';
 
 const run = promisify(execFile);
@@ -409,4 +410,34 @@ describe.skipIf(!python)('npm start with ZONE_TRANSPORT=relay', () => {
       expect(relay.output).not.toContain(secret);
     }
   }, 60_000);
+});
+
+describe('npm start with a WeCom transport checks the corp secret before it listens', () => {
+  it('refuses a missing or empty secret file, naming it, and never starts', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'relay-secret-'));
+    try {
+      const empty = join(dir, 'empty');
+      await writeFile(empty, '\n');
+      const shell = Object.fromEntries(Object.entries(process.env).filter(([key]) => !/^(ZONE_|WECOM_|POLL_|TASKS_|IDEMPOTENCY_|AWS_)/.test(key))) as Record<string, string>;
+      for (const [file, problem] of [
+        [join(dir, 'missing'), /ENOENT/],
+        [empty, /holds no secret/],
+      ] as const) {
+        const { code, output } = await runTsProcess('lib/local/start.ts', [], {
+          ...shell,
+          PORT: '0',
+          ZONE_TRANSPORT: 'relay',
+          WECOM_CORP_ID: CORP_ID,
+          WECOM_CORP_SECRET_FILE: file,
+          WECOM_RELAY_PROGRAM_ID: RELAY_PROGRAM,
+        });
+        expect(code).toBe(1);
+        expect(output).toContain(`the corp secret (file:${file})`);
+        expect(output).toMatch(problem);
+        expect(output).not.toMatch(/listening on/);
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });
