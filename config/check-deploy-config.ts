@@ -13,9 +13,12 @@ import { checkZoneTransportEnv } from '../lib/wiring/zone.js';
  * would deploy and then fail at every call with AccessDenied.
  */
 function checkSecretNames(env: Record<string, string>, prefix: string): void {
-  const param = env.WECOM_CORP_SECRET_PARAM?.trim();
-  if (param && !param.startsWith(`/${prefix}`) && !param.includes(`:parameter/${prefix}`)) {
-    throw new ConfigurationError(`invalid configuration: WECOM_CORP_SECRET_PARAM: must be under /${prefix} (the functions may read only there)`);
+  // Every SSM SecureString the functions read: the corp secret, the bridge token, the callback secret.
+  for (const variable of ['WECOM_CORP_SECRET_PARAM', 'ZONE_BRIDGE_TOKEN_PARAM', 'CALLBACK_SECRET_PARAM']) {
+    const param = env[variable]?.trim();
+    if (param && !param.startsWith(`/${prefix}`) && !param.includes(`:parameter/${prefix}`)) {
+      throw new ConfigurationError(`invalid configuration: ${variable}: must be under /${prefix} (the functions may read only there)`);
+    }
   }
   const arn = env.WECOM_CORP_SECRET_ARN?.trim();
   if (arn && !arn.startsWith(prefix) && !arn.includes(`:secret:${prefix}`)) {

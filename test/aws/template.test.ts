@@ -7,10 +7,11 @@
  * reporting no errors. Packaged with non-default deploy settings, so the test sees them arrive.
  */
 import { execFile, spawnSync } from 'node:child_process';
-import { readFile, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import schedule from '../../config/poll-schedule.json' with { type: 'json' };
 import { packageService, ROOT } from '../support/osls.js';
 
@@ -57,13 +58,23 @@ const statements = (roleId: string): any[] =>
   (template.Resources[roleId]?.Properties.Policies ?? []).flatMap((policy: any) => policy.PolicyDocument.Statement);
 const actionsOf = (statement: any): string[] => [statement.Action].flat();
 
+/** A copy of the packaged template for cfn-lint: another test file's packaging replaces `.serverless/`. */
+let lintCopy: string;
+
 beforeAll(async () => {
   await rm(join(ROOT, '.serverless'), { recursive: true, force: true });
-  const packaged = await packageService(['--stage', 'ci'], SETTINGS);
+  const packaged = await packageService(['--stage', 'ci'], SETTINGS, async () => {
+    const text = await readFile(TEMPLATE, 'utf8');
+    template = JSON.parse(text);
+    region = JSON.parse(await readFile(STATE, 'utf8')).service.provider.region;
+    lintCopy = join(await mkdtemp(join(tmpdir(), 'template-')), 'cloudformation-template-update-stack.json');
+    await writeFile(lintCopy, text);
+  });
   if (!packaged.ok) throw new Error(`osls package failed: ${packaged.output}`);
-  template = JSON.parse(await readFile(TEMPLATE, 'utf8'));
-  region = JSON.parse(await readFile(STATE, 'utf8')).service.provider.region;
 }, 180_000);
+afterAll(async () => {
+  if (lintCopy) await rm(dirname(lintCopy), { recursive: true, force: true });
+});
 
 describe('the packaged stack', () => {
   it('alarms on every dead-letter queue, the poll queue’s age, every function’s errors and throttles and HTTP 5xx, all to one topic that is an output', () => {
@@ -281,7 +292,7 @@ describe('the packaged stack', () => {
       return;
     }
     // Exit codes are bit flags (2 errors, 4 warnings, 8 informational): read the findings instead.
-    const { stdout } = await run('cfn-lint', ['--format', 'json', '--regions', region, '--', TEMPLATE]).catch((error) => error as { stdout: string });
+    const { stdout } = await run('cfn-lint', ['--format', 'json', '--regions', region, '--', lintCopy]).catch((error) => error as { stdout: string });
     const findings = JSON.parse(stdout) as { Level: string; Rule: { Id: string }; Message: string }[];
     const errors = findings.filter((finding) => finding.Level === 'Error').map((finding) => `${finding.Rule.Id}: ${finding.Message}`);
     expect(errors).toEqual([]);
@@ -301,6 +312,8 @@ describe('osls package refuses surprising settings, naming the setting', () => {
     [{ ALARM_EMAIL: 'ops' }, /ALARM_EMAIL: must be one e-mail address/],
     [{ ZONE_TRANSPORT: 'bridge', ZONE_BRIDGE_URL: 'http://bridge.example' }, /ZONE_BRIDGE_URL: must be an https URL on AWS/],
     [{ ZONE_TRANSPORT: 'bridge', ZONE_BRIDGE_URL: 'https://bridge.example', ZONE_BRIDGE_TOKEN: 'plain-token-value' }, /ZONE_BRIDGE_TOKEN: npm start only/],
+    [{ ZONE_TRANSPORT: 'bridge', ZONE_BRIDGE_URL: 'https://bridge.example', ZONE_BRIDGE_TOKEN_PARAM: '/elsewhere/bridge-token' }, /ZONE_BRIDGE_TOKEN_PARAM: must be under \/wecom-zone-tasks\/ci\//],
+    [{ CALLBACK_SECRET_PARAM: '/elsewhere/callback-secret' }, /CALLBACK_SECRET_PARAM: must be under \/wecom-zone-tasks\/ci\//],
   ])('%j', async (settings, message) => {
     const packaged = await packageService(['--stage', 'ci', '--package', join(ROOT, '.serverless-refused')], settings as Record<string, string>);
     await rm(join(ROOT, '.serverless-refused'), { recursive: true, force: true });

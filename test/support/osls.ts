@@ -25,6 +25,7 @@ const DEPLOY_VARIABLES = [
   'ZONE_BRIDGE_URL',
   'ZONE_BRIDGE_TOKEN',
   'ZONE_BRIDGE_TOKEN_PARAM',
+  'CALLBACK_SECRET_PARAM',
 ];
 
 /**
@@ -57,9 +58,11 @@ export interface PackageResult {
 
 /**
  * `osls package <args>` in the project, with the deploy settings of the caller's shell removed and
- * `env` added. Resolves (never rejects) with whether it succeeded and what it printed.
+ * `env` added. Resolves (never rejects) with whether it succeeded and what it printed. `collect`
+ * runs after a successful packaging while the lock is still held: the place to read or copy what was
+ * written to the project's `.serverless/`, which the next packaging of any test file replaces.
  */
-export function packageService(args: string[], env: Record<string, string> = {}): Promise<PackageResult> {
+export function packageService(args: string[], env: Record<string, string> = {}, collect?: () => Promise<void>): Promise<PackageResult> {
   const clean: NodeJS.ProcessEnv = { ...process.env, SLS_TELEMETRY_DISABLED: '1' };
   for (const name of DEPLOY_VARIABLES) delete clean[name];
   return withPackageLock(async () => {
@@ -69,6 +72,7 @@ export function packageService(args: string[], env: Record<string, string> = {})
         env: { ...clean, ...env },
         maxBuffer: 16 * 1024 * 1024,
       });
+      await collect?.();
       return { ok: true, output: `${stdout}${stderr}` };
     } catch (error) {
       const failed = error as { stdout?: string; stderr?: string; message: string };
