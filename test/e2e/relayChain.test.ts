@@ -428,6 +428,9 @@ describe('npm start with a WeCom transport checks the corp secret before it list
           ZONE_TRANSPORT: 'relay',
           WECOM_CORP_ID: CORP_ID,
           WECOM_CORP_SECRET_FILE: file,
+          // runTsProcess starts from this process's environment, where the suite above set these.
+          WECOM_CORP_SECRET_PARAM: '',
+          WECOM_CORP_SECRET_ARN: '',
           WECOM_RELAY_PROGRAM_ID: RELAY_PROGRAM,
         });
         expect(code).toBe(1);
