@@ -13,8 +13,12 @@ const ROOT = resolve(import.meta.dirname, '../..');
 
 describe('npm start', () => {
   let child: ChildProcess | undefined;
-  afterAll(() => {
-    child?.kill('SIGTERM');
+  // npm runs tsx, which runs node: stop the whole process group, or the server outlives the test.
+  afterAll(async () => {
+    if (!child?.pid || child.exitCode !== null) return;
+    const exited = new Promise((done) => child?.once('exit', done));
+    process.kill(-child.pid, 'SIGTERM');
+    await exited;
   });
 
   it('serves the whole flow: the document example reaches SUCCEEDED', async () => {
@@ -22,6 +26,7 @@ describe('npm start', () => {
       cwd: ROOT,
       env: { ...process.env, PORT: '0', ZONE_PROGRAM_LATENCY_MS: '500', POWERTOOLS_LOG_LEVEL: 'WARN' },
       stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
     });
     let stderr = '';
     child.stderr?.on('data', (chunk) => {
