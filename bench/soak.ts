@@ -44,8 +44,12 @@ function log(message: string): void {
 
 /** Resident set size of a process, in MB (Linux /proc). */
 function rssMb(pid: number): number {
-  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return match ? Number(match[1]) / 1024 : Number.NaN;
+  try {
+    const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match ? Number(match[1]) / 1024 : Number.NaN;
+  } catch {
+    return Number.NaN; // the server is gone: the clients will say why
+  }
 }
 
 /** The pids below `root` in the process tree. */
@@ -81,7 +85,14 @@ function serverPid(root: number): number {
   throw new Error('the server process of npm start was not found');
 }
 
-async function startServer(dataDir: string): Promise<{ child: ChildProcess; url: string }> {
+interface Server {
+  child: ChildProcess;
+  url: string;
+  exited: Promise<unknown>;
+  stderr(): string;
+}
+
+async function startServer(dataDir: string): Promise<Server> {
   const child = spawn('npm', ['start', '--silent'], {
     cwd: ROOT,
     detached: true,
@@ -103,11 +114,12 @@ async function startServer(dataDir: string): Promise<{ child: ChildProcess; url:
   });
   let stderr = '';
   child.stderr?.on('data', (chunk) => {
-    stderr += String(chunk);
+    stderr = (stderr + String(chunk)).slice(-20_000);
   });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
   for (let i = 0; i < 300; i++) {
     const url = /listening on (http:\/\/\S+)/.exec(stderr)?.[1];
-    if (url) return { child, url };
+    if (url) return { child, url, exited, stderr: () => stderr };
     if (child.exitCode !== null) break;
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -137,7 +149,8 @@ interface Sample {
 
 async function main(): Promise<void> {
   const dataDir = await mkdtemp(join(tmpdir(), 'wzt-soak-'));
-  const { child, url } = await startServer(dataDir);
+  const server = await startServer(dataDir);
+  const { child, url } = server;
   const pid = serverPid(child.pid ?? 0);
   const started = Date.now();
   const samples: Sample[] = [];
@@ -163,10 +176,13 @@ async function main(): Promise<void> {
       }),
     );
     sample();
+  } catch (error) {
+    log(`failed after ${done} tasks: ${(error as Error).message}; the server said:\n${server.stderr()}`);
+    throw error;
   } finally {
     clearInterval(sampler);
-    process.kill(-(child.pid ?? 0), 'SIGTERM');
-    await new Promise((r) => child.once('exit', r));
+    if (child.exitCode === null && child.signalCode === null) process.kill(-(child.pid ?? 0), 'SIGTERM');
+    await server.exited;
     await rm(dataDir, { recursive: true, force: true });
   }
 
