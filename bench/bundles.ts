@@ -131,6 +131,7 @@ export function importEnvironment(): Record<string, string> {
     PATH: process.env.PATH ?? '',
     TASKS_TABLE: 't',
     POLL_QUEUE_URL: 'http://127.0.0.1:1/q',
+    ZONE_TRANSPORT: 'bridge',
     ZONE_BRIDGE_URL: 'http://127.0.0.1:1',
     AWS_REGION: 'us-east-1',
     POWERTOOLS_LOG_LEVEL: 'SILENT',

@@ -44,10 +44,18 @@ export const TasksEnvSchema = z.object({ TASKS_TABLE: z.string().min(1) });
 export const IdempotencyEnvSchema = z.object({ IDEMPOTENCY_TABLE: z.string().min(1) });
 /** The poll queue (the functions that send or hold poll messages). */
 export const QueueEnvSchema = z.object({ POLL_QUEUE_URL: z.url() });
+/** The zone transports a deployment can use (`npm start` also has `emulator`). */
+export const ZONE_TRANSPORTS = ['relay', 'bridge', 'wecom'] as const;
+export type ZoneTransportName = (typeof ZONE_TRANSPORTS)[number];
+
 /** How the functions reach the zone (the functions that call it). */
 export const ZoneTransportEnvSchema = z.object({
-  /** `bridge`: the HTTP bridge at ZONE_BRIDGE_URL; `wecom`: WeCom's public HTTPS API (WECOM_*). */
-  ZONE_TRANSPORT: z.enum(['bridge', 'wecom']).default('bridge'),
+  /**
+   * `relay` (default): WeCom's `sync_call_program` to the relay program in the zone (WECOM_*,
+   * WECOM_RELAY_*); `bridge`: the HTTP bridge at ZONE_BRIDGE_URL (local work, debug mode); `wecom`:
+   * WeCom's `async_program_task` to a zone program of your own. README "Which transport".
+   */
+  ZONE_TRANSPORT: z.enum(ZONE_TRANSPORTS, { error: `must be one of ${ZONE_TRANSPORTS.join(', ')}` }).default('relay'),
   /** Required when ZONE_TRANSPORT=bridge. */
   ZONE_BRIDGE_URL: z.url().optional(),
   ZONE_BRIDGE_TOKEN: z.string().optional(),

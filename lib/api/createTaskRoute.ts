@@ -70,6 +70,15 @@ export function makeCreateTaskHandler(
           const seconds = Math.max(1, Math.ceil((error.retryAt - Date.now()) / 1000));
           throw new HttpError(503, 'budget_spent', `${error.message}; retry in ${seconds} s`, {}, { 'retry-after': String(seconds) });
         }
+        if (error instanceof ZoneUnavailableError && error.reach === 'unknown') {
+          // Not 503: a client that retries (ours does on 503) could leave a second task at the zone.
+          throw new HttpError(
+            502,
+            'zone_outcome_unknown',
+            `${error.errmsg}. The zone may have created the task, which is not tracked here; retrying creates another task`,
+            { errcode: error.errcode },
+          );
+        }
         if (error instanceof ZoneUnavailableError) {
           throw new HttpError(
             503,

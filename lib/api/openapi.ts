@@ -168,6 +168,12 @@ export const EXAMPLES = {
       errmsg: 'program PROG_X not found',
     },
     zone_unavailable: { error: 'zone_unavailable', message: 'the zone is busy or unreachable; retry later', errcode: ERRCODE.frequencyLimit },
+    zone_outcome_unknown: {
+      error: 'zone_outcome_unknown',
+      message:
+        'create_program_task: WeCom answered 710675: the relay program did not answer in time. The zone may have created the task, which is not tracked here; retrying creates another task',
+      errcode: 710_675,
+    },
     internal_error: { error: 'internal_error', message: 'the request could not be completed; it is safe to retry' },
   },
 } satisfies {
@@ -276,9 +282,15 @@ export function openApiDocument() {
               ['idempotency_key_reused', 'zone_rejected'],
             ),
             '500': { $ref: '#/components/responses/InternalError' },
+            '502': errorAnswer(
+              '`zone_outcome_unknown`: the call to the zone failed after it was sent (a timeout, a broken answer): the zone ' +
+                'may have created the task, which this service cannot track. Not retried, and not to be retried blindly: ' +
+                'a retry creates a second task at the zone.',
+              ['zone_outcome_unknown'],
+            ),
             '503': errorAnswer(
-              '`zone_unavailable`: the zone is busy (-1, 45009, 45033; already retried twice with backoff) or unreachable ' +
-                '(not retried: the zone may have created the task; retry with an `Idempotency-Key`).',
+              '`zone_unavailable`: the zone is busy (-1, 45009, 45033; already retried twice with backoff) or could not be ' +
+                'reached before the request was sent (nothing was created): retry later.',
               ['zone_unavailable'],
               { 'retry-after': RETRY_AFTER },
             ),

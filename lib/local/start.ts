@@ -1,14 +1,18 @@
 /**
- * `npm start`: the whole flow on one laptop. Variables are in the README's configuration table.
- *   npm start -- --archive my-archive.json --programs my-programs.json
+ * `npm start`: the whole flow on one machine. Variables are in the README's configuration table.
+ *   npm start -- --archive my-archive.json --programs my-programs.json      (the embedded emulator)
+ *   ZONE_TRANSPORT=relay WECOM_CORP_ID=… WECOM_CORP_SECRET_FILE=… WECOM_RELAY_PROGRAM_ID=… npm start
+ * Every transport the functions have (relay, bridge, wecom) is available here with the same settings,
+ * checked by the same code (`checkZoneTransportEnv`); the emulator stays the default.
  */
 import { parseArgs } from 'node:util';
 import * as z from 'zod';
-import { ConfigurationError, parseEnv } from '../config.js';
+import { ConfigurationError, parseEnv, ZONE_TRANSPORTS } from '../config.js';
 import { DataDirError } from './database.js';
 import { CALLBACK_PATH, type ServedEmulator, serveEmulator } from '../zone/emulator/server.js';
 import { configureEmulator, parseZoneEnv, ZoneConfigError } from '../zone/emulator/settings.js';
-import { HttpZoneTransport } from '../zone/httpTransport.js';
+import { createLogger } from '../log.js';
+import { zoneTransport } from '../wiring/zone.js';
 import type { ZoneTransport } from '../zone/port.js';
 import { startLocalStack } from './stack.js';
 
@@ -19,9 +23,13 @@ const LocalEnvSchema = z.object({
   LOCAL_API_TOKEN: z.string().optional(),
   /** Where the embedded emulator also listens, for external programs' reports (0: any free port). */
   ZONE_PORT: z.coerce.number().int().min(0).max(65_535).default(0),
+  /**
+   * `emulator` (default; `bridge` when ZONE_BRIDGE_URL is set), or a real transport: `relay`, `bridge`,
+   * `wecom`, with the settings the functions take (README "Reach your corp").
+   */
+  ZONE_TRANSPORT: z.enum(['emulator', ...ZONE_TRANSPORTS], { error: `must be one of emulator, ${ZONE_TRANSPORTS.join(', ')}` }).optional(),
   /** Talk to a zone bridge over HTTP instead of the embedded emulator. */
   ZONE_BRIDGE_URL: z.url().optional(),
-  ZONE_BRIDGE_TOKEN: z.string().optional(),
   /** Signs completion callbacks (`callback_url`); on AWS the secret comes from SSM instead. */
   CALLBACK_SIGNING_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
   /** Where tasks, the poll queue, idempotency keys and budgets are kept (SQLite); `:memory:` keeps them in memory. */
@@ -39,15 +47,17 @@ async function main(): Promise<void> {
   let zone: ZoneTransport;
   let served: ServedEmulator | undefined;
   let zoneName: string;
-  if (env.ZONE_BRIDGE_URL) {
-    zone = new HttpZoneTransport({ baseUrl: env.ZONE_BRIDGE_URL, bearerToken: env.ZONE_BRIDGE_TOKEN });
-    zoneName = `zone bridge ${env.ZONE_BRIDGE_URL}`;
-  } else {
+  const transport = env.ZONE_TRANSPORT ?? (env.ZONE_BRIDGE_URL ? 'bridge' : 'emulator');
+  const logger = createLogger();
+  if (transport === 'emulator') {
     const configured = await configureEmulator(parseZoneEnv(process.env), files);
     served = await serveEmulator(configured.emulator, { port: env.ZONE_PORT, host: env.HOST });
     configured.setCallbackUrl(`${served.url}${CALLBACK_PATH}`);
     zone = configured.emulator;
     zoneName = `embedded zone emulator at ${served.url} (${configured.summary})`;
+  } else {
+    zone = zoneTransport({ ...process.env, ZONE_TRANSPORT: transport }, logger, {}, 'local');
+    zoneName = transport === 'bridge' ? `zone bridge ${env.ZONE_BRIDGE_URL}` : `${transport} transport (WeCom API, corp ${process.env.WECOM_CORP_ID})`;
   }
   const stack = await startLocalStack({
     port: env.PORT,
@@ -56,6 +66,7 @@ async function main(): Promise<void> {
     callbackSecret: env.CALLBACK_SIGNING_SECRET,
     env: process.env,
     zone,
+    logger,
     dataDir: env.DATA_DIR === ':memory:' ? undefined : env.DATA_DIR,
     dataSync: env.DATA_SYNC,
   });

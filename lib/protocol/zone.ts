@@ -64,6 +64,8 @@ export const CreateProgramTaskResponseSchema = z.object({
   errmsg: z.string().default(''),
   jobid: z.string().optional(),
   fail_list: z.array(CreateFailMsgSchema).default([]),
+  /** Listed by doc 53659 (a leftover of the model interfaces); the zone may send it, we never use it. */
+  fail_tag_group_id_list: z.array(z.string()).optional(),
 });
 export type CreateProgramTaskResponse = z.infer<typeof CreateProgramTaskResponseSchema>;
 

@@ -11,7 +11,7 @@ import type { PollSchedule } from '../poll/schedule.js';
 import type { CreateProgramTaskRequest, CreateProgramTaskResponse } from '../protocol/zone.js';
 import type { PollQueue } from '../queue/port.js';
 import type { ZoneClient } from '../zone/client.js';
-import { ZoneTransportError } from '../zone/port.js';
+import { type ZoneCallReach, ZoneTransportError } from '../zone/port.js';
 import type { TaskStore } from './store.js';
 import { type FailedMessage, pendingShard, type TaskRecord } from './task.js';
 
@@ -61,12 +61,17 @@ export class BudgetSpentError extends Error {
   }
 }
 
-/** The zone could not be reached or is busy: the request itself may be fine; retry later. */
+/**
+ * The zone could not be reached or is busy: the request itself may be fine. `reach` says whether the
+ * zone may have created the task anyway (`unknown`: a timeout or broken answer after the request was
+ * sent), in which case a retry may leave a second task at the zone.
+ */
 export class ZoneUnavailableError extends Error {
   override readonly name = 'ZoneUnavailableError';
   constructor(
     readonly errcode: number,
     readonly errmsg: string,
+    readonly reach: ZoneCallReach = 'not_sent',
   ) {
     super(`the zone is unavailable: ${errcode} ${errmsg}`);
   }
@@ -95,7 +100,7 @@ async function createInZone(
     try {
       response = await deps.zone.createProgramTask(request);
     } catch (error) {
-      if (error instanceof ZoneTransportError) throw new ZoneUnavailableError(error.sdkCode, error.message);
+      if (error instanceof ZoneTransportError) throw new ZoneUnavailableError(error.wecomErrcode ?? error.sdkCode, error.message, error.reach);
       throw error;
     }
     if (response.errcode === 0) return response;

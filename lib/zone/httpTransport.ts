@@ -4,7 +4,7 @@
  * and so can a thin bridge running inside the zone next to the vendor SDK.
  */
 import { SDK_CODE } from '../protocol/errcodes.js';
-import { type ZoneTransport, ZoneTransportError } from './port.js';
+import { isConnectionRefused, type ZoneTransport, ZoneTransportError } from './port.js';
 
 export interface HttpZoneTransportOptions {
   baseUrl: string;
@@ -38,7 +38,13 @@ export class HttpZoneTransport implements ZoneTransport {
     } catch (error) {
       // Only the error's kind: a fetch error message can quote the URL, never the body, but stay terse.
       const kind = error instanceof Error ? error.name : 'Error';
-      throw new ZoneTransportError(SDK_CODE.networkFailure, `${apiName}: zone bridge unreachable (${kind})`);
+      // A refused connection never reached the bridge; anything else may have (a create may exist).
+      const refused = isConnectionRefused(error);
+      throw new ZoneTransportError(
+        SDK_CODE.networkFailure,
+        `${apiName}: zone bridge unreachable (${refused ? 'connection refused' : kind})`,
+        refused ? 'not_sent' : 'unknown',
+      );
     }
     const text = await response.text();
     if (!response.ok) {

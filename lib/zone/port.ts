@@ -9,15 +9,32 @@ export interface ZoneTransport {
 }
 
 /**
+ * Whether a failed call may have acted at the zone. `not_sent`: the call never reached the zone
+ * interface (connection refused, credentials refused, a protocol check failed before the call), so a
+ * create made nothing. `unknown`: it may have (a timeout or a broken answer after sending), so a
+ * create may have left a task at the zone that nobody tracks.
+ */
+export type ZoneCallReach = 'not_sent' | 'unknown';
+
+/**
  * The call did not complete (SDK `Invoke` returned non-zero): network failure, bad HTTP status,
- * invalid JSON... `sdkCode` follows the vendor SDK's codes (spec section 5).
+ * invalid JSON... `sdkCode` follows the vendor SDK's codes (spec section 5); `wecomErrcode` is WeCom's
+ * own errcode when WeCom's API answered the failure (e.g. 710675 from `sync_call_program`).
  */
 export class ZoneTransportError extends Error {
-  override readonly name = 'ZoneTransportError';
+  override readonly name: string = 'ZoneTransportError';
   constructor(
     readonly sdkCode: number,
     message: string,
+    readonly reach: ZoneCallReach = 'unknown',
+    readonly wecomErrcode?: number,
   ) {
     super(message);
   }
+}
+
+/** fetch wraps the socket error: `TypeError('fetch failed', { cause: { code: 'ECONNREFUSED' } })`. */
+export function isConnectionRefused(error: unknown): boolean {
+  const cause = (error as { cause?: { code?: unknown } } | undefined)?.cause;
+  return cause?.code === 'ECONNREFUSED';
 }

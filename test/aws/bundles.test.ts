@@ -43,7 +43,7 @@ const FUNCTION_BUDGET_KIB: Record<string, number> = {
 
 beforeAll(async () => {
   await rm(OUT, { recursive: true, force: true });
-  await run(join(ROOT, 'node_modules/.bin/osls'), ['package', '--package', join(OUT, 'package')], {
+  await run(join(ROOT, 'node_modules/.bin/osls'), ['package', '--stage', 'ci', '--package', join(OUT, 'package')], {
     cwd: ROOT,
     env: { ...process.env, SLS_TELEMETRY_DISABLED: '1' },
   });
@@ -85,6 +85,7 @@ describe('osls package', () => {
         TASKS_TABLE: 't',
         IDEMPOTENCY_TABLE: 'i',
         POLL_QUEUE_URL: 'http://127.0.0.1:1/q',
+        ZONE_TRANSPORT: 'bridge',
         ZONE_BRIDGE_URL: 'http://127.0.0.1:1',
         EVENT_BUS_NAME: 'default',
         CALLBACK_SECRET_PARAM: '/wecom-zone-tasks/dev/callback-secret',
@@ -135,6 +136,7 @@ describe.skipIf(!motoEndpoint)('the packaged bundles on DynamoDB + SQS (moto)', 
       TASKS_TABLE: table,
       IDEMPOTENCY_TABLE: idempotencyTable,
       POLL_QUEUE_URL: queueUrl,
+      ZONE_TRANSPORT: 'bridge',
       ZONE_BRIDGE_URL: served.url,
       POLL_FIRST_DELAY_SECONDS: '0',
       POLL_MIN_WAIT_SECONDS: '1',

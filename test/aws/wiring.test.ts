@@ -17,6 +17,7 @@ const FULL = {
   TASKS_TABLE: 't',
   IDEMPOTENCY_TABLE: 'i',
   POLL_QUEUE_URL: 'http://127.0.0.1:1/q',
+  ZONE_TRANSPORT: 'bridge',
   ZONE_BRIDGE_URL: 'http://127.0.0.1:1',
   AWS_REGION: 'us-east-1',
 };

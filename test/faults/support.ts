@@ -1,6 +1,8 @@
 /**
  * Shared pieces of the fault scenarios: a seeded random source, a client that retries like a
- * careful user (same Idempotency-Key on 503 / 409), and the tally of what the store holds.
+ * careful user (same Idempotency-Key on 503 / 409, and on 502 `zone_outcome_unknown`, accepting the
+ * risk of a second zone task that answer names: the emulator's injected -10002 fails before creating
+ * anything), and the tally of what the store holds.
  */
 import { randomUUID } from 'node:crypto';
 import type { TaskStore } from '../../lib/tasks/store.js';
@@ -17,9 +19,10 @@ export async function submitWithRetries(url: string, body: unknown, maxTries = 3
       headers: { 'content-type': 'application/json', 'idempotency-key': key },
       body: JSON.stringify(body),
     });
-    const answer = (await response.json()) as { jobid?: string };
+    const answer = (await response.json()) as { jobid?: string; error?: string };
     if (response.status === 202 && answer.jobid) return { jobid: answer.jobid, tries };
-    if (response.status !== 503 && response.status !== 409) throw new Error(`POST /tasks answered ${response.status}`);
+    const retryable = response.status === 503 || response.status === 409 || answer.error === 'zone_outcome_unknown';
+    if (!retryable) throw new Error(`POST /tasks answered ${response.status}`);
     await new Promise((resolve) => setTimeout(resolve, 20 * tries));
   }
   throw new Error('POST /tasks never accepted');

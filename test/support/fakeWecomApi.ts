@@ -3,18 +3,30 @@
  *   GET  /cgi-bin/gettoken?corpid=&corpsecret=            → {errcode, errmsg, access_token, expires_in}
  *   POST /cgi-bin/chatdata/async_program_task?access_token=   {program_id, ability_id, request_data}
  *   POST /cgi-bin/chatdata/async_program_result?access_token= {jobid}
+ *   POST /cgi-bin/chatdata/sync_call_program?access_token=    {program_id, ability_id, request_data}
+ * `sync_call_program` (doc 53295) checks the program (800001), the ability (710636) and the input
+ * protocol (790016, doc 53337), forwards the call to the relay program (`relay` option) the way the
+ * fake vendor SDK decodes it (`test/support/fake_sdk/wwspecapisdk.py`: a signed plain-JSON body), and
+ * checks the answer: relay unreachable 710674, too slow 710675, not HTTP 200 710676, exception header
+ * or bad signature 710677 (doc 90313's global codes), output protocol 790014.
+ *   POST /cgi-bin/chatdata/open_debug_mode | close_debug_mode | check_debug_mode (docs 54810–54812)
+ * open and close the relay program's debug mode (`debug_token` must be `relay.debugToken`).
  * The chatdata endpoints are backed by a {@link ZoneEmulator}: `request_data` is handed to its
  * `create_program_task`, so tasks really run. Tokens: a missing one is 41001, an unknown or revoked
  * one 40014, an expired one 42001. Tokens live `tokenLifetimeSeconds` on the fake's clock (default:
  * what `expires_in` says), or until `tokenUses` calls, or until `expireTokens()`.
  */
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import { close, listen, readBody, sendJson } from '../../lib/local/nodeHttp.js';
+import { relayProtocolFiles } from '../../lib/protocol/relayProtocols.js';
+import { protocolMismatch } from '../../lib/render/protocolMatch.js';
 import { ZoneEmulator } from '../../lib/zone/emulator/emulator.js';
 import { SAMPLE_ARCHIVE, samplePrograms } from '../../lib/zone/emulator/sample.js';
 
 export interface FakeWecomApiOptions {
+  /** Default: a free port. */
+  port?: number;
   corpId?: string;
   corpSecret?: string;
   /** The zone program (and ability) async_program_task accepts. */
@@ -33,10 +45,53 @@ export interface FakeWecomApiOptions {
   gettokenDelayMs?: number;
   /** Send the emulator's result-time fail_list (which the public API does not document). Default false. */
   resultFailList?: boolean;
+  /** The relay program `sync_call_program` calls; without it every program id is unknown (800001). */
+  relay?: FakeRelayProgram;
   now?: () => number;
 }
 
-export type FakeCallKind = 'gettoken' | 'async_program_task' | 'async_program_result';
+export interface FakeRelayProgram {
+  /** Default RELAY_PROGRAM. */
+  programId?: string;
+  /** Where the relay listens (its standalone server). */
+  url: string;
+  /** Ability id → its input and output protocol samples; default: the generated `relay/protocol/` files. */
+  abilities?: Record<string, { input: unknown; output: unknown }>;
+  /** How long WeCom waits for the relay before answering 710675. Default 5000. */
+  timeoutMs?: number;
+  /** The app's agentid the call carries. Default 1000002. */
+  agentId?: number;
+  /** Shared with the fake SDK (FAKE_SPEC_SIGNING_KEY). Default fake-spec-signing-key. */
+  signingKey?: string;
+  /** The program's debug token (admin console → 调试). Default fake-debug-token. */
+  debugToken?: string;
+}
+
+/** The relay protocols an admin would paste into the console: the generated samples. */
+export function generatedRelayAbilities(): Record<string, { input: unknown; output: unknown }> {
+  const abilities: Record<string, { input: unknown; output: unknown }> = {};
+  for (const file of relayProtocolFiles()) {
+    abilities[file.abilityId] ??= { input: {}, output: {} };
+    (abilities[file.abilityId] as Record<string, unknown>)[file.direction] = file.sample;
+  }
+  return abilities;
+}
+
+export const DEFAULT_FAKE_SIGNING_KEY = 'fake-spec-signing-key';
+
+/** The fake SDK's signature: lowercase hex HMAC-SHA256 of the body. */
+export function fakeSpecSignature(body: string, key = DEFAULT_FAKE_SIGNING_KEY): string {
+  return createHmac('sha256', key).update(body, 'utf8').digest('hex');
+}
+
+export type FakeCallKind =
+  | 'gettoken'
+  | 'async_program_task'
+  | 'async_program_result'
+  | 'sync_call_program'
+  | 'open_debug_mode'
+  | 'close_debug_mode'
+  | 'check_debug_mode';
 
 export interface FakeEvent {
   kind: FakeCallKind;
@@ -61,6 +116,10 @@ export interface FakeWecomApi {
   issuedTokens: string[];
   /** The bodies async_program_task received (test assertions only: they hold secret keys). */
   taskBodies: unknown[];
+  /** The `sync_call_program` bodies received (test assertions only: they hold secret keys). */
+  syncCallBodies: unknown[];
+  /** Whether the relay program is in debug mode (open_debug_mode called with its token, not closed). */
+  readonly debugMode: boolean;
   count(kind: FakeCallKind, errcode?: number): number;
   /** Every token issued so far expires now (next use: 42001). */
   expireTokens(): void;
@@ -74,6 +133,8 @@ export interface FakeWecomApi {
   breakGettoken(how: 'http502' | 'drop', times?: number): void;
   /** Rotate the corp secret: gettoken with the old one answers 40001. */
   setCorpSecret(secret: string): void;
+  /** What the admin console holds for a relay ability (undefined: the ability is removed). */
+  setRelayAbility(abilityId: string, protocols: { input: unknown; output: unknown } | undefined): void;
   close(): Promise<void>;
 }
 
@@ -89,6 +150,12 @@ const ERRMSG: Record<number, string> = {
   47001: 'data format error, hint: [fake]',
   800001: 'program not found, hint: [fake]',
   710636: 'ability not found, hint: [fake]',
+  710674: 'connect to spec program failed, hint: [fake]',
+  710675: 'spec program read/write timeout, hint: [fake]',
+  710676: 'spec program http status not 200, hint: [fake]',
+  710677: 'spec decrypt or verify signature failed, hint: [fake]',
+  790014: 'json response does not match the template, hint: [fake]',
+  790016: 'json request does not match the template, hint: [fake]',
 };
 
 export async function startFakeWecomApi(options: FakeWecomApiOptions = {}): Promise<FakeWecomApi> {
@@ -106,6 +173,8 @@ export async function startFakeWecomApi(options: FakeWecomApiOptions = {}): Prom
   const events: FakeEvent[] = [];
   const issuedTokens: string[] = [];
   const taskBodies: unknown[] = [];
+  const syncCallBodies: unknown[] = [];
+  let debugMode = false;
   const gettokenFaults = new Faults<number>();
   const chatdataRefusals = new Faults<number>();
   const gettokenBreaks = new Faults<'http502' | 'drop'>();
@@ -145,12 +214,15 @@ export async function startFakeWecomApi(options: FakeWecomApiOptions = {}): Prom
       return answer('gettoken', { errcode: 0, errmsg: 'ok', access_token: token, expires_in: expiresIn }, issued.number);
     }
 
-    const kind: FakeCallKind | undefined =
-      url.pathname === '/cgi-bin/chatdata/async_program_task'
-        ? 'async_program_task'
-        : url.pathname === '/cgi-bin/chatdata/async_program_result'
-          ? 'async_program_result'
-          : undefined;
+    const kinds: Record<string, FakeCallKind> = {
+      '/cgi-bin/chatdata/async_program_task': 'async_program_task',
+      '/cgi-bin/chatdata/async_program_result': 'async_program_result',
+      '/cgi-bin/chatdata/sync_call_program': 'sync_call_program',
+      '/cgi-bin/chatdata/open_debug_mode': 'open_debug_mode',
+      '/cgi-bin/chatdata/close_debug_mode': 'close_debug_mode',
+      '/cgi-bin/chatdata/check_debug_mode': 'check_debug_mode',
+    };
+    const kind: FakeCallKind | undefined = kinds[url.pathname];
     if (request.method !== 'POST' || !kind) {
       sendJson(response, 404, { errcode: 404, errmsg: 'not found' });
       return;
@@ -176,6 +248,53 @@ export async function startFakeWecomApi(options: FakeWecomApiOptions = {}): Prom
       return error(kind, 47001, issued.number);
     }
 
+    if (kind === 'open_debug_mode' || kind === 'close_debug_mode' || kind === 'check_debug_mode') {
+      const relay = options.relay;
+      if (!relay || parsed.program_id !== (relay.programId ?? 'RELAY_PROGRAM')) return error(kind, 800001, issued.number);
+      if (kind === 'open_debug_mode') {
+        if (parsed.debug_token !== (relay.debugToken ?? 'fake-debug-token')) return error(kind, 40058, issued.number);
+        debugMode = true;
+      }
+      if (kind === 'close_debug_mode') debugMode = false;
+      const status = kind === 'check_debug_mode' ? { debug_mode_status: debugMode ? 2 : 1 } : {};
+      return answer(kind, { errcode: 0, errmsg: 'ok', ...status }, issued.number);
+    }
+
+    if (kind === 'sync_call_program') {
+      syncCallBodies.push(parsed);
+      const relay = options.relay;
+      const ability = relay && parsed.program_id === (relay.programId ?? 'RELAY_PROGRAM') ? relayAbilities[String(parsed.ability_id)] : undefined;
+      if (!relay || parsed.program_id !== (relay.programId ?? 'RELAY_PROGRAM')) return error(kind, 800001, issued.number);
+      if (!ability) return error(kind, 710636, issued.number);
+      if (typeof parsed.request_data !== 'string') return error(kind, 40058, issued.number);
+      let requestData: unknown;
+      try {
+        requestData = JSON.parse(parsed.request_data);
+      } catch {
+        return error(kind, 790016, issued.number);
+      }
+      if (protocolMismatch(requestData, ability.input)) return error(kind, 790016, issued.number);
+      const outcome = await callRelay(relay, {
+        corpid: corpId,
+        agentid: relay.agentId ?? 1000002,
+        call_type: 1,
+        is_async: false,
+        ability_id: String(parsed.ability_id),
+        notify_id: typeof parsed.notify_id === 'string' ? parsed.notify_id : '',
+        job_info: '',
+        data: parsed.request_data,
+      });
+      if (typeof outcome === 'number') return error(kind, outcome, issued.number);
+      let responseData: unknown;
+      try {
+        responseData = JSON.parse(outcome);
+      } catch {
+        return error(kind, 790014, issued.number);
+      }
+      if (protocolMismatch(responseData, ability.output)) return error(kind, 790014, issued.number);
+      return answer(kind, { errcode: 0, errmsg: 'ok', response_data: outcome }, issued.number);
+    }
+
     if (kind === 'async_program_task') {
       taskBodies.push(parsed);
       if (parsed.program_id !== zoneProgramId) return error(kind, 800001, issued.number);
@@ -198,13 +317,48 @@ export async function startFakeWecomApi(options: FakeWecomApiOptions = {}): Prom
     return answer(kind, { ...result, errmsg: result.errmsg ?? '', ...withFailList }, issued.number);
   });
 
-  const url = await listen(server, 0, '127.0.0.1');
+  const relayAbilities = { ...(options.relay?.abilities ?? generatedRelayAbilities()) };
+
+  /** One call to the relay as WeCom makes it; the relay's response_data, or WeCom's errcode for the failure. */
+  async function callRelay(relay: FakeRelayProgram, call: Record<string, unknown>): Promise<string | number> {
+    const key = relay.signingKey ?? DEFAULT_FAKE_SIGNING_KEY;
+    const body = JSON.stringify(call);
+    let response: Response;
+    let text: string;
+    try {
+      response = await fetch(relay.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-fake-spec-signature': fakeSpecSignature(body, key) },
+        body,
+        signal: AbortSignal.timeout(relay.timeoutMs ?? 5000),
+      });
+      text = await response.text();
+    } catch (failure) {
+      const name = failure instanceof Error ? failure.name : '';
+      return name === 'TimeoutError' || name === 'AbortError' ? 710675 : 710674;
+    }
+    if (response.status !== 200) return 710676;
+    if (response.headers.get('x-fake-spec-exception')) return 710677;
+    if (response.headers.get('x-fake-spec-signature') !== fakeSpecSignature(text, key)) return 710677;
+    try {
+      const decoded = JSON.parse(text) as { response_data?: unknown };
+      return typeof decoded.response_data === 'string' ? decoded.response_data : 710677;
+    } catch {
+      return 710677;
+    }
+  }
+
+  const url = await listen(server, options.port ?? 0, '127.0.0.1');
   return {
     url,
     emulator,
     events,
     issuedTokens,
     taskBodies,
+    syncCallBodies,
+    get debugMode() {
+      return debugMode;
+    },
     count: (kind, errcode) => events.filter((event) => event.kind === kind && (errcode === undefined || event.errcode === errcode)).length,
     expireTokens() {
       const at = now();
@@ -218,6 +372,10 @@ export async function startFakeWecomApi(options: FakeWecomApiOptions = {}): Prom
     breakGettoken: (how, times = 1) => gettokenBreaks.add(how, times),
     setCorpSecret(secret) {
       corpSecret = secret;
+    },
+    setRelayAbility(abilityId, protocols) {
+      if (protocols) relayAbilities[abilityId] = protocols;
+      else delete relayAbilities[abilityId];
     },
     close: () => close(server),
   };

@@ -1,265 +1,82 @@
 /**
- * The third zone transport: WeCom's public HTTPS API, for apps outside the zone (spec section 1).
+ * The async-program mapping of WeCom's HTTPS API (`ZONE_TRANSPORT=wecom`), for a provider whose own
+ * zone program runs the task loop inside the zone. Most providers want the relay transport
+ * (`relayTransport.ts`) instead: README "Which transport".
  * `create_program_task` becomes `async_program_task` to a configured zone program, with the request
  * as `request_data`; `get_program_task_result` becomes `async_program_result` (see `protocol.ts`).
- *
- * Every call carries `?access_token=` from `GET /cgi-bin/gettoken?corpid=&corpsecret=`, cached per
- * corp and secret (`accessToken.ts`). A call refused for its token (40014 / 42001 / 41001) refreshes
- * the token once and is replayed once: WeCom refused it before acting, so the replay cannot create a
- * second task. Refused again, it fails as a transport error, which the poller retries later; so do a
- * failed gettoken, an unreadable secret, and 48002 / 60020 (API permission, trusted IPs), which are
- * about this app, not the task.
- *
- * Nothing here logs or puts in an error the corp secret, an access token (logs show a digest),
- * `request_data` or `response_data`; WeCom's own `errmsg` is passed on with any token or secret
- * scrubbed from it.
+ * Tokens, secrets and refresh-and-replay: {@link WecomApiClient}.
  */
-import type { Log } from '../../log.js';
 import { SDK_CODE } from '../../protocol/errcodes.js';
 import { ZONE_API } from '../../protocol/zone.js';
 import { type ZoneTransport, ZoneTransportError } from '../port.js';
-import { AccessTokenCache, type IssuedToken, tokenCacheKey, tokenFingerprint } from './accessToken.js';
+import { WecomApiClient, type WecomApiClientOptions, type WecomApiStats } from './apiClient.js';
 import {
   AsyncProgramResultAnswerSchema,
   AsyncProgramTaskAnswerSchema,
   asyncProgramTaskBody,
-  CALLER_REFUSED_ERRCODES,
-  DEFAULT_WECOM_API_BASE_URL,
-  GettokenAnswerSchema,
-  SDK_CODE_CREDENTIALS,
-  TOKEN_REFUSED_ERRCODES,
   toCreateProgramTaskResponse,
   toGetProgramTaskResultResponse,
-  WECOM_ERRCODE,
   WECOM_PATH,
   type WecomProgram,
 } from './protocol.js';
-import { type SecretSource, SecretUnavailableError } from './secrets.js';
 
-export interface WecomHttpsTransportOptions {
-  corpId: string;
-  corpSecret: SecretSource;
+export { WecomCredentialsError } from './apiClient.js';
+
+export interface WecomHttpsTransportOptions extends WecomApiClientOptions {
   /** The zone program (and its ability) that receives the create request as `request_data`. */
   zoneProgram: WecomProgram;
-  /** Default https://qyapi.weixin.qq.com; tests point it at a fake. */
-  baseUrl?: string;
-  /** Per HTTP request. Default 10000. */
-  timeoutMs?: number;
-  /** Share one cache between transports of several corps; default: a cache of its own. */
-  tokenCache?: AccessTokenCache;
-  /** For the default cache: refresh this long before expiry. Default 300. */
-  refreshEarlySeconds?: number;
-  logger?: Log;
 }
-
-/** A transport failure with WeCom's errcode (gettoken refused, or a fresh token refused). */
-export class WecomCredentialsError extends ZoneTransportError {
-  constructor(
-    readonly errcode: number,
-    message: string,
-  ) {
-    super(SDK_CODE_CREDENTIALS, message);
-  }
-}
-
-export interface WecomTransportStats {
-  /** gettoken requests sent. */
-  tokenRequests: number;
-  /** Calls refused for their token and replayed with a fresh one. */
-  tokenRefusals: number;
-}
-
-const silent: Log = { debug() {}, info() {}, warn() {}, error() {} };
 
 export class WecomHttpsTransport implements ZoneTransport {
-  readonly stats: WecomTransportStats = { tokenRequests: 0, tokenRefusals: 0 };
-  readonly #options: WecomHttpsTransportOptions;
-  readonly #baseUrl: string;
-  readonly #timeoutMs: number;
-  readonly #tokens: AccessTokenCache;
-  readonly #logger: Log;
-  /** Values to scrub from anything WeCom says back: the secrets and tokens seen lately. */
-  readonly #sensitive = new RecentValues(16);
+  readonly #api: WecomApiClient;
+  readonly #zoneProgram: WecomProgram;
 
   constructor(options: WecomHttpsTransportOptions) {
-    if (!options.corpId) throw new TypeError('corpId is required');
-    this.#options = options;
-    this.#baseUrl = (options.baseUrl ?? DEFAULT_WECOM_API_BASE_URL).replace(/\/+$/, '');
-    this.#timeoutMs = options.timeoutMs ?? 10_000;
-    this.#tokens = options.tokenCache ?? new AccessTokenCache({ refreshEarlySeconds: options.refreshEarlySeconds });
-    this.#logger = options.logger ?? silent;
+    this.#api = new WecomApiClient(options);
+    this.#zoneProgram = options.zoneProgram;
+  }
+
+  get stats(): WecomApiStats {
+    return this.#api.stats;
   }
 
   async invoke(apiName: string, requestJson: string): Promise<string> {
     switch (apiName) {
       case ZONE_API.createProgramTask: {
-        assertJson(apiName, requestJson);
-        const answer = await this.#call(apiName, WECOM_PATH.asyncProgramTask, asyncProgramTaskBody(this.#options.zoneProgram, requestJson));
-        return toCreateProgramTaskResponse(this.#parse(apiName, answer, AsyncProgramTaskAnswerSchema));
+        parseRequest(apiName, requestJson);
+        const answer = await this.#api.post(apiName, WECOM_PATH.asyncProgramTask, asyncProgramTaskBody(this.#zoneProgram, requestJson));
+        return toCreateProgramTaskResponse(parseAnswer(apiName, answer, AsyncProgramTaskAnswerSchema));
       }
       case ZONE_API.getProgramTaskResult: {
         const { jobid } = parseJobid(apiName, requestJson);
-        const answer = await this.#call(apiName, WECOM_PATH.asyncProgramResult, JSON.stringify({ jobid }));
-        return toGetProgramTaskResultResponse(this.#parse(apiName, answer, AsyncProgramResultAnswerSchema));
+        const answer = await this.#api.post(apiName, WECOM_PATH.asyncProgramResult, JSON.stringify({ jobid }));
+        return toGetProgramTaskResultResponse(parseAnswer(apiName, answer, AsyncProgramResultAnswerSchema));
       }
       default:
-        throw new ZoneTransportError(SDK_CODE.unknownApi, `unknown zone API: ${apiName}`);
+        throw new ZoneTransportError(SDK_CODE.unknownApi, `unknown zone API: ${apiName}`, 'not_sent');
     }
-  }
-
-  /** POST with a token; refused for the token, refresh it once and replay once. */
-  async #call(apiName: string, path: string, body: string): Promise<Record<string, unknown>> {
-    let { key, token } = await this.#token(apiName);
-    for (let replayed = false; ; replayed = true) {
-      const answer = await this.#request(apiName, apiName, `${path}?access_token=${encodeURIComponent(token)}`, body);
-      const errcode = answer.errcode;
-      if (typeof errcode === 'number' && CALLER_REFUSED_ERRCODES.has(errcode)) {
-        this.#logger.error('WeCom refused the caller: check the API permission and trusted IPs', { api: apiName, errcode });
-        throw new WecomCredentialsError(errcode, `${apiName}: WeCom refused the caller (errcode ${errcode})`);
-      }
-      if (typeof errcode !== 'number' || !TOKEN_REFUSED_ERRCODES.has(errcode)) return answer;
-      this.#tokens.invalidate(key, token);
-      if (replayed) {
-        this.#logger.error('WeCom refused a fresh access token', { api: apiName, errcode, token: tokenFingerprint(token) });
-        throw new WecomCredentialsError(errcode, `${apiName}: WeCom refused a fresh access token (errcode ${errcode})`);
-      }
-      this.stats.tokenRefusals += 1;
-      this.#logger.warn('WeCom refused the access token; refreshing it once', { api: apiName, errcode, token: tokenFingerprint(token) });
-      ({ key, token } = await this.#token(apiName));
-    }
-  }
-
-  /** The cached token for the current secret; a secret WeCom refuses (40001) is re-read once. */
-  async #token(apiName: string): Promise<{ key: string; token: string }> {
-    let secret = await this.#secret(apiName, false);
-    for (let reread = false; ; reread = true) {
-      const key = tokenCacheKey(this.#options.corpId, secret);
-      const current = secret;
-      try {
-        const token = await this.#tokens.get(key, () => this.#gettoken(apiName, current));
-        this.#sensitive.add(token);
-        return { key, token };
-      } catch (error) {
-        if (reread || !(error instanceof WecomCredentialsError) || error.errcode !== WECOM_ERRCODE.invalidSecret) throw error;
-        // Perhaps rotated since we read it: read it again, past the cache, and retry if it changed.
-        secret = await this.#secret(apiName, true);
-        if (secret === current) throw error;
-        this.#logger.warn('WeCom refused the corp secret; using the value read again', { api: apiName, secret: this.#options.corpSecret.location });
-      }
-    }
-  }
-
-  async #secret(apiName: string, forceFetch: boolean): Promise<string> {
-    try {
-      const secret = await this.#options.corpSecret.get({ forceFetch });
-      this.#sensitive.add(secret);
-      return secret;
-    } catch (error) {
-      const message = error instanceof SecretUnavailableError ? error.message : `the corp secret could not be read from ${this.#options.corpSecret.location}`;
-      this.#logger.error('corp secret unavailable', { api: apiName, secret: this.#options.corpSecret.location });
-      throw new ZoneTransportError(SDK_CODE.internal, `${apiName}: ${message}`);
-    }
-  }
-
-  async #gettoken(apiName: string, secret: string): Promise<IssuedToken> {
-    this.stats.tokenRequests += 1;
-    const query = new URLSearchParams({ corpid: this.#options.corpId, corpsecret: secret });
-    const answer = this.#parse('gettoken', await this.#request(apiName, 'gettoken', `${WECOM_PATH.gettoken}?${query}`), GettokenAnswerSchema);
-    if (answer.errcode !== 0 || !answer.access_token || !answer.expires_in || answer.expires_in <= 0) {
-      const errcode = answer.errcode !== 0 ? answer.errcode : -1;
-      this.#logger.error('gettoken failed', { api: apiName, errcode });
-      throw new WecomCredentialsError(errcode, `${apiName}: WeCom gettoken failed (errcode ${errcode})`);
-    }
-    this.#logger.info('access token fetched', { api: apiName, token: tokenFingerprint(answer.access_token), expiresIn: answer.expires_in });
-    return { token: answer.access_token, expiresInSeconds: answer.expires_in };
-  }
-
-  /** One HTTP request; the answer as a JSON object. Errors say what failed, never the URL. */
-  async #request(apiName: string, what: string, pathAndQuery: string, body?: string): Promise<Record<string, unknown>> {
-    let response: Response;
-    try {
-      response = await fetch(`${this.#baseUrl}${pathAndQuery}`, {
-        method: body === undefined ? 'GET' : 'POST',
-        headers: body === undefined ? {} : { 'content-type': 'application/json; charset=utf-8' },
-        body,
-        signal: AbortSignal.timeout(this.#timeoutMs),
-      });
-    } catch (error) {
-      const kind = error instanceof Error ? error.name : 'Error';
-      throw new ZoneTransportError(SDK_CODE.networkFailure, `${apiName}: WeCom API unreachable for ${what} (${kind})`);
-    }
-    let text: string;
-    try {
-      text = await response.text();
-    } catch (error) {
-      const kind = error instanceof Error ? error.name : 'Error';
-      throw new ZoneTransportError(SDK_CODE.networkFailure, `${apiName}: WeCom API answer to ${what} cut off (${kind})`);
-    }
-    if (!response.ok) {
-      throw new ZoneTransportError(SDK_CODE.badHttpStatus, `${apiName}: WeCom API answered ${what} with HTTP ${response.status}`);
-    }
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      throw new ZoneTransportError(SDK_CODE.invalidJson, `${apiName}: WeCom API answered ${what} with invalid JSON`);
-    }
-    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-      throw new ZoneTransportError(SDK_CODE.invalidJson, `${apiName}: WeCom API answered ${what} with something other than a JSON object`);
-    }
-    return parsed as Record<string, unknown>;
-  }
-
-  #parse<T extends { errmsg: string }>(what: string, answer: unknown, schema: { safeParse(value: unknown): { success: true; data: T } | { success: false } }): T {
-    const parsed = schema.safeParse(answer);
-    if (!parsed.success) throw new ZoneTransportError(SDK_CODE.invalidJson, `${what}: WeCom's answer does not follow the protocol`);
-    return { ...parsed.data, errmsg: this.#scrub(parsed.data.errmsg) };
-  }
-
-  /** WeCom's errmsg is shown to clients and stored: never with a token or the secret in it. */
-  #scrub(text: string): string {
-    let scrubbed = text;
-    for (const value of this.#sensitive.values()) if (scrubbed.includes(value)) scrubbed = scrubbed.split(value).join('***');
-    return scrubbed;
   }
 }
 
-/** The last `max` distinct values added, the most recently added last. */
-class RecentValues {
-  readonly #values = new Set<string>();
-  constructor(readonly max: number) {}
-
-  add(value: string): void {
-    if (!value) return;
-    this.#values.delete(value);
-    this.#values.add(value);
-    if (this.#values.size > this.max) {
-      const oldest = this.#values.values().next().value;
-      if (oldest !== undefined) this.#values.delete(oldest);
-    }
-  }
-
-  values(): IterableIterator<string> {
-    return this.#values.values();
-  }
+function parseAnswer<T>(what: string, answer: unknown, schema: { safeParse(value: unknown): { success: true; data: T } | { success: false } }): T {
+  const parsed = schema.safeParse(answer);
+  if (!parsed.success) throw new ZoneTransportError(SDK_CODE.invalidJson, `${what}: WeCom's answer does not follow the protocol`);
+  return parsed.data;
 }
 
-function assertJson(apiName: string, requestJson: string): void {
+/** The request as a JSON value; a transport error (nothing sent) when it is not JSON. */
+export function parseRequest(apiName: string, requestJson: string): unknown {
   try {
-    JSON.parse(requestJson);
+    return JSON.parse(requestJson);
   } catch {
-    throw new ZoneTransportError(SDK_CODE.invalidJson, `${apiName}: the request is not valid JSON`);
+    throw new ZoneTransportError(SDK_CODE.invalidJson, `${apiName}: the request is not valid JSON`, 'not_sent');
   }
 }
 
-function parseJobid(apiName: string, requestJson: string): { jobid: string } {
-  let request: unknown;
-  try {
-    request = JSON.parse(requestJson);
-  } catch {
-    throw new ZoneTransportError(SDK_CODE.invalidJson, `${apiName}: the request is not valid JSON`);
-  }
+/** The `jobid` of a `get_program_task_result` request. */
+export function parseJobid(apiName: string, requestJson: string): { jobid: string } {
+  const request = parseRequest(apiName, requestJson);
   const jobid = request !== null && typeof request === 'object' ? (request as { jobid?: unknown }).jobid : undefined;
-  if (typeof jobid !== 'string' || jobid === '') throw new ZoneTransportError(SDK_CODE.invalidJson, `${apiName}: the request has no jobid`);
+  if (typeof jobid !== 'string' || jobid === '') throw new ZoneTransportError(SDK_CODE.invalidJson, `${apiName}: the request has no jobid`, 'not_sent');
   return { jobid };
 }

@@ -18,21 +18,15 @@
  *   through when WeCom sends one, `[]` otherwise.
  */
 import * as z from 'zod';
-import { ZONE_API, type ZoneApiName } from '../../protocol/zone.js';
 
 export const DEFAULT_WECOM_API_BASE_URL = 'https://qyapi.weixin.qq.com';
 
 export const WECOM_PATH = {
   gettoken: '/cgi-bin/gettoken',
+  syncCallProgram: '/cgi-bin/chatdata/sync_call_program',
   asyncProgramTask: '/cgi-bin/chatdata/async_program_task',
   asyncProgramResult: '/cgi-bin/chatdata/async_program_result',
 } as const;
-
-/** Which WeCom endpoint serves each zone interface. */
-export const WECOM_PATH_BY_API: Record<ZoneApiName, string> = {
-  [ZONE_API.createProgramTask]: WECOM_PATH.asyncProgramTask,
-  [ZONE_API.getProgramTaskResult]: WECOM_PATH.asyncProgramResult,
-};
 
 /** WeCom global errcodes about credentials (spec section 5). */
 export const WECOM_ERRCODE = {
@@ -122,4 +116,16 @@ export function toGetProgramTaskResultResponse(answer: z.infer<typeof AsyncProgr
     ...(response_errcode === undefined ? {} : { response_errcode }),
     ...(response_data === undefined ? {} : { response_data }),
   });
+}
+
+/** `sync_call_program`'s answer (WeCom doc 53295): `response_data` is the program's output JSON, a string. */
+export const SyncCallProgramAnswerSchema = z.object({
+  ...ErrcodeAnswer,
+  response_data: z.string().optional(),
+});
+export type SyncCallProgramAnswer = z.infer<typeof SyncCallProgramAnswerSchema>;
+
+/** The body of `sync_call_program` (doc 53295): `request_data` must match the ability's input protocol. */
+export function syncCallProgramBody(programId: string, abilityId: string, requestJson: string): string {
+  return JSON.stringify({ program_id: programId, ability_id: abilityId, request_data: requestJson });
 }

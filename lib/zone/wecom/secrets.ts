@@ -6,6 +6,7 @@
  * Every source is single-flight: while a read is in flight, concurrent callers share it, so a cold
  * start with many concurrent calls reads the secret once. Errors name the location, never a value.
  */
+import { readFile } from 'node:fs/promises';
 import { SecretsProvider, getSecret } from '@aws-lambda-powertools/parameters/secrets';
 import { SSMProvider, getParameter } from '@aws-lambda-powertools/parameters/ssm';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -70,6 +71,27 @@ export function secretsManagerSecret(options: SecretsManagerSecretOptions): Secr
     const getOptions = { maxAge, forceFetch };
     const value = await read(location, () => (provider ? provider.get(options.secretId, getOptions) : getSecret(options.secretId, getOptions)));
     return extract(location, value, options.jsonKey);
+  });
+}
+
+export interface FileSecretOptions {
+  /** A file holding the secret (`npm start` only; on Lambda use SSM or Secrets Manager). */
+  path: string;
+  jsonKey?: string;
+}
+
+/**
+ * A secret in a local file, read on every forced read (a rotated file is picked up when WeCom refuses
+ * the old value). The trailing line break an editor or `echo` adds is not part of the secret.
+ */
+export function fileSecret(options: FileSecretOptions): SecretSource {
+  const location = `file:${options.path}`;
+  let cached: string | undefined;
+  return singleFlight(location, async ({ forceFetch = false } = {}) => {
+    if (cached !== undefined && !forceFetch) return cached;
+    const value = await read(location, () => readFile(options.path, 'utf8'));
+    cached = extract(location, typeof value === 'string' ? value.replace(/[\r\n]+$/, '') : value, options.jsonKey);
+    return cached;
   });
 }
 
