@@ -1,7 +1,7 @@
 /**
  * The local stack on its durable store: what a user sees across a restart of the same data directory.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -10,7 +10,7 @@ import { startLocalStack } from '../../lib/local/stack.js';
 import { ZoneEmulator } from '../../lib/zone/emulator/emulator.js';
 import { SAMPLE_ARCHIVE, samplePrograms } from '../../lib/zone/emulator/sample.js';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { DOC_EXAMPLE_REQUEST, waitFor } from '../support/fixtures.js';
+import { DOC_EXAMPLE_REQUEST, SECRETS_AND_CHAT, waitFor } from '../support/fixtures.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'wzt-durable-stack-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -65,6 +65,26 @@ describe('the local stack on its durable store', () => {
       expect((await view(second.url, jobid)).status).toBe(404);
     } finally {
       await second.stop();
+    }
+  });
+
+  it('writes no secret_key, chat text or debug_info to the data directory', async () => {
+    const zone = new ZoneEmulator({ archive: SAMPLE_ARCHIVE, programs: samplePrograms(0) });
+    const stack = await startLocalStack({ dataDir: dir, zone, schedule: fast, logger: quiet() });
+    try {
+      for (const key of ['privacy-1', 'privacy-2']) {
+        const { body } = await post(stack.url, key);
+        await waitFor(async () => ((await view(stack.url, body.jobid)).body.status === 'PENDING' ? undefined : true));
+      }
+      // Read while the server runs (the write-ahead log holds the newest pages), and after it stopped.
+      const scan = () => readdirSync(dir).map((file) => readFileSync(join(dir, file)).toString('utf8')).join('\n');
+      const running = scan();
+      await stack.stop();
+      const everything = `${running}\n${scan()}`;
+      expect(everything).toContain('PROG_ID');
+      for (const secret of [...SECRETS_AND_CHAT, 'chat_content']) expect(everything).not.toContain(secret);
+    } finally {
+      await stack.stop();
     }
   });
 });
