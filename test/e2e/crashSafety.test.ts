@@ -8,7 +8,7 @@
  * the server and forget them), and it counts every create_program_task and every poll in flight.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -91,9 +91,35 @@ function groupAlive(pid: number): boolean {
   }
 }
 
+/** The node process of the tree that runs the server (start.ts under the tsx loader), from /proc. */
+function serverPid(root: number): number {
+  const parents = new Map<number, number>();
+  for (const entry of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      parents.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const below = (pid: number): boolean => pid === root || (parents.has(pid) && pid > 1 && below(parents.get(pid) ?? 1));
+  for (const pid of parents.keys()) {
+    if (pid === root || !below(pid)) continue;
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    if (cmdline.includes('lib/local/start.ts') && cmdline.some((arg) => arg.includes('tsx/dist/loader'))) return pid;
+  }
+  throw new Error('the server process of npm start was not found');
+}
+
+/**
+ * SIGKILL: the whole tree at once, as the kernel's OOM killer or a power cut would. SIGTERM: the
+ * server process, as a process manager stops a service (a signal to the whole group would also reach
+ * tsx, which relays it again: how `npm start` handles a repeated signal is not what this test is about).
+ */
 async function signalGroup(server: Server, signal: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
   const pid = server.child.pid ?? 0;
-  process.kill(-pid, signal);
+  if (signal === 'SIGKILL') process.kill(-pid, signal);
+  else process.kill(serverPid(pid), signal);
   const exit = await server.exited;
   // Every process of the tree is gone: nothing holds the data directory.
   await waitFor(async () => (groupAlive(pid) ? undefined : true), 10_000);
