@@ -75,18 +75,17 @@ export function makeCreateTaskHandler(
           throw new HttpError(
             502,
             'zone_outcome_unknown',
-            `${error.errmsg}. The zone may have created the task, which is not tracked here; retrying creates another task`,
+            `${error.detail?.message ?? 'the zone call failed'}. The zone may have created the task, which is not tracked here; retrying creates another task`,
             { errcode: error.errcode },
           );
         }
+        if (error instanceof ZoneUnavailableError && error.detail?.misconfigured) {
+          // Nothing was created, and retrying will not help until the deployment's settings are fixed.
+          throw new HttpError(503, 'zone_misconfigured', `${error.detail.message}; nothing was created`, { errcode: error.errcode });
+        }
         if (error instanceof ZoneUnavailableError) {
-          throw new HttpError(
-            503,
-            'zone_unavailable',
-            'the zone is busy or unreachable; retry later',
-            { errcode: error.errcode },
-            { 'retry-after': '5' },
-          );
+          const what = error.detail ? `the zone could not be reached (${error.detail.message})` : 'the zone is busy';
+          throw new HttpError(503, 'zone_unavailable', `${what}; nothing was created; retry later`, { errcode: error.errcode }, { 'retry-after': '5' });
         }
         throw error;
       }

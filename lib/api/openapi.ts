@@ -168,6 +168,12 @@ export const EXAMPLES = {
       errmsg: 'program PROG_X not found',
     },
     zone_unavailable: { error: 'zone_unavailable', message: 'the zone is busy or unreachable; retry later', errcode: ERRCODE.frequencyLimit },
+    zone_misconfigured: {
+      error: 'zone_misconfigured',
+      message:
+        'create_program_task: WeCom answered 790016 for relay ability invoke_create_program_task: the request does not match the ability\'s input protocol; set the input protocol of ability invoke_create_program_task in the admin console to relay/protocol/invoke_create_program_task.input.json; nothing was created',
+      errcode: 790_016,
+    },
     zone_outcome_unknown: {
       error: 'zone_outcome_unknown',
       message:
@@ -290,8 +296,10 @@ export function openApiDocument() {
             ),
             '503': errorAnswer(
               '`zone_unavailable`: the zone is busy (-1, 45009, 45033; already retried twice with backoff) or could not be ' +
-                'reached before the request was sent (nothing was created): retry later.',
-              ['zone_unavailable'],
+                'reached before the request was sent (nothing was created): retry later. `zone_misconfigured`: the ' +
+                "deployment's zone settings are wrong (credentials, relay program, ability, protocol, API permission, " +
+                'trusted IPs): nothing was created, and the message says what to fix.',
+              ['zone_unavailable', 'zone_misconfigured'],
               { 'retry-after': RETRY_AFTER },
             ),
           },

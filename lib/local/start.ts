@@ -57,6 +57,7 @@ async function main(): Promise<void> {
     zoneName = `embedded zone emulator at ${served.url} (${configured.summary})`;
   } else {
     zone = zoneTransport({ ...process.env, ZONE_TRANSPORT: transport }, logger, {}, 'local');
+    if (transport !== 'bridge') await checkCorpSecret({ ...process.env, ZONE_TRANSPORT: transport });
     zoneName = transport === 'bridge' ? `zone bridge ${env.ZONE_BRIDGE_URL}` : `${transport} transport (WeCom API, corp ${process.env.WECOM_CORP_ID})`;
   }
   const stack = await startLocalStack({
@@ -78,6 +79,21 @@ async function main(): Promise<void> {
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+}
+
+/**
+ * One machine serves one operator: read the corp secret once before listening, so a missing or empty
+ * secret file stops start-up naming it instead of failing every task later.
+ */
+async function checkCorpSecret(env: Record<string, string | undefined>): Promise<void> {
+  const { corpSecretSource, RelayEnvSchema, WecomEnvSchema } = await import('../zone/wecom/config.js');
+  const settings = parseEnv(env.ZONE_TRANSPORT === 'relay' ? RelayEnvSchema : WecomEnvSchema, env);
+  const source = corpSecretSource(settings);
+  try {
+    await source.get();
+  } catch (error) {
+    throw new ConfigurationError(`invalid configuration: the corp secret (${source.location}): ${(error as Error).message}`);
+  }
 }
 
 main().catch((error: unknown) => {

@@ -11,7 +11,7 @@ import type { PollSchedule } from '../poll/schedule.js';
 import type { CreateProgramTaskRequest, CreateProgramTaskResponse } from '../protocol/zone.js';
 import type { PollQueue } from '../queue/port.js';
 import type { ZoneClient } from '../zone/client.js';
-import { type ZoneCallReach, ZoneTransportError } from '../zone/port.js';
+import { type ZoneCallReach, ZoneConfigurationError, ZoneTransportError } from '../zone/port.js';
 import type { TaskStore } from './store.js';
 import { type FailedMessage, pendingShard, type TaskRecord } from './task.js';
 
@@ -72,6 +72,11 @@ export class ZoneUnavailableError extends Error {
     readonly errcode: number,
     readonly errmsg: string,
     readonly reach: ZoneCallReach = 'not_sent',
+    /**
+     * The transport's own account of the failure (ours, never the zone's text): what failed and, for
+     * a configuration error, what to fix. Absent for a busy answer of the zone.
+     */
+    readonly detail?: { message: string; misconfigured: boolean },
   ) {
     super(`the zone is unavailable: ${errcode} ${errmsg}`);
   }
@@ -100,7 +105,12 @@ async function createInZone(
     try {
       response = await deps.zone.createProgramTask(request);
     } catch (error) {
-      if (error instanceof ZoneTransportError) throw new ZoneUnavailableError(error.wecomErrcode ?? error.sdkCode, error.message, error.reach);
+      if (error instanceof ZoneTransportError) {
+        throw new ZoneUnavailableError(error.wecomErrcode ?? error.sdkCode, error.message, error.reach, {
+          message: error.message,
+          misconfigured: error instanceof ZoneConfigurationError,
+        });
+      }
       throw error;
     }
     if (response.errcode === 0) return response;

@@ -50,6 +50,12 @@ describe('osls package checks the zone transport settings', () => {
     expect(bridge.output).toMatch(/ZONE_BRIDGE_URL: required when ZONE_TRANSPORT=bridge/);
   }, 120_000);
 
+  it('refuses a secret the functions would not be allowed to read (outside the stage prefix)', async () => {
+    const outside = await packageStage(['--stage', 'ci'], cleanEnv({ WECOM_CORP_SECRET_PARAM: '/other/place/secret' }));
+    expect(outside.ok).toBe(false);
+    expect(outside.output).toMatch(/WECOM_CORP_SECRET_PARAM: must be under \/wecom-zone-tasks\/ci\//);
+  }, 120_000);
+
   it('packages the ci stage offline with the placeholders kept in the repository', async () => {
     const { ok, output } = await packageStage(['--stage', 'ci'], cleanEnv());
     expect(output).not.toMatch(/Error/);
