@@ -11,30 +11,26 @@ import { afterAll } from 'vitest';
 import { LocalDatabase } from '../../lib/local/database.js';
 import { motoEndpoint } from '../support/moto.js';
 
-/** Where a suite runs: its name, whether it can run here, and whether racing writes really race. */
+/** Where a suite runs: its name, whether it can run here, and whether it deletes expired records itself. */
 export interface AdapterKind {
   name: string;
   available: boolean;
-  /**
-   * DynamoDB serialises concurrent conditional writes on one item; moto_server does not (a known
-   * moto gap, `shared/spec/platform.md`), so on moto racing calls are issued one after another: the
-   * suite then checks the conditions, and DynamoDB itself guarantees the atomicity.
-   */
-  serialisesRaces: boolean;
   /** Local adapters delete expired records themselves; on AWS, DynamoDB TTL and SQS retention do. */
   purgesItself: boolean;
 }
 
-export const MEMORY: AdapterKind = { name: 'memory', available: true, serialisesRaces: true, purgesItself: true };
-export const SQLITE: AdapterKind = { name: 'SQLite (durable local)', available: true, serialisesRaces: true, purgesItself: true };
-export const AWS: AdapterKind = { name: 'AWS API (moto_server)', available: Boolean(motoEndpoint), serialisesRaces: false, purgesItself: false };
+export const MEMORY: AdapterKind = { name: 'memory', available: true, purgesItself: true };
+export const SQLITE: AdapterKind = { name: 'SQLite (durable local)', available: true, purgesItself: true };
+/**
+ * Racing calls really race here: the suite's moto serialises DynamoDB calls as DynamoDB applies each
+ * conditional write atomically (`test/support/moto_server_serialized.py`); a plain threaded
+ * moto_server at MOTO_ENDPOINT lets two writes pass the same condition now and then.
+ */
+export const AWS: AdapterKind = { name: 'AWS API (moto_server)', available: Boolean(motoEndpoint), purgesItself: false };
 
-/** `count` concurrent calls, or one after another where the backend cannot serialise them. */
-export async function race<T>(kind: AdapterKind, count: number, call: (index: number) => Promise<T>): Promise<T[]> {
-  if (kind.serialisesRaces) return Promise.all(Array.from({ length: count }, (_, index) => call(index)));
-  const results: T[] = [];
-  for (let index = 0; index < count; index++) results.push(await call(index));
-  return results;
+/** `count` concurrent calls. */
+export function race<T>(count: number, call: (index: number) => Promise<T>): Promise<T[]> {
+  return Promise.all(Array.from({ length: count }, (_, index) => call(index)));
 }
 
 const opened: { db: LocalDatabase; dir: string }[] = [];

@@ -60,7 +60,7 @@ for (const { kind, make } of adapters) {
       await store.create(task('b'));
       expect(await store.claimPoll('b', 0, T0 + 1000, T0 + 61_000)).toMatchObject({ claimed: false, task: { attempts: 0 } });
       expect((await store.claimPoll('b', 1, T0 + 2000, T0 + 62_000)).claimed).toBe(false);
-      const claims = await race(kind, 8, () => store.claimPoll('b', 0, T0 + 2000, T0 + 62_000));
+      const claims = await race(8, () => store.claimPoll('b', 0, T0 + 2000, T0 + 62_000));
       expect(claims.filter((claim) => claim.claimed)).toHaveLength(1);
       expect(claims.find((claim) => claim.claimed)?.task).toMatchObject({ attempts: 1, next_poll_at: T0 + 62_000, updated_at: new Date(T0 + 2000).toISOString() });
       expect(await store.get('b')).toMatchObject({ attempts: 1, next_poll_at: T0 + 62_000 });
@@ -77,7 +77,7 @@ for (const { kind, make } of adapters) {
       expect(await store.reschedule('c', { ...step, attempt: 1 })).toBe(true);
       expect(await store.get('c')).toMatchObject({ next_poll_at: T0 + 4000, last_errcode: 45009, transient_streak: 2, updated_at: new Date(T0 + 2100).toISOString() });
 
-      const finishes = await race(kind, 5, () => store.finish('c', { attempt: 1, now: T0 + 5000 }, SUCCEEDED));
+      const finishes = await race(5, () => store.finish('c', { attempt: 1, now: T0 + 5000 }, SUCCEEDED));
       expect(finishes.filter(Boolean)).toHaveLength(1);
       const finished = await store.get('c');
       expect(finished).toMatchObject({ ...SUCCEEDED, attempts: 1, completed_at: new Date(T0 + 5000).toISOString(), updated_at: new Date(T0 + 5000).toISOString() });
@@ -111,7 +111,7 @@ for (const { kind, make } of adapters) {
         (await store.findOverdue(base + 3500, 100)).slice(0, 2).map((t) => t.next_poll_at),
       );
 
-      const resumes = await race(kind, 3, () => store.resumeChain('s1', base, base + 10_000));
+      const resumes = await race(3, () => store.resumeChain('s1', base, base + 10_000));
       expect(resumes.filter((chain) => chain !== undefined)).toEqual([1]);
       expect(await store.get('s1')).toMatchObject({ chain: 1, next_poll_at: base + 10_000 });
       // The sweeper saw an old next_poll_at: something polled it meanwhile.
