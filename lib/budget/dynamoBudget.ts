@@ -6,7 +6,16 @@
  */
 import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { type BudgetDecision, type BudgetWindow, byLength, type CallBudget, DEFAULT_BUDGET_WINDOWS, windowEnd, windowStart } from './port.js';
+import {
+  type BudgetDecision,
+  type BudgetWindow,
+  budgetCounterKey as budgetKey,
+  byLength,
+  type CallBudget,
+  counterExpiresAt as expiresAt,
+  DEFAULT_BUDGET_WINDOWS,
+  windowEnd,
+} from './port.js';
 
 export class DynamoCallBudget implements CallBudget {
   readonly windows: readonly BudgetWindow[];
@@ -80,13 +89,4 @@ export class DynamoCallBudget implements CallBudget {
       }),
     );
   }
-}
-
-function budgetKey(corpId: string, window: BudgetWindow, now: number): string {
-  return `budget#${corpId}#${window.seconds}#${windowStart(window, now)}`;
-}
-
-/** Counter items expire (TTL) a day after their window. */
-function expiresAt(window: BudgetWindow, now: number): number {
-  return Math.floor(windowEnd(window, now) / 1000) + 86_400;
 }

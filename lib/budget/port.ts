@@ -63,6 +63,16 @@ export function windowEnd(window: BudgetWindow, now: number): number {
   return windowStart(window, now) + window.seconds * 1000;
 }
 
+/** The counter of a corp's window holding `now`: `budget#<corp>#<seconds>#<window start>`. */
+export function budgetCounterKey(corpId: string, window: BudgetWindow, now: number): string {
+  return `budget#${corpId}#${window.seconds}#${windowStart(window, now)}`;
+}
+
+/** Counters expire (epoch seconds, DynamoDB TTL) a day after their window. */
+export function counterExpiresAt(window: BudgetWindow, now: number): number {
+  return Math.floor(windowEnd(window, now) / 1000) + 86_400;
+}
+
 /**
  * When a refused step should try again: the refusal time plus a spread over a fraction of the next
  * window, so a blocked corp's tasks do not all wake in the same second (no thundering herd).

@@ -8,6 +8,7 @@
 import { parseArgs } from 'node:util';
 import * as z from 'zod';
 import { ConfigurationError, parseEnv, ZONE_TRANSPORTS } from '../config.js';
+import { DataDirError } from './database.js';
 import { CALLBACK_PATH, type ServedEmulator, serveEmulator } from '../zone/emulator/server.js';
 import { configureEmulator, parseZoneEnv, ZoneConfigError } from '../zone/emulator/settings.js';
 import { createLogger } from '../log.js';
@@ -31,6 +32,10 @@ const LocalEnvSchema = z.object({
   ZONE_BRIDGE_URL: z.url().optional(),
   /** Signs completion callbacks (`callback_url`); on AWS the secret comes from SSM instead. */
   CALLBACK_SIGNING_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** Where tasks, the poll queue, idempotency keys and budgets are kept (SQLite); `:memory:` keeps them in memory. */
+  DATA_DIR: z.string().default('.data'),
+  /** `full`: fsync every commit (survives a power cut); `normal`: survives a crash of the process. */
+  DATA_SYNC: z.enum(['normal', 'full']).default('normal'),
 });
 
 async function main(): Promise<void> {
@@ -63,7 +68,11 @@ async function main(): Promise<void> {
     env: process.env,
     zone,
     logger,
+    dataDir: env.DATA_DIR === ':memory:' ? undefined : env.DATA_DIR,
+    dataSync: env.DATA_SYNC,
   });
+  const recovered = stack.state.recoveredMessages > 0 ? `; ${stack.state.recoveredMessages} poll messages of the previous run back in the queue` : '';
+  process.stderr.write(`state: ${stack.state.durable ? `${stack.state.location} (durable${recovered})` : 'in memory (DATA_DIR=:memory:, lost on exit)'}\n`);
   process.stderr.write(`wecom-zone-tasks listening on ${stack.url} with the ${zoneName}\n`);
   const stop = () => {
     Promise.all([stack.stop(), served?.close()]).then(() => process.exit(0));
@@ -91,6 +100,7 @@ main().catch((error: unknown) => {
   const known =
     error instanceof ConfigurationError ||
     error instanceof ZoneConfigError ||
+    error instanceof DataDirError ||
     ['EADDRINUSE', 'EACCES'].includes((error as NodeJS.ErrnoException)?.code ?? '') ||
     (error as { code?: string })?.code?.startsWith('ERR_PARSE_ARGS');
   process.stderr.write(`${known ? (error as Error).message : `failed to start: ${(error as Error)?.name ?? 'error'}`}\n`);

@@ -374,6 +374,8 @@ describe.skipIf(!python)('npm start with ZONE_TRANSPORT=relay', () => {
       env: {
         ...shell,
         PORT: '0',
+        // Its own data directory: never the checkout's .data/, which a running npm start may own.
+        DATA_DIR: join(dir, 'data'),
         ZONE_TRANSPORT: 'relay',
         WECOM_CORP_ID: CORP_ID,
         WECOM_CORP_SECRET_FILE: secretFile,

@@ -1,43 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { MemoryCallBudget } from '../../lib/budget/memoryBudget.js';
 import { retryTime, windowEnd } from '../../lib/budget/port.js';
 import { simulateCapacity } from '../../lib/budget/simulation.js';
 
 const T0 = Date.parse('2026-11-25T10:00:00Z');
 
+// What every budget adapter must do is in test/contract/callBudget.contract.test.ts.
 describe('the call budget', () => {
-  it('grants up to the limit of every window, then refuses until the window ends', async () => {
-    const budget = new MemoryCallBudget([
-      { seconds: 60, limit: 3 },
-      { seconds: 3600, limit: 5 },
-    ]);
-    for (let i = 0; i < 3; i++) expect(await budget.tryAcquire('a', T0 + i)).toEqual({ granted: true });
-    expect(await budget.tryAcquire('a', T0 + 10)).toEqual({ granted: false, retryAt: T0 + 60_000 });
-    // Another corp has its own budget.
-    expect(await budget.tryAcquire('b', T0 + 10)).toEqual({ granted: true });
-    // Next minute: two more, then the hour is spent.
-    expect(await budget.tryAcquire('a', T0 + 60_000)).toEqual({ granted: true });
-    expect(await budget.tryAcquire('a', T0 + 60_001)).toEqual({ granted: true });
-    expect(await budget.tryAcquire('a', T0 + 60_002)).toEqual({ granted: false, retryAt: T0 + 3_600_000 });
-  });
-
-  it('a refusal consumes nothing', async () => {
-    const budget = new MemoryCallBudget([
-      { seconds: 60, limit: 2 },
-      { seconds: 3600, limit: 1 },
-    ]);
-    expect((await budget.tryAcquire('a', T0)).granted).toBe(true);
-    expect((await budget.tryAcquire('a', T0)).granted).toBe(false);
-    expect((await budget.tryAcquire('a', T0 + 3_600_000)).granted).toBe(true);
-  });
-
-  it('a 45009 spends the rest of the corp minute: the whole corp backs off', async () => {
-    const budget = new MemoryCallBudget([{ seconds: 60, limit: 100 }]);
-    await budget.exhaust('a', T0 + 5000);
-    expect(await budget.tryAcquire('a', T0 + 5001)).toEqual({ granted: false, retryAt: T0 + 60_000 });
-    expect((await budget.tryAcquire('a', T0 + 60_000)).granted).toBe(true);
-  });
-
   it('spreads the resumption over the next window, never before its end', () => {
     const retryAt = windowEnd({ seconds: 60, limit: 1 }, T0);
     const times = [0, 0.25, 0.5, 0.999].map((r) => retryTime({ retryAt }, 20_000, r));
