@@ -34,7 +34,7 @@ export const PACKAGED_BUILD_OPTIONS = {
   bundle: true,
   minify: true,
   sourcemap: false,
-  target: 'node20',
+  target: 'node22',
   platform: 'node',
   // CommonJS, as serverless.yml builds: the SDK clients of optional features are require()d when first used.
   format: 'cjs',

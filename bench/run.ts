@@ -53,7 +53,7 @@ async function main(): Promise<void> {
   progress('row 5: polling simulation on a virtual clock');
   const polling = runPollingSimulation();
   rows.push(...polling.rows);
-  progress('row 6: local end-to-end throughput');
+  progress('row 6: local end-to-end throughput: durable store, in memory, bare node:http');
   rows.push(await measureLocalThroughput());
   progress('row 7: 11 000 tasks of two corps inside WeCom rate limits (virtual clock)');
   rows.push(...(await measureCapacity()));

@@ -27,7 +27,7 @@ class ServerlessConfigCheck {
     const root = this.serverless.serviceDir ?? process.cwd();
     const result = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'config', 'check-deploy-config.ts')], {
       cwd: root,
-      input: JSON.stringify(literal),
+      input: JSON.stringify({ env: literal, service: this.serverless.service.service, stage: this.serverless.service.provider.stage }),
       encoding: 'utf8',
       env: { PATH: process.env.PATH ?? '', NODE_NO_WARNINGS: '1' },
     });

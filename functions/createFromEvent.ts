@@ -1,5 +1,5 @@
 /** EventBridge-triggered: `CreateProgramTask` events create tasks. The logic is in `lib/api/eventSources.ts`. */
 import { makeCreateFromEventHandler } from '../lib/api/eventSources.js';
-import { createDependencies } from '../lib/wiring/createTasks.js';
+import { createFromEventDependencies } from '../lib/wiring/createTasks.js';
 
-export const handler = makeCreateFromEventHandler(createDependencies());
+export const handler = makeCreateFromEventHandler(createFromEventDependencies());

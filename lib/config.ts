@@ -104,7 +104,10 @@ export const ZoneTransportEnvSchema = z.object({
   ZONE_TRANSPORT: z.enum(ZONE_TRANSPORTS, { error: `must be one of ${ZONE_TRANSPORTS.join(', ')}` }).default('relay'),
   /** Required when ZONE_TRANSPORT=bridge. */
   ZONE_BRIDGE_URL: z.url().optional(),
+  /** The bridge's bearer token itself: `npm start` only (refused on AWS, where it would sit in plain configuration). */
   ZONE_BRIDGE_TOKEN: secretEnv('ZONE_BRIDGE_TOKEN').optional(),
+  /** On AWS: the SSM SecureString (name or ARN, under /wecom-zone-tasks/<stage>/) holding the bridge's bearer token. */
+  ZONE_BRIDGE_TOKEN_PARAM: z.string().min(1).optional(),
   ZONE_TIMEOUT_MS: ZoneTimeoutSchema,
 });
 /** Completion events and callbacks (the poller; the create functions read whether callbacks are on). */
@@ -117,6 +120,18 @@ export const NotifyEnvSchema = z.object({
   CALLBACK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(8),
 });
 
+/**
+ * The `source` values createFromEvent accepts (comma-separated), the same list the EventBridge rule's
+ * pattern requires (serverless.yml); unset: any source (`npm start` and tests have no bus).
+ */
+export const CreateEventSourcesEnvSchema = z.object({
+  CREATE_EVENT_SOURCES: z
+    .string()
+    .optional()
+    .transform((text) => (text === undefined ? undefined : text.split(',').map((source) => source.trim()).filter((source) => source !== '')))
+    .refine((sources) => sources === undefined || sources.length > 0, 'must name at least one event source'),
+});
+
 /** Every variable a Lambda function may read (each function validates only the parts it uses). */
 export const AwsEnvSchema = CommonEnvSchema.extend({
   ...TasksEnvSchema.shape,
@@ -124,6 +139,7 @@ export const AwsEnvSchema = CommonEnvSchema.extend({
   ...QueueEnvSchema.shape,
   ...ZoneTransportEnvSchema.shape,
   ...NotifyEnvSchema.shape,
+  ...CreateEventSourcesEnvSchema.shape,
 });
 
 export class ConfigurationError extends Error {

@@ -78,7 +78,9 @@ export class PowertoolsTaskMetrics implements TaskMetrics {
 /** Counts in memory: the local stack's and the tests' metrics. */
 export class MemoryTaskMetrics implements TaskMetrics {
   readonly counts: Record<string, number> = {};
+  /** The most recent completion times (up to `keep`, default 10 000), so a long-running server stays flat. */
   readonly completionTimesMs: number[] = [];
+  constructor(readonly keep = 10_000) {}
 
   taskCreated(): void {
     this.#add('TasksCreated');
@@ -92,6 +94,7 @@ export class MemoryTaskMetrics implements TaskMetrics {
   taskCompleted(status: Exclude<TaskStatus, 'PENDING'>, durationMs: number): void {
     this.#add(COMPLETION_METRIC[status]);
     this.completionTimesMs.push(durationMs);
+    if (this.completionTimesMs.length > this.keep) this.completionTimesMs.splice(0, this.completionTimesMs.length - Math.floor(this.keep / 2));
   }
 
   budgetWait(): void {

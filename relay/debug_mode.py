@@ -64,10 +64,11 @@ def _wecom(base_url: str, path: str, query: dict[str, str], body: dict[str, str]
     name = path.rsplit("/", 1)[-1]
     url = f"{base_url.rstrip('/')}{path}?{urllib.parse.urlencode(query)}"
     data = None if body is None else json.dumps(body).encode("utf-8")
-    request = urllib.request.Request(url, data=data, method="GET" if body is None else "POST")
-    if data is not None:
-        request.add_header("Content-Type", "application/json")
     try:
+        # Inside the try: a malformed URL raises ValueError quoting it, and it carries the secret or token.
+        request = urllib.request.Request(url, data=data, method="GET" if body is None else "POST")
+        if data is not None:
+            request.add_header("Content-Type", "application/json")
         with _OPENER.open(request, timeout=10) as response:
             answer = json.loads(response.read())
     except urllib.error.HTTPError as error:
@@ -111,6 +112,13 @@ def open_from_env() -> None:
     corp_id, program_id = _setting("WECOM_CORP_ID"), _setting("WECOM_RELAY_PROGRAM_ID")
     corp_secret = _read_secret("WECOM_CORP_SECRET_FILE")
     base_url = (os.environ.get("WECOM_API_BASE_URL") or "").strip() or DEFAULT_WECOM_API_BASE_URL
+    try:
+        parsed = urllib.parse.urlsplit(base_url)
+        valid = parsed.scheme in ("http", "https") and bool(parsed.hostname)
+    except ValueError:
+        valid = False
+    if not valid:
+        raise DebugModeError("WECOM_API_BASE_URL: must be an http(s) URL such as https://qyapi.weixin.qq.com")
 
     token, lifetime = _access_token(base_url, corp_id, corp_secret)
     _wecom(base_url, "/cgi-bin/chatdata/open_debug_mode", {"access_token": token},

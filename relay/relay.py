@@ -30,17 +30,25 @@ import signal
 import sys
 import threading
 import time
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Protocol
 
-from wwspecapisdk import (
-    ChatDataSDK,
-    WWToSpecHTTPReqDecoder,
-    WWToSpecHTTPRspConstructor,
-    spec_log_debug,
-    spec_log_error,
-    spec_log_info,
-)
+try:
+    from wwspecapisdk import (
+        ChatDataSDK,
+        WWToSpecHTTPReqDecoder,
+        WWToSpecHTTPRspConstructor,
+        spec_log_debug,
+        spec_log_error,
+        spec_log_info,
+    )
+except ImportError as missing:  # one line, not a traceback: the provider's SDK file is not in place
+    if __name__ == "__main__":
+        print(f"relay: the vendor SDK is not importable ({missing.name or 'wwspecapisdk'}): put wwspecapisdk.so "
+              "(doc 55652's download) beside relay.py and install pycryptodome", file=sys.stderr)
+        sys.exit(1)
+    raise
 
 ABILITY_PREFIX = "invoke_"
 ALLOWED_ABILITIES: frozenset[str] = frozenset({"invoke_create_program_task", "invoke_get_program_task_result"})
@@ -250,19 +258,31 @@ class RelayHandler(BaseHTTPRequestHandler):
                 self.send_header(name, value)
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Connection", "close")
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
         self.close_connection = True
+        try:
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            # WeCom stopped waiting (its timeout, 710675): the answer is lost, the SDK call happened.
+            spec_log_error(f"answer not delivered: the caller hung up status={status} out={len(body)}B")
 
     def _method_not_allowed(self) -> None:
         self._plain(405, f"method {self.command} is not served; only POST")
 
     do_GET = do_HEAD = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _method_not_allowed
 
+    # A garbled request line would otherwise be answered as HTTP/0.9: no status line at all.
+    default_request_version = "HTTP/1.1"
+
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
-        """http.server's own errors (bad request line, unknown method) as JSON, not HTML."""
-        self._plain(code, message or "bad request")
+        """http.server's own errors (bad request line, unknown method) as JSON, not HTML. Its message
+        quotes the request line (which may hold anything): only the status's own phrase is sent."""
+        try:
+            phrase = HTTPStatus(code).phrase
+        except ValueError:
+            phrase = "error"
+        self._plain(code, phrase.lower())
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         """One debug line per answer: method and status only (a path or request line is not logged)."""
@@ -279,9 +299,9 @@ def make_server(host: str, port: int) -> ThreadingHTTPServer:
     return ThreadingHTTPServer((host, port), RelayHandler)
 
 
-def serve(host: str, port: int) -> int:
+def serve(host: str, port: int, server: ThreadingHTTPServer | None = None) -> int:
     """Serve until SIGINT or SIGTERM, let calls in flight finish (bounded), close, and return 0."""
-    server = make_server(host, port)
+    server = server or make_server(host, port)
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
@@ -307,6 +327,13 @@ def main() -> int:
     except ValueError:
         print("relay: PORT must be a port number (0-65535)", file=sys.stderr)
         return 2
+    # Bound before debug mode opens: WeCom must never forward calls to a port this process cannot hold.
+    try:
+        server = make_server(host, port)
+    except (OSError, OverflowError) as error:
+        reason = getattr(error, "strerror", None) or type(error).__name__
+        print(f"relay: cannot listen on {host}:{port} ({reason}); set HOST / PORT", file=sys.stderr)
+        return 1
     if os.environ.get("SPEC_DEBUG_TOKEN_FILE"):
         # Debug mode on your own server (docs 54809-54811); the module sits beside this file.
         import debug_mode
@@ -314,9 +341,10 @@ def main() -> int:
         try:
             debug_mode.open_from_env()
         except debug_mode.DebugModeError as error:  # names a variable or an errcode, never a secret
+            server.server_close()
             print(f"relay: could not open debug mode: {error}", file=sys.stderr)
             return 1
-    return serve(host, port)
+    return serve(host, port, server)
 
 
 if __name__ == "__main__":

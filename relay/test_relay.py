@@ -570,6 +570,8 @@ class DebugModeTest(unittest.TestCase):
                 "SPEC_DEBUG_TOKEN_FILE: cannot read the file": (self.DEBUG_TOKEN, self.CORP_SECRET, {"SPEC_DEBUG_TOKEN_FILE": "/nonexistent/t"}),
                 "gettoken: no answer from WeCom's API": (self.DEBUG_TOKEN, self.CORP_SECRET, {"WECOM_API_BASE_URL": nobody}),
                 "WECOM_CORP_SECRET_FILE: the secret starts or ends in whitespace": (self.DEBUG_TOKEN, self.CORP_SECRET + " ", {}),
+                # Without a scheme urllib's ValueError would quote the URL, and with it the corp secret.
+                "WECOM_API_BASE_URL: must be an http(s) URL": (self.DEBUG_TOKEN, self.CORP_SECRET, {"WECOM_API_BASE_URL": "qyapi.weixin.qq.com"}),
             }
             for expected, (debug_token, corp_secret, overrides) in cases.items():
                 with self.subTest(expected):
@@ -584,6 +586,56 @@ class DebugModeTest(unittest.TestCase):
                     for marker in (debug_token, corp_secret, *self.wecom.tokens):
                         self.assertNotIn(marker, result.stdout + result.stderr)
         self.assertEqual(self.wecom.opened, [])
+
+
+class StartUpTest(unittest.TestCase):
+    """What can stop the relay before it serves: one line on stderr, never a traceback, never a secret."""
+
+    def run_relay(self, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, str(HERE / "relay.py")], cwd=ROOT, capture_output=True, text=True, timeout=30,
+            env={**os.environ, "HOST": "127.0.0.1", "PYTHONPATH": str(FAKE_SDK), **env},
+        )
+
+    def test_a_port_in_use_exits_1_before_debug_mode_is_opened(self) -> None:
+        wecom = StandInWecom("CORP-SECRET-MARKER-44", "DEBUG-MARKER-55", expires_in=7200)
+        self.addCleanup(wecom.close)
+        with socket.socket() as taken:
+            taken.bind(("127.0.0.1", 0))
+            taken.listen()
+            settings = debug_settings(self, wecom, "DEBUG-MARKER-55", "CORP-SECRET-MARKER-44")
+            result = self.run_relay({**settings, "PORT": str(taken.getsockname()[1])})
+        self.assertEqual(result.returncode, 1, result.stderr)
+        self.assertIn("relay: cannot listen on 127.0.0.1:", result.stderr)
+        self.assertNotIn("Traceback", result.stderr)
+        # WeCom was never told to forward calls to a port this process could not hold.
+        self.assertEqual(wecom.opened, [])
+
+    def test_a_missing_sdk_exits_1_with_one_line(self) -> None:
+        result = self.run_relay({"PYTHONPATH": "", "PORT": "0"})
+        self.assertEqual(result.returncode, 1)
+        self.assertIn("relay: the vendor SDK is not importable", result.stderr)
+        self.assertNotIn("Traceback", result.stderr)
+
+
+class RequestLineTest(unittest.TestCase):
+    """A garbled request line gets a real HTTP answer whose errmsg quotes nothing of the request."""
+
+    def test_a_bad_request_line_is_answered_without_quoting_it(self) -> None:
+        zone = StandInZone()
+        self.addCleanup(zone.close)
+        process = RelayProcess(zone.url)
+        self.addCleanup(process.stop, signal.SIGKILL)
+        host, port = process.url.removeprefix("http://").rstrip("/").split(":")
+        for line in (b"POST /SECRETKEY1 a b HTTP/1.1", b"BREW /SECRETKEY1 HTTP/1.1", b"POST /SECRETKEY1 HTTP/9.9"):
+            with self.subTest(line=line), socket.create_connection((host, int(port)), timeout=10) as connection:
+                connection.sendall(line + b"\r\nHost: relay\r\nContent-Length: 0\r\n\r\n")
+                answer = b""
+                while chunk := connection.recv(65536):
+                    answer += chunk
+                self.assertTrue(answer.startswith(b"HTTP/1."), answer[:40])
+                self.assertNotIn(b"SECRETKEY1", answer)
+        self.assertNotIn("SECRETKEY1", process.output())
 
 
 if __name__ == "__main__":

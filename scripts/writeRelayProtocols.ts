@@ -29,3 +29,4 @@ for (const file of relayProtocolFiles()) {
   }
 }
 if (stale > 0) process.exit(1);
+if (check) console.log(`${folder} is up to date`);

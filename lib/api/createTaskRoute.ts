@@ -5,10 +5,9 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
 import { HttpError } from '../http/errors.js';
-import { singleHeader } from '../http/headers.js';
 import { jsonErrorHandler } from '../http/middleware.js';
 import { logLambdaContext } from '../log.js';
-import { readJsonBody, validate } from '../http/request.js';
+import { readJsonBody, singleHeader, validate } from '../http/request.js';
 import { jsonResponse } from '../http/response.js';
 import { taskLocation } from '../tasks/jobid.js';
 import { flushMetrics } from '../metrics.js';
@@ -49,7 +48,8 @@ export function makeCreateTaskHandler(
     .use(flushMetrics(deps.metrics, deps.logger))
     .use(jsonErrorHandler({ logger: deps.logger }))
     .handler(async (event) => {
-      const key = singleHeader(event, 'Idempotency-Key');
+      // Any letter case (REST API and ALB events keep the client's), sent once (a repeat is ambiguous).
+      const key = singleHeader(event.headers, 'Idempotency-Key');
       if (key !== undefined && !IDEMPOTENCY_KEY_PATTERN.test(key)) {
         throw new HttpError(400, 'invalid_request', 'Idempotency-Key: must be 1-255 visible ASCII characters');
       }
@@ -111,16 +111,16 @@ export function createErrorAnswer(error: unknown): unknown {
   }
   if (error instanceof ZoneUnavailableError && error.reach === 'unknown') {
     // Not 503: a client that retries (ours does on 503) could leave a second task at the zone.
-    return new HttpError(502, 'zone_outcome_unknown', zoneOutcomeUnknownMessage, { errcode: error.errcode });
+    const what = error.detail?.message ? `${error.detail.message}: ` : '';
+    return new HttpError(502, 'zone_outcome_unknown', `${what}${zoneOutcomeUnknownMessage}`, { errcode: error.errcode });
+  }
+  if (error instanceof ZoneUnavailableError && error.detail?.misconfigured) {
+    // Nothing was created, and retrying will not help until the deployment's settings are fixed.
+    return new HttpError(503, 'zone_misconfigured', `${error.detail.message}; nothing was created`, { errcode: error.errcode });
   }
   if (error instanceof ZoneUnavailableError) {
-    return new HttpError(
-      503,
-      'zone_unavailable',
-      'the zone is busy or unreachable; nothing was created; retry later',
-      { errcode: error.errcode },
-      { 'retry-after': '5' },
-    );
+    const what = error.detail ? `the zone could not be reached (${error.detail.message})` : 'the zone is busy';
+    return new HttpError(503, 'zone_unavailable', `${what}; nothing was created; retry later`, { errcode: error.errcode }, { 'retry-after': '5' });
   }
   return error;
 }

@@ -20,7 +20,17 @@ import { type CallbackPolicy, CreateTaskBodySchema } from './http.js';
 
 export const CREATE_DETAIL_TYPE = 'CreateProgramTask';
 
-export type CreateFromEventDependencies = SubmitDependencies & IdempotencyDependencies & { callbackPolicy?: CallbackPolicy };
+export type CreateFromEventDependencies = SubmitDependencies &
+  IdempotencyDependencies & {
+    callbackPolicy?: CallbackPolicy;
+    /**
+     * The event `source` values that may create tasks (CREATE_EVENT_SOURCES), checked again here
+     * although the rule's pattern already requires them: a rule edited by hand, or an invocation
+     * that did not come through the rule, still creates nothing for a source nobody allowed.
+     * Undefined: any source (`npm start`, tests).
+     */
+    allowedSources?: readonly string[];
+  };
 
 /** What happened to one create request. */
 export type CreateOutcome =
@@ -139,8 +149,12 @@ export function makeCreateFromEventHandler(
     .use(logLambdaContext(deps.logger))
     .use(flushMetrics(deps.metrics, deps.logger))
     .handler(async (event) => {
-    const outcome = await createFromPayload(event.detail, `eventbridge:${event.id}`, deps);
-    logOutcome(deps.logger, { eventId: event.id, source: event.source }, outcome);
+    const source = String(event.source ?? '').slice(0, 256);
+    const outcome: CreateOutcome =
+      deps.allowedSources !== undefined && !deps.allowedSources.includes(source)
+        ? { status: 'rejected', error: 'source_not_allowed', message: 'the event source is not in CREATE_EVENT_SOURCES' }
+        : await createFromPayload(event.detail, `eventbridge:${event.id}`, deps);
+    logOutcome(deps.logger, { eventId: event.id, source }, outcome);
     return outcome;
   });
 }

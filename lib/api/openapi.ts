@@ -193,6 +193,12 @@ export const EXAMPLES = {
       message: 'WeCom says the corp is over its call limit (45009); nothing was created; the corp backs off for a minute: retry in 60 s',
       errcode: ERRCODE.frequencyLimit,
     },
+    zone_misconfigured: {
+      error: 'zone_misconfigured',
+      message:
+        'create_program_task: WeCom answered 790016 for relay ability invoke_create_program_task: the request does not match the ability\'s input protocol; set the input protocol of ability invoke_create_program_task in the admin console to relay/protocol/invoke_create_program_task.input.json; nothing was created',
+      errcode: 790_016,
+    },
     zone_outcome_unknown: {
       error: 'zone_outcome_unknown',
       message:
@@ -328,8 +334,10 @@ export function openApiDocument() {
               'Nothing was created; retry after `retry-after`. `zone_unavailable`: the zone is busy (-1; already retried twice ' +
                 'with backoff) or could not be reached before the request was sent. `zone_rate_limited`: WeCom answered ' +
                 "45009 / 45033 for the corp (now or moments ago): the corp backs off for a minute. `budget_spent`: this deployment's " +
-                'own call budget for the corp (`BUDGET_PER_MINUTE` / `BUDGET_PER_HOUR`) is spent.',
-              ['zone_unavailable', 'zone_rate_limited', 'budget_spent'],
+                'own call budget for the corp (`BUDGET_PER_MINUTE` / `BUDGET_PER_HOUR`) is spent. `zone_misconfigured`: the ' +
+                "deployment's zone settings are wrong (credentials, relay program, ability, protocol, API permission, " +
+                'trusted IPs): retrying will not help until it is fixed; the message says what to fix.',
+              ['zone_unavailable', 'zone_rate_limited', 'budget_spent', 'zone_misconfigured'],
               { 'retry-after': RETRY_AFTER },
             ),
           },

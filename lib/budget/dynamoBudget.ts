@@ -9,9 +9,9 @@
  */
 import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { RESERVED_KEY_PREFIX } from '../tasks/jobid.js';
 import {
   assessWindow,
+  budgetCounterKey,
   type BudgetDecision,
   type BudgetWindow,
   bucketMs,
@@ -19,6 +19,7 @@ import {
   BUCKETS_PER_WINDOW,
   byLength,
   type CallBudget,
+  counterExpiresAt,
   DEFAULT_BUDGET_WINDOWS,
   staleMarks,
   type WindowCounter,
@@ -73,22 +74,22 @@ export class DynamoCallBudget implements CallBudget {
       await this.#documents.send(
         new UpdateCommand({
           TableName: this.tableName,
-          Key: { jobid: counterKey(corpId, shortest) },
+          Key: { jobid: budgetCounterKey(corpId, shortest) },
           UpdateExpression: 'SET blocked_until = :until, expires_at = :expires',
           // Never shortens a longer block.
           ConditionExpression: 'attribute_not_exists(blocked_until) OR blocked_until < :until',
-          ExpressionAttributeValues: { ':until': until, ':expires': expiresAt(shortest, until) },
+          ExpressionAttributeValues: { ':until': until, ':expires': counterExpiresAt(shortest, until) },
         }),
       );
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
     }
-    this.#seen.delete(counterKey(corpId, shortest));
+    this.#seen.delete(budgetCounterKey(corpId, shortest));
   }
 
   /** One grant as a conditional write; undefined when granted, else the refusal. */
   async #take(corpId: string, window: BudgetWindow, now: number): Promise<Exclude<BudgetDecision, { granted: true }> | undefined> {
-    const key = counterKey(corpId, window);
+    const key = budgetCounterKey(corpId, window);
     let snapshot = this.#seen.get(key);
     let fresh = false;
     for (let step = 0; step < MAX_STEPS; step++) {
@@ -111,7 +112,7 @@ export class DynamoCallBudget implements CallBudget {
       const unseenFrom = Math.max(current - BUCKETS_PER_WINDOW, bucketOf(window, snapshot.seenAt) - 1);
       const unseenTo = decision.first === undefined ? current : Math.min(current, decision.first - 1);
       const names: Record<string, string> = { '#total': 'total', '#marks': 'marks', '#now': `${current}` };
-      const values: Record<string, unknown> = { ':one': 1, ':now': now, ':expires': expiresAt(window, now) };
+      const values: Record<string, unknown> = { ':one': 1, ':now': now, ':expires': counterExpiresAt(window, now) };
       const conditions = ['(attribute_not_exists(blocked_until) OR blocked_until <= :now)'];
       if (decision.first !== undefined) {
         names['#first'] = `${decision.first}`;
@@ -171,7 +172,7 @@ export class DynamoCallBudget implements CallBudget {
   }
 
   async #giveBack(corpId: string, window: BudgetWindow): Promise<void> {
-    const key = counterKey(corpId, window);
+    const key = budgetCounterKey(corpId, window);
     await this.#documents.send(
       new UpdateCommand({
         TableName: this.tableName,
@@ -191,13 +192,4 @@ function asCounter(item: Record<string, unknown> | undefined): WindowCounter {
     marks: { ...((item?.marks as Record<string, number> | undefined) ?? {}) },
     blocked_until: item?.blocked_until === undefined ? undefined : Number(item.blocked_until),
   };
-}
-
-function counterKey(corpId: string, window: BudgetWindow): string {
-  return `${RESERVED_KEY_PREFIX}${corpId}#${window.seconds}`;
-}
-
-/** Counter items expire (TTL) a day after the window that `at` opens. */
-function expiresAt(window: BudgetWindow, at: number): number {
-  return Math.floor(at / 1000) + window.seconds + 86_400;
 }

@@ -7,11 +7,10 @@ import {
   assessWindow,
   type BudgetDecision,
   type BudgetWindow,
-  bucketOf,
   byLength,
   type CallBudget,
   DEFAULT_BUDGET_WINDOWS,
-  staleMarks,
+  takeOnCounter,
   type WindowCounter,
 } from './port.js';
 
@@ -39,11 +38,7 @@ export class MemoryCallBudget implements CallBudget {
         for (const done of taken) done.total -= 1;
         return decision;
       }
-      const bucket = String(bucketOf(window, now));
-      counter.marks[bucket] ??= counter.total;
-      counter.total += 1;
-      // Pruned once a bucket has passed (not on every call: simulations make millions).
-      if (counter.marks[bucket] === counter.total - 1) for (const stale of staleMarks(counter, window, now)) delete counter.marks[stale];
+      takeOnCounter(counter, window, now);
       taken.push(counter);
     }
     return { granted: true };

@@ -10,6 +10,7 @@
  */
 import * as z from 'zod';
 import { ERRCODE } from '../protocol/errcodes.js';
+import { RESERVED_KEY_PREFIX } from '../tasks/jobid.js';
 
 /** The corp of a task whose request names none (a deployment serving one corp). */
 export const DEFAULT_CORP_ID = 'default';
@@ -139,6 +140,31 @@ export function assessWindow(
 export function staleMarks(counter: Pick<WindowCounter, 'marks'>, window: BudgetWindow, at: number): string[] {
   const oldest = bucketOf(window, at) - BUCKETS_PER_WINDOW - 2;
   return Object.keys(counter.marks).filter((bucket) => Number(bucket) < oldest);
+}
+
+/**
+ * The counter of a corp's window: `budget#<corp>#<seconds>` (one per corp and window length; the
+ * tasks table's jobids never start with `budget#`, `lib/tasks/jobid.ts`).
+ */
+export function budgetCounterKey(corpId: string, window: BudgetWindow): string {
+  return `${RESERVED_KEY_PREFIX}${corpId}#${window.seconds}`;
+}
+
+/** Counters expire (epoch seconds, DynamoDB TTL) a day after the window a call at `at` opens. */
+export function counterExpiresAt(window: BudgetWindow, at: number): number {
+  return Math.floor(at / 1000) + window.seconds + 86_400;
+}
+
+/**
+ * A call at `at` taken on `counter` (already assessed as granted): its bucket's mark, the total, and
+ * marks no range can reach any more dropped. Shared by the in-process adapters.
+ */
+export function takeOnCounter(counter: WindowCounter, window: BudgetWindow, at: number): void {
+  const bucket = String(bucketOf(window, at));
+  counter.marks[bucket] ??= counter.total;
+  counter.total += 1;
+  // Pruned once a bucket has passed (at its first call), not on every call: simulations make millions.
+  if (counter.marks[bucket] === counter.total - 1) for (const stale of staleMarks(counter, window, at)) delete counter.marks[stale];
 }
 
 /**

@@ -56,10 +56,17 @@ export function printable(text: string, max = 500): string {
   return clean.length > max ? `${clean.slice(0, max)}…` : clean;
 }
 
+/** Signs a request (SigV4, `lib/cli/aws.ts`): returns every header to send. */
+export interface ApiRequestSigner {
+  sign(request: { method: string; url: URL; headers: Record<string, string>; body?: string }): Promise<Record<string, string>>;
+}
+
 export interface ApiClientOptions {
   /** Base URL without a trailing slash, e.g. `http://127.0.0.1:3000`. */
   url: string;
   token?: string;
+  /** Sign every request (the deployed API's IAM authorization); not with `token`. */
+  signer?: ApiRequestSigner;
   /** Per request (default 30 s). */
   requestTimeoutMs?: number;
 }
@@ -97,13 +104,16 @@ export class ApiClient {
     const route = method === 'POST' ? 'POST /tasks' : 'GET /tasks/{jobid}';
     const timeoutMs = this.options.requestTimeoutMs ?? 30_000;
     const signals = [AbortSignal.timeout(timeoutMs), ...(init.signal ? [init.signal] : [])];
-    const headers: Record<string, string> = { accept: 'application/json', ...init.headers };
+    let headers: Record<string, string> = { accept: 'application/json', ...init.headers };
     if (this.options.token) headers.authorization = `Bearer ${this.options.token}`;
+    const url = `${this.options.url}${path}`;
+    // Signed on every try (a retry gets a fresh x-amz-date); a signing failure (no credentials) is not the API's.
+    if (this.options.signer) headers = await this.options.signer.sign({ method, url: new URL(url), headers, body: init.body });
     let status: number;
     let responseHeaders: Headers;
     let text: string;
     try {
-      const response = await fetch(`${this.options.url}${path}`, {
+      const response = await fetch(url, {
         method,
         headers,
         body: init.body,

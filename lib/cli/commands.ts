@@ -4,9 +4,9 @@
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { TaskStatus, TaskView } from '../tasks/task.js';
-import { EXIT, type ExitCode, type GetOptions, PROGRAM, type SubmitOptions, UsageError } from './args.js';
+import { type ConnectionOptions, EXIT, type ExitCode, type GetOptions, getCommandLine, PROGRAM, type SubmitOptions, UsageError } from './args.js';
 import { abortableSleep, ApiClient, ApiError, createWithRetry, InterruptedError } from './client.js';
-import { formatAccepted, formatTask, shellWord } from './format.js';
+import { formatAccepted, formatTask } from './format.js';
 import { jsonErrorPlace } from '../jsonError.js';
 import { ProgressReporter, type ProgressStream } from './progress.js';
 
@@ -114,6 +114,8 @@ export function createFailureHint(error: ApiError, idempotencyKey: string): stri
       return `nothing was created: WeCom rate-limited the corp (45009 / 45033; calls of its other apps count too); submit again ${wait}`;
     case 'zone_unavailable':
       return `nothing was created: the zone is busy or unreachable; submit again ${wait}`;
+    case 'zone_misconfigured':
+      return 'nothing was created: a setting of the deployment is wrong (the message names it); submitting again will not help until it is fixed';
     case 'zone_outcome_unknown':
       return 'the zone may have created the task, which is not tracked; submitting again creates another task (the same --idempotency-key answers the same)';
     case 'task_not_recorded':
@@ -121,6 +123,16 @@ export function createFailureHint(error: ApiError, idempotencyKey: string): stri
     default:
       return `the task may have been created: submit again with --idempotency-key ${idempotencyKey} to get it rather than a second one`;
   }
+}
+
+/**
+ * The API client for the connection options: a bearer token, or SigV4 signing (loaded only then: the
+ * credential chain is not needed against `npm start`).
+ */
+export async function apiClient(options: ConnectionOptions, env: NodeJS.ProcessEnv): Promise<ApiClient> {
+  if (!options.sigv4) return new ApiClient({ url: options.url, token: options.token });
+  const { sigv4Signer } = await import('./aws.js');
+  return new ApiClient({ url: options.url, signer: sigv4Signer({ region: options.region, env }) });
 }
 
 /** The same error with more lines under it. */
@@ -140,7 +152,7 @@ export async function submit(options: SubmitOptions, io: CliIo): Promise<ExitCod
     throw error;
   }
   const idempotencyKey = options.idempotencyKey ?? randomUUID();
-  const client = new ApiClient({ url: options.url, token: options.token });
+  const client = await apiClient(options, io.env);
 
   let created: Awaited<ReturnType<typeof createWithRetry>>;
   try {
@@ -197,17 +209,17 @@ export async function submit(options: SubmitOptions, io: CliIo): Promise<ExitCod
   } catch (error) {
     progress.finish(true);
     if (error instanceof InterruptedError) {
-      io.stderr.write(`interrupted: task ${jobid} keeps running; see it with: ${PROGRAM} get ${shellWord(jobid)}\n`);
+      io.stderr.write(`interrupted: task ${jobid} keeps running; see it with: ${getCommandLine(jobid)}\n`);
       return EXIT.interrupted;
     }
-    if (error instanceof ApiError) throw withHint(error, `task ${jobid} may still be running; see it with: ${PROGRAM} get ${shellWord(jobid)}`);
+    if (error instanceof ApiError) throw withHint(error, `task ${jobid} may still be running; see it with: ${getCommandLine(jobid)}`);
     throw error;
   }
   progress.finish(true);
 
   if (last === undefined || last.view.status === 'PENDING') {
     io.stderr.write(
-      `gave up waiting after ${options.timeoutSeconds} s (--timeout): task ${jobid} is still PENDING and keeps running; see it with: ${PROGRAM} get ${shellWord(jobid)}\n`,
+      `gave up waiting after ${options.timeoutSeconds} s (--timeout): task ${jobid} is still PENDING and keeps running; see it with: ${getCommandLine(jobid)}\n`,
     );
     if (options.json) io.stdout.write(json(last?.raw ?? raw));
     else io.stdout.write(last ? formatTask(last.view) : formatAccepted(task, { replayed, program: PROGRAM }));
@@ -218,7 +230,7 @@ export async function submit(options: SubmitOptions, io: CliIo): Promise<ExitCod
 }
 
 export async function get(options: GetOptions, io: CliIo): Promise<ExitCode> {
-  const client = new ApiClient({ url: options.url, token: options.token });
+  const client = await apiClient(options, io.env);
   try {
     const { view, raw } = await client.get(options.jobid, io.signal);
     io.stdout.write(options.json ? json(raw) : formatTask(view));

@@ -1,8 +1,8 @@
 /**
  * What the command line prints about a task, for people (`--json` prints the API's JSON instead).
  */
-import { jobidPathSegment } from '../tasks/jobid.js';
 import type { TaskView } from '../tasks/task.js';
+import { getCommandLine } from './args.js';
 import { printable } from './client.js';
 import type { CreatedTask } from './client.js';
 
@@ -55,12 +55,7 @@ export function formatAccepted(task: CreatedTask, options: { replayed: boolean; 
     row('jobid', task.jobid),
     row('status', `${task.status}${options.replayed ? ' (an earlier submit with this Idempotency-Key)' : ''}`),
     ...failList(task.fail_list),
-    row('follow it', `${options.program} get ${shellWord(task.jobid)}`),
+    row('follow it', getCommandLine(task.jobid)),
   ];
   return `${lines.join('\n')}\n`;
-}
-
-/** A jobid as a shell word: as it is when plain, else its ~form (URL-safe, and safe unquoted). */
-export function shellWord(jobid: string): string {
-  return jobidPathSegment(jobid);
 }

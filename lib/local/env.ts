@@ -28,6 +28,10 @@ export const LocalEnvSchema = z.object({
   CALLBACK_SIGNING_SECRET: secretEnv('CALLBACK_SIGNING_SECRET').pipe(z.string().min(16, 'must be at least 16 characters')).optional(),
   /** AWS only: refused here, where it would be silently ignored. */
   CALLBACK_SECRET_PARAM: z.string().optional(),
+  /** Where tasks, the poll queue, idempotency keys and budgets are kept (SQLite); `:memory:` keeps them in memory. */
+  DATA_DIR: z.string().default('.data'),
+  /** `full`: fsync every commit (survives a power cut); `normal`: survives a crash of the process. */
+  DATA_SYNC: z.enum(['normal', 'full']).default('normal'),
 });
 export type LocalEnv = z.infer<typeof LocalEnvSchema> & { transport: 'emulator' | (typeof ZONE_TRANSPORTS)[number] };
 

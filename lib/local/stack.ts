@@ -2,6 +2,8 @@
  * The whole flow in one process, with no external service: the same route handlers and poller the
  * Lambda functions run, behind a local HTTP API, with the embedded queue delivering SQS-shaped
  * batches to the poller, the embedded task store, and the zone emulator (or any zone transport).
+ * State lives in memory, or durably in a data directory (`state.ts`); either way records expire as
+ * DynamoDB TTL and SQS retention make them expire on AWS, so memory stays flat.
  */
 import type { Server } from 'node:http';
 import { makeOpenApiHandler } from '../api/openapi.js';
@@ -16,7 +18,6 @@ import type { SubmitDependencies } from '../tasks/submitTask.js';
 import { commonConfig, NotifyEnvSchema, parseEnv } from '../config.js';
 import { createLogger, errorKind, type Log } from '../log.js';
 import { MemoryTaskMetrics } from '../metrics.js';
-import { MemoryCallBudget } from '../budget/memoryBudget.js';
 import type { CallBudget } from '../budget/port.js';
 import { HttpCallbackSender } from '../notify/callback.js';
 import { MemoryCompletionPublisher } from '../notify/completion.js';
@@ -24,17 +25,17 @@ import type { CompletionNotifier } from '../notify/notifyCompletion.js';
 import type { PollSchedule } from '../poll/schedule.js';
 import { sweepOverdue } from '../poll/sweep.js';
 import { type RunningEventSourceMapping, startEventSourceMapping } from '../queue/eventSourceMapping.js';
-import { LocalQueue } from '../queue/localQueue.js';
 import type { PollQueue, QueueConsumer } from '../queue/port.js';
-import { MemoryTaskStore } from '../tasks/memoryStore.js';
-import { type IdempotencyStore, MemoryIdempotencyStore } from '../tasks/idempotency.js';
+import type { IdempotencyStore } from '../tasks/idempotency.js';
 import type { TaskStore } from '../tasks/store.js';
 import { zoneClient } from '../zone/client.js';
 import { ZoneEmulator } from '../zone/emulator/emulator.js';
 import { SAMPLE_ARCHIVE, samplePrograms } from '../zone/emulator/sample.js';
 import type { ZoneTransport } from '../zone/port.js';
 import { createApiServer } from './apiServer.js';
+import type { SyncMode } from './database.js';
 import { close, listen } from './nodeHttp.js';
+import { isExpiring, openLocalState } from './state.js';
 
 export interface LocalStackOptions {
   /** 0 picks a free port. */
@@ -60,6 +61,15 @@ export interface LocalStackOptions {
   budget?: CallBudget;
   /** Signs completion callbacks; without it `callback_url` is refused. Plain-HTTP callbacks are allowed locally. */
   callbackSecret?: string;
+  /**
+   * Keep tasks, queue, idempotency keys and budgets durably in this directory's SQLite file
+   * (`npm start`: `DATA_DIR`, default `.data`). Unset: in memory. Parts given above take precedence.
+   */
+  dataDir?: string;
+  /** `full`: fsync every commit (`DATA_SYNC`). */
+  dataSync?: SyncMode;
+  /** How often expired records and messages are deleted (DynamoDB TTL, SQS retention); 0 turns it off. */
+  housekeepingEverySeconds?: number;
 }
 
 export interface LocalStack {
@@ -74,6 +84,10 @@ export interface LocalStack {
   poller: RunningEventSourceMapping;
   /** The dependencies the handlers run with, to build more handlers over the same stack. */
   deps: LocalDependencies;
+  /** Where the state lives: the database file, or `memory`; and how many in-flight poll messages of a stopped process came back. */
+  state: { location: string; durable: boolean; recoveredMessages: number };
+  /** Delete what has expired by `now` (the periodic housekeeping, on demand); returns how many records and messages. */
+  housekeep(now?: number): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -83,12 +97,16 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const common = commonConfig(options.env ?? {});
   const schedule = { ...common.schedule, ...options.schedule };
   const logger = options.logger ?? createLogger();
-  const store = options.store ?? new MemoryTaskStore();
-  const queue =
-    options.queue ??
-    new LocalQueue({ visibilityTimeoutSeconds: 180, maxReceiveCount: schedule.maxAttempts + 50 });
+  const state = openLocalState({
+    dataDir: options.dataDir,
+    sync: options.dataSync,
+    queue: { visibilityTimeoutSeconds: 180, maxReceiveCount: schedule.maxAttempts + 50 },
+    budgetWindows: common.budgetWindows,
+  });
+  const store = options.store ?? state.store;
+  const queue = options.queue ?? state.queue;
   const zone = options.zone ?? new ZoneEmulator({ archive: SAMPLE_ARCHIVE, programs: samplePrograms() });
-  const idempotency = options.idempotency ?? new MemoryIdempotencyStore();
+  const idempotency = options.idempotency ?? state.idempotency;
   const events = new MemoryCompletionPublisher();
   const { callbackSecret } = options;
   const notifier: CompletionNotifier = {
@@ -98,7 +116,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   };
   const callbackPolicy: CallbackPolicy = { enabled: callbackSecret !== undefined, allowHttp: true, setting: 'CALLBACK_SIGNING_SECRET' };
   const metrics = new MemoryTaskMetrics();
-  const budget = options.budget ?? (common.budgetWindows.length > 0 ? new MemoryCallBudget(common.budgetWindows) : undefined);
+  const budget = options.budget ?? state.budget;
   const deps: LocalDependencies = {
     ...common,
     schedule,
@@ -120,6 +138,21 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         }, sweepEveryMs).unref()
       : undefined;
 
+  const expiring = ([store, idempotency, queue, budget] as unknown[]).filter(isExpiring);
+  const housekeep = async (now = Date.now()) => {
+    let purged = 0;
+    for (const part of expiring) purged += await part.purgeExpired(now);
+    return purged;
+  };
+  const housekeepingEveryMs = (options.housekeepingEverySeconds ?? 600) * 1000;
+  const housekeeping =
+    housekeepingEveryMs > 0
+      ? setInterval(() => {
+          housekeep().catch((error: unknown) => logger.error('housekeeping failed', { error: errorKind(error) }));
+        }, housekeepingEveryMs).unref()
+      : undefined;
+  await housekeep();
+
   const poller = startEventSourceMapping({
     consumer: queue,
     handler: makePollResultHandler(deps),
@@ -135,7 +168,16 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       { method: 'GET', path: '/openapi.json', handler: makeOpenApiHandler({ logger }), public: true },
     ],
   });
-  const url = await listen(server, options.port ?? 0, options.host ?? '127.0.0.1');
+  let url: string;
+  try {
+    url = await listen(server, options.port ?? 0, options.host ?? '127.0.0.1');
+  } catch (error) {
+    clearInterval(sweeper);
+    clearInterval(housekeeping);
+    await poller.stop();
+    state.close();
+    throw error;
+  }
   return {
     url,
     metrics,
@@ -145,10 +187,15 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     queue,
     zone,
     poller,
+    state: { location: state.location, durable: state.durable, recoveredMessages: state.recoveredMessages },
+    housekeep,
     async stop() {
       clearInterval(sweeper);
+      clearInterval(housekeeping);
       await close(server);
       await poller.stop();
+      // Last: every poll step in flight has written its outcome.
+      state.close();
     },
   };
 }

@@ -6,7 +6,8 @@
  * checked by the same code (`checkZoneTransportEnv`); the emulator stays the default.
  */
 import { parseArgs } from 'node:util';
-import { ConfigurationError } from '../config.js';
+import { ConfigurationError, parseEnv } from '../config.js';
+import { DataDirError } from './database.js';
 import { CALLBACK_PATH, type ServedEmulator, serveEmulator } from '../zone/emulator/server.js';
 import { configureEmulator, parseZoneEnv, ZoneConfigError } from '../zone/emulator/settings.js';
 import { createLogger } from '../log.js';
@@ -42,6 +43,7 @@ async function main(): Promise<void> {
     zoneName = `embedded zone emulator at ${served.url} (${configured.summary})`;
   } else {
     zone = zoneTransport({ ...process.env, ZONE_TRANSPORT: transport }, logger, {}, 'local');
+    if (transport !== 'bridge') await checkCorpSecret({ ...process.env, ZONE_TRANSPORT: transport });
     zoneName = transport === 'bridge' ? `zone bridge ${env.ZONE_BRIDGE_URL}` : `${transport} transport (WeCom API, corp ${process.env.WECOM_CORP_ID})`;
   }
   const stack = await startLocalStack({
@@ -52,15 +54,35 @@ async function main(): Promise<void> {
     env: process.env,
     zone,
     logger,
+    dataDir: env.DATA_DIR === ':memory:' ? undefined : env.DATA_DIR,
+    dataSync: env.DATA_SYNC,
   });
   stopping = [() => stack.stop(), ...stopping];
+  const recovered = stack.state.recoveredMessages > 0 ? `; ${stack.state.recoveredMessages} poll messages of the previous run back in the queue` : '';
+  process.stderr.write(`state: ${stack.state.durable ? `${stack.state.location} (durable${recovered})` : 'in memory (DATA_DIR=:memory:, lost on exit)'}\n`);
   process.stderr.write(`wecom-zone-tasks listening on ${stack.url} with the ${zoneName}\n`);
+}
+
+/**
+ * One machine serves one operator: read the corp secret once before listening, so a missing or empty
+ * secret file stops start-up naming it instead of failing every task later.
+ */
+async function checkCorpSecret(env: Record<string, string | undefined>): Promise<void> {
+  const { corpSecretSource, RelayEnvSchema, WecomEnvSchema } = await import('../zone/wecom/config.js');
+  const settings = parseEnv(env.ZONE_TRANSPORT === 'relay' ? RelayEnvSchema : WecomEnvSchema, env);
+  const source = corpSecretSource(settings);
+  try {
+    await source.get();
+  } catch (error) {
+    throw new ConfigurationError(`invalid configuration: the corp secret (${source.location}): ${(error as Error).message}`);
+  }
 }
 
 main().catch((error: unknown) => {
   const known =
     error instanceof ConfigurationError ||
     error instanceof ZoneConfigError ||
+    error instanceof DataDirError ||
     ['EADDRINUSE', 'EACCES'].includes((error as NodeJS.ErrnoException)?.code ?? '') ||
     (error as { code?: string })?.code?.startsWith('ERR_PARSE_ARGS');
   process.stderr.write(`${known ? (error as Error).message : `failed to start: ${(error as Error)?.name ?? 'error'}`}\n`);

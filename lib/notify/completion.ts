@@ -47,9 +47,14 @@ export interface CompletionPublisher {
   publish(event: CompletionEvent): Promise<void>;
 }
 
+/** Completion events in memory (the local stack, tests): the most recent `keep` (default 10 000), so a long-running server stays flat. */
 export class MemoryCompletionPublisher implements CompletionPublisher {
   readonly published: CompletionEvent[] = [];
+  constructor(readonly keep = 10_000) {}
+
   async publish(event: CompletionEvent): Promise<void> {
     this.published.push(structuredClone(event));
+    // Drop the older half at once: amortised O(1) per event.
+    if (this.published.length > this.keep) this.published.splice(0, this.published.length - Math.floor(this.keep / 2));
   }
 }

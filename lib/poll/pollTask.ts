@@ -15,7 +15,7 @@ import type { TaskStore } from '../tasks/store.js';
 import { storableOutcome } from '../tasks/recordSize.js';
 import { isTerminal, type TaskOutcome, type TaskRecord } from '../tasks/task.js';
 import type { ZoneClient } from '../zone/client.js';
-import { ZoneTransportError } from '../zone/port.js';
+import { ZoneConfigurationError, ZoneTransportError } from '../zone/port.js';
 import { classifyResult, type ResultClass, type ResultClassifier } from './classify.js';
 import { nextWaitSeconds, type PollSchedule, transientBackoffSeconds } from './schedule.js';
 
@@ -155,7 +155,9 @@ async function askZone(jobid: string, deps: PollDependencies): Promise<ResultCla
     return classifyResult(await deps.zone.getProgramTaskResult(jobid), deps.classifier);
   } catch (error) {
     if (!(error instanceof ZoneTransportError)) throw error;
-    deps.logger.warn('zone call failed; will poll again', { jobid, sdkCode: error.sdkCode });
+    // The transport's message is ours (what failed, what to fix), never the zone's or the request's text.
+    const level = error instanceof ZoneConfigurationError ? 'error' : 'warn';
+    deps.logger[level]('zone call failed; will poll again', { jobid, sdkCode: error.sdkCode, errcode: error.wecomErrcode, problem: error.message });
     return { kind: 'transient', errcode: error.sdkCode };
   }
 }

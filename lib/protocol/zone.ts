@@ -80,10 +80,19 @@ export const ResultFailMsgSchema = z.object({
 });
 export type ResultFailMsg = z.infer<typeof ResultFailMsgSchema>;
 
+/**
+ * A result's fail_list entry as the zone may write it: doc 53659 points the result's fail_list at
+ * "FailMsg说明", which includes `encrypt_info.secret_key`. Parsing drops the key, so it never reaches
+ * a record, a log or an answer; the relay's output protocol (generated from this) still admits it.
+ */
+const ResultFailMsgWireSchema = ResultFailMsgSchema.extend({
+  encrypt_info: z.object({ secret_key: z.string() }).optional(),
+}).transform(({ errcode, errmsg, msgid }): ResultFailMsg => ({ errcode, errmsg, msgid }));
+
 export const GetProgramTaskResultResponseSchema = z.object({
   errcode: z.int(),
   errmsg: z.string().default(''),
-  fail_list: z.array(ResultFailMsgSchema).default([]),
+  fail_list: z.array(ResultFailMsgWireSchema).default([]),
   response_errcode: z.int().optional(),
   /** The program's output, a JSON string in the ability's output protocol. */
   response_data: z.string().optional(),

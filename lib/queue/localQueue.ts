@@ -1,11 +1,14 @@
 /**
  * The embedded queue for one process. It behaves like an SQS standard queue where the poll chain
  * depends on it: DelaySeconds, a visibility timeout on receive, ChangeMessageVisibility by receipt
- * handle (a stale handle is refused), ApproximateReceiveCount, long polling, and a redrive to a
- * dead-letter list after `maxReceiveCount` receives.
+ * handle (a stale handle is refused), ApproximateReceiveCount, long polling, a redrive to a
+ * dead-letter list after `maxReceiveCount` receives, and a retention period after which a message
+ * is dropped. Where the messages live is a {@link QueueStorage}: in memory (tests), or in the
+ * durable local database (`npm start`, `sqliteQueue.ts`).
  */
 import { randomUUID } from 'node:crypto';
 import type { SQSRecord } from 'aws-lambda';
+import scheduleDefaults from '../../config/poll-schedule.json' with { type: 'json' };
 import { MAX_DELAY_SECONDS, MAX_VISIBILITY_SECONDS, type PollMessage, type PollQueue, type QueueConsumer } from './port.js';
 
 export interface LocalQueueOptions {
@@ -15,26 +18,54 @@ export interface LocalQueueOptions {
   maxReceiveCount?: number;
   /** Milliseconds per queue second: 1000 is real time; tests may run the same schedule faster. */
   msPerSecond?: number;
+  /** MessageRetentionPeriod: a message older than this is dropped (the poll queue's, 2 days, by default). */
+  retentionSeconds?: number;
+  /** The dead-letter queue's retention (14 days, as `serverless.yml` declares it). */
+  deadLetterRetentionSeconds?: number;
   /** The clock (epoch ms); tests move it by hand. */
   now?: () => number;
 }
 
-interface StoredMessage {
+export interface StoredMessage {
   messageId: string;
   body: string;
   sentAt: number;
   visibleAt: number;
   receiveCount: number;
   firstReceivedAt: number;
-  /** When the latest receive happened: its visibility may total 12 h from then. */
-  receivedAt: number;
   /** Only the latest receipt handle may change visibility or delete. */
   receiptHandle: string | undefined;
 }
 
+export interface DeadLetter {
+  messageId: string;
+  body: string;
+  receiveCount: number;
+}
+
+/** Where an embedded queue keeps its messages. Each method is one atomic step. */
+export interface QueueStorage {
+  add(message: StoredMessage): void;
+  /**
+   * Receive up to `max` messages visible at `now`: each gets a new receipt handle, one more receive
+   * and `visibleUntil`; one already received `maxReceiveCount` times moves to the dead letters instead.
+   */
+  receive(now: number, max: number, visibleUntil: number, maxReceiveCount: number): StoredMessage[];
+  /** False when `receiptHandle` is not the latest handle of a stored message. */
+  changeVisibility(receiptHandle: string, visibleAt: number): boolean;
+  deleteByReceiptHandle(receiptHandle: string): void;
+  /** Earliest `visibleAt` of any stored message (Infinity when empty). */
+  nextVisibleAt(): number;
+  size(): number;
+  deadLetters(): DeadLetter[];
+  /** Drop messages sent before `messagesSentBefore` and dead letters sent before `deadLettersSentBefore`. */
+  purge(messagesSentBefore: number, deadLettersSentBefore: number): number;
+}
+
 /**
  * Raised like SQS's InvalidParameterValue "Total VisibilityTimeout for the message is beyond the
- * limit [43200 seconds]": a message may stay invisible at most 12 h from its receipt, in total.
+ * limit [43200 seconds]": a received message may stay invisible at most 12 h from its receipt, in
+ * total (AWS SQS API Reference, ChangeMessageVisibility). moto counts the 12 h from the send instead.
  */
 export class VisibilityLimitError extends RangeError {
   override readonly name = 'VisibilityLimitError';
@@ -45,25 +76,42 @@ export class ReceiptHandleInvalidError extends Error {
   override readonly name = 'ReceiptHandleInvalidError';
 }
 
+/** The dead-letter queue's MessageRetentionPeriod in `serverless.yml` (14 days). */
+export const DEAD_LETTER_RETENTION_SECONDS = 1_209_600;
+
+/** How many recent sends `LocalQueue.sent` keeps (a bounded log, so a long-running server stays flat). */
+export const SENT_LOG_SIZE = 10_000;
+
 export class LocalQueue implements PollQueue, QueueConsumer {
   readonly queueArn = 'arn:aws:sqs:local:000000000000:local-poll-queue';
-  /** Every SendMessage, in order: what a test counts to prove the poller never re-sends. */
+  /** The most recent SendMessage calls (up to {@link SENT_LOG_SIZE}), in order: what a test counts to prove the poller never re-sends. */
   readonly sent: { body: string; delaySeconds: number }[] = [];
-  readonly deadLetters: { messageId: string; body: string; receiveCount: number }[] = [];
+  /** Every SendMessage so far. */
+  sentCount = 0;
 
-  readonly #messages = new Map<string, StoredMessage>();
+  readonly #storage: QueueStorage;
   readonly #waiters = new Set<() => void>();
   #interruptions = 0;
   readonly #visibilityTimeoutSeconds: number;
   readonly #maxReceiveCount: number;
   readonly #msPerSecond: number;
+  readonly #retentionSeconds: number;
+  readonly #deadLetterRetentionSeconds: number;
   readonly #now: () => number;
+  /**
+   * When each receipt handle this queue handed out was received (the 12 h of visibility count from
+   * it). Handles live only as long as the process that received them, so this stays in memory.
+   */
+  readonly #receivedAt = new Map<string, number>();
 
-  constructor(options: LocalQueueOptions = {}) {
+  constructor(options: LocalQueueOptions = {}, storage: QueueStorage = new MemoryQueueStorage()) {
+    this.#storage = storage;
     this.#now = options.now ?? Date.now;
     this.#visibilityTimeoutSeconds = options.visibilityTimeoutSeconds ?? 180;
     this.#maxReceiveCount = options.maxReceiveCount ?? Number.POSITIVE_INFINITY;
     this.#msPerSecond = options.msPerSecond ?? 1000;
+    this.#retentionSeconds = options.retentionSeconds ?? scheduleDefaults.queueRetentionSeconds;
+    this.#deadLetterRetentionSeconds = options.deadLetterRetentionSeconds ?? DEAD_LETTER_RETENTION_SECONDS;
   }
 
   async sendPoll(message: PollMessage, delaySeconds: number): Promise<void> {
@@ -75,31 +123,35 @@ export class LocalQueue implements PollQueue, QueueConsumer {
     checkSeconds('DelaySeconds', delaySeconds, MAX_DELAY_SECONDS);
     const now = this.#now();
     const messageId = randomUUID();
-    this.#messages.set(messageId, {
+    this.#storage.add({
       messageId,
       body,
       sentAt: now,
       visibleAt: now + delaySeconds * this.#msPerSecond,
       receiveCount: 0,
       firstReceivedAt: 0,
-      receivedAt: 0,
       receiptHandle: undefined,
     });
+    this.sentCount += 1;
     this.sent.push({ body, delaySeconds });
+    // Drop the older half at once: amortised O(1) per send.
+    if (this.sent.length > SENT_LOG_SIZE) this.sent.splice(0, this.sent.length - SENT_LOG_SIZE / 2);
     this.#wake();
     return messageId;
   }
 
   async deferPoll(receiptHandle: string, delaySeconds: number): Promise<void> {
     checkSeconds('VisibilityTimeout', delaySeconds, MAX_VISIBILITY_SECONDS);
-    const message = this.#byReceiptHandle(receiptHandle);
     const now = this.#now();
-    if (now + delaySeconds * this.#msPerSecond > message.receivedAt + MAX_VISIBILITY_SECONDS * this.#msPerSecond) {
+    const receivedAt = this.#receivedAt.get(receiptHandle);
+    if (receivedAt !== undefined && now + delaySeconds * this.#msPerSecond > receivedAt + MAX_VISIBILITY_SECONDS * this.#msPerSecond) {
       throw new VisibilityLimitError(
         `Value ${delaySeconds} for parameter VisibilityTimeout is invalid. Reason: Total VisibilityTimeout for the message is beyond the limit [${MAX_VISIBILITY_SECONDS} seconds]`,
       );
     }
-    message.visibleAt = now + delaySeconds * this.#msPerSecond;
+    if (!this.#storage.changeVisibility(receiptHandle, now + delaySeconds * this.#msPerSecond)) {
+      throw new ReceiptHandleInvalidError('the receipt handle is not the latest of a message in flight');
+    }
     this.#wake();
   }
 
@@ -107,22 +159,37 @@ export class LocalQueue implements PollQueue, QueueConsumer {
     const waitUntil = this.#now() + waitSeconds * this.#msPerSecond;
     const interruptions = this.#interruptions;
     for (;;) {
-      const records = this.#receiveVisible(maxMessages);
       const now = this.#now();
-      if (records.length > 0 || now >= waitUntil || interruptions !== this.#interruptions) return records;
-      await this.#sleepUntil(Math.min(waitUntil, this.#nextVisibleAt()));
+      const received = this.#storage.receive(now, maxMessages, now + this.#visibilityTimeoutSeconds * this.#msPerSecond, this.#maxReceiveCount);
+      this.#noteReceipts(received, now);
+      if (received.length > 0 || now >= waitUntil || interruptions !== this.#interruptions) {
+        return received.map((message) => this.#record(message));
+      }
+      await this.#sleepUntil(Math.min(waitUntil, this.#storage.nextVisibleAt()));
     }
   }
 
   async delete(receiptHandle: string): Promise<void> {
-    for (const message of this.#messages.values()) {
-      if (message.receiptHandle === receiptHandle) this.#messages.delete(message.messageId);
-    }
+    this.#receivedAt.delete(receiptHandle);
+    this.#storage.deleteByReceiptHandle(receiptHandle);
   }
 
   /** Messages stored (visible, delayed or in flight), as SQS's approximate counts add up. */
   get size(): number {
-    return this.#messages.size;
+    return this.#storage.size();
+  }
+
+  /** Messages moved to the dead-letter queue after `maxReceiveCount` receives (kept for its retention). */
+  get deadLetters(): DeadLetter[] {
+    return this.#storage.deadLetters();
+  }
+
+  /**
+   * Drop what SQS would have dropped by `now`: messages older than the retention period, dead
+   * letters older than the dead-letter queue's. Returns how many.
+   */
+  async purgeExpired(now: number): Promise<number> {
+    return this.#storage.purge(now - this.#retentionSeconds * this.#msPerSecond, now - this.#deadLetterRetentionSeconds * this.#msPerSecond);
   }
 
   /** End every long poll now (empty-handed), so a stopping consumer returns at once. */
@@ -131,25 +198,12 @@ export class LocalQueue implements PollQueue, QueueConsumer {
     this.#wake();
   }
 
-  #receiveVisible(maxMessages: number): SQSRecord[] {
-    const now = this.#now();
-    const records: SQSRecord[] = [];
-    for (const message of this.#messages.values()) {
-      if (records.length >= maxMessages) break;
-      if (message.visibleAt > now) continue;
-      if (message.receiveCount >= this.#maxReceiveCount) {
-        this.#messages.delete(message.messageId);
-        this.deadLetters.push({ messageId: message.messageId, body: message.body, receiveCount: message.receiveCount });
-        continue;
-      }
-      message.receiveCount += 1;
-      message.firstReceivedAt ||= now;
-      message.receivedAt = now;
-      message.receiptHandle = randomUUID();
-      message.visibleAt = now + this.#visibilityTimeoutSeconds * this.#msPerSecond;
-      records.push(this.#record(message));
+  #noteReceipts(received: StoredMessage[], now: number): void {
+    for (const message of received) if (message.receiptHandle) this.#receivedAt.set(message.receiptHandle, now);
+    // A handle past its 12 h can change nothing any more: forget it.
+    if (this.#receivedAt.size > 10_000) {
+      for (const [handle, at] of this.#receivedAt) if (at + MAX_VISIBILITY_SECONDS * this.#msPerSecond < now) this.#receivedAt.delete(handle);
     }
-    return records;
   }
 
   #record(message: StoredMessage): SQSRecord {
@@ -171,19 +225,6 @@ export class LocalQueue implements PollQueue, QueueConsumer {
     };
   }
 
-  #byReceiptHandle(receiptHandle: string): StoredMessage {
-    for (const message of this.#messages.values()) {
-      if (message.receiptHandle === receiptHandle) return message;
-    }
-    throw new ReceiptHandleInvalidError('the receipt handle is not the latest of a message in flight');
-  }
-
-  #nextVisibleAt(): number {
-    let next = Number.POSITIVE_INFINITY;
-    for (const message of this.#messages.values()) next = Math.min(next, message.visibleAt);
-    return next;
-  }
-
   #sleepUntil(time: number): Promise<void> {
     return new Promise((resolve) => {
       const done = () => {
@@ -198,6 +239,83 @@ export class LocalQueue implements PollQueue, QueueConsumer {
 
   #wake(): void {
     for (const waiter of [...this.#waiters]) waiter();
+  }
+}
+
+/** The queue's messages in this process's memory: gone when it exits. */
+export class MemoryQueueStorage implements QueueStorage {
+  readonly #messages = new Map<string, StoredMessage>();
+  /** The latest receipt handle of each received message. */
+  readonly #byHandle = new Map<string, StoredMessage>();
+  readonly #deadLetters: (DeadLetter & { sentAt: number })[] = [];
+
+  add(message: StoredMessage): void {
+    this.#messages.set(message.messageId, { ...message });
+  }
+
+  receive(now: number, max: number, visibleUntil: number, maxReceiveCount: number): StoredMessage[] {
+    const received: StoredMessage[] = [];
+    for (const message of this.#messages.values()) {
+      if (received.length >= max) break;
+      if (message.visibleAt > now) continue;
+      if (message.receiveCount >= maxReceiveCount) {
+        this.#remove(message);
+        this.#deadLetters.push({ messageId: message.messageId, body: message.body, receiveCount: message.receiveCount, sentAt: message.sentAt });
+        continue;
+      }
+      message.receiveCount += 1;
+      message.firstReceivedAt ||= now;
+      if (message.receiptHandle) this.#byHandle.delete(message.receiptHandle);
+      message.receiptHandle = randomUUID();
+      this.#byHandle.set(message.receiptHandle, message);
+      message.visibleAt = visibleUntil;
+      received.push({ ...message });
+    }
+    return received;
+  }
+
+  changeVisibility(receiptHandle: string, visibleAt: number): boolean {
+    const message = this.#byHandle.get(receiptHandle);
+    if (!message) return false;
+    message.visibleAt = visibleAt;
+    return true;
+  }
+
+  deleteByReceiptHandle(receiptHandle: string): void {
+    const message = this.#byHandle.get(receiptHandle);
+    if (message) this.#remove(message);
+  }
+
+  nextVisibleAt(): number {
+    let next = Number.POSITIVE_INFINITY;
+    for (const message of this.#messages.values()) next = Math.min(next, message.visibleAt);
+    return next;
+  }
+
+  size(): number {
+    return this.#messages.size;
+  }
+
+  deadLetters(): DeadLetter[] {
+    return this.#deadLetters.map(({ messageId, body, receiveCount }) => ({ messageId, body, receiveCount }));
+  }
+
+  purge(messagesSentBefore: number, deadLettersSentBefore: number): number {
+    let dropped = 0;
+    for (const message of this.#messages.values()) {
+      if (message.sentAt > messagesSentBefore) continue;
+      this.#remove(message);
+      dropped += 1;
+    }
+    const kept = this.#deadLetters.filter((letter) => letter.sentAt > deadLettersSentBefore);
+    dropped += this.#deadLetters.length - kept.length;
+    this.#deadLetters.splice(0, this.#deadLetters.length, ...kept);
+    return dropped;
+  }
+
+  #remove(message: StoredMessage): void {
+    this.#messages.delete(message.messageId);
+    if (message.receiptHandle) this.#byHandle.delete(message.receiptHandle);
   }
 }
 

@@ -47,6 +47,8 @@ export class SqsPollQueue implements PollQueue, QueueConsumer {
         MaxNumberOfMessages: maxMessages,
         WaitTimeSeconds: waitSeconds,
         MessageSystemAttributeNames: ['All'],
+        // As Lambda's event source mapping delivers them (createFromQueue reads `idempotency-key`).
+        MessageAttributeNames: ['All'],
       }),
     );
     return Messages.map((message) => ({
@@ -59,7 +61,18 @@ export class SqsPollQueue implements PollQueue, QueueConsumer {
         SenderId: message.Attributes?.SenderId ?? '',
         ApproximateFirstReceiveTimestamp: message.Attributes?.ApproximateFirstReceiveTimestamp ?? '0',
       },
-      messageAttributes: {},
+      messageAttributes: Object.fromEntries(
+        Object.entries(message.MessageAttributes ?? {}).map(([name, value]) => [
+          name,
+          {
+            dataType: value.DataType ?? 'String',
+            ...(value.StringValue !== undefined ? { stringValue: value.StringValue } : {}),
+            ...(value.BinaryValue !== undefined ? { binaryValue: Buffer.from(value.BinaryValue).toString('base64') } : {}),
+            stringListValues: [],
+            binaryListValues: [],
+          },
+        ]),
+      ),
       md5OfBody: message.MD5OfBody ?? '',
       eventSource: 'aws:sqs',
       eventSourceARN: this.queueArn,

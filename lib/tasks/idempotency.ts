@@ -125,6 +125,18 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
   async release(key: string): Promise<void> {
     this.#records.delete(key);
   }
+
+  /** Forget the keys whose `expiresAt` (epoch seconds) has passed, as DynamoDB's TTL does on AWS. */
+  async purgeExpired(now: number): Promise<number> {
+    const nowSeconds = Math.floor(now / 1000);
+    let deleted = 0;
+    for (const [key, record] of this.#records) {
+      if (record.expiresAt > nowSeconds) continue;
+      this.#records.delete(key);
+      deleted += 1;
+    }
+    return deleted;
+  }
 }
 
 /** The key was used before with a different request. */

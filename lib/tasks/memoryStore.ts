@@ -84,6 +84,21 @@ export class MemoryTaskStore implements TaskStore {
     if (task && task.status !== 'PENDING') Object.assign(task, structuredClone(fields));
   }
 
+  /**
+   * Delete the records whose `expires_at` (epoch seconds) has passed, as DynamoDB's TTL does on AWS.
+   * Returns how many were deleted.
+   */
+  async purgeExpired(now: number): Promise<number> {
+    const nowSeconds = Math.floor(now / 1000);
+    let deleted = 0;
+    for (const [jobid, task] of this.#tasks) {
+      if (task.expires_at > nowSeconds) continue;
+      this.#tasks.delete(jobid);
+      deleted += 1;
+    }
+    return deleted;
+  }
+
   /** Every stored record, for tests that scan what was written. */
   snapshot(): TaskRecord[] {
     return [...this.#tasks.values()].map((task) => structuredClone(task));

@@ -12,7 +12,7 @@ import type { PollSchedule } from '../poll/schedule.js';
 import type { CreateProgramTaskRequest, CreateProgramTaskResponse } from '../protocol/zone.js';
 import type { PollQueue } from '../queue/port.js';
 import type { ZoneClient } from '../zone/client.js';
-import { type ZoneCallReach, ZoneTransportError } from '../zone/port.js';
+import { type ZoneCallReach, ZoneConfigurationError, ZoneTransportError } from '../zone/port.js';
 import { SDK_CODE } from '../protocol/errcodes.js';
 import { jobidProblem } from './jobid.js';
 import { checkRecordFits, storedFailList } from './recordSize.js';
@@ -115,6 +115,11 @@ export class ZoneUnavailableError extends Error {
     readonly errcode: number,
     readonly errmsg: string,
     readonly reach: ZoneCallReach = 'not_sent',
+    /**
+     * The transport's own account of the failure (ours, never the zone's text): what failed and, for
+     * a configuration error, what to fix. Absent for a busy answer of the zone.
+     */
+    readonly detail?: { message: string; misconfigured: boolean },
   ) {
     super(`the zone is unavailable: ${errcode} ${errmsg}`);
   }
@@ -146,9 +151,23 @@ async function createInZone(
     try {
       response = await deps.zone.createProgramTask(request);
     } catch (error) {
-      if (error instanceof ZoneTransportError) throw new ZoneUnavailableError(error.wecomErrcode ?? error.sdkCode, error.message, error.reach);
+      if (error instanceof ZoneTransportError) {
+        // WeCom refused the call for the corp's rate (gettoken or the zone call answered 45009 / 45033 before acting).
+        if (error.wecomErrcode !== undefined && isRateLimit(error.wecomErrcode) && error.reach === 'not_sent') {
+          const at = now();
+          await deps.budget?.exhaust(corpId, at);
+          throw new ZoneRateLimitedError(at + 60_000, error.wecomErrcode);
+        }
+        throw new ZoneUnavailableError(error.wecomErrcode ?? error.sdkCode, error.message, error.reach, {
+          message: error.message,
+          misconfigured: error instanceof ZoneConfigurationError,
+        });
+      }
       // Not one of ours: the request may have been sent, so whether the zone acted is unknown.
-      throw new ZoneUnavailableError(SDK_CODE.internal, `the zone call failed (${errorKind(error)})`, 'unknown');
+      throw new ZoneUnavailableError(SDK_CODE.internal, `the zone call failed (${errorKind(error)})`, 'unknown', {
+        message: `the zone call failed (${errorKind(error)})`,
+        misconfigured: false,
+      });
     }
     if (response.errcode === 0) return response;
     if (isRateLimit(response.errcode)) {
@@ -278,12 +297,13 @@ async function afterRecorded(task: TaskRecord, deps: SubmitDependencies): Promis
 export function settledFailureOf(error: unknown): SettledFailure | undefined {
   if (error instanceof TaskNotRecordedError) return { error: 'task_not_recorded', jobid: error.jobid, reason: error.message };
   if (error instanceof ZoneUnavailableError && error.reach === 'unknown') {
-    return { error: 'zone_outcome_unknown', errcode: error.errcode, reason: zoneOutcomeUnknownMessage };
+    // Our own account of what failed (never the zone's text): the replay answers with the same words.
+    return { error: 'zone_outcome_unknown', errcode: error.errcode, reason: error.detail?.message ?? '' };
   }
   return undefined;
 }
 
-/** What a `zone_outcome_unknown` answer says (the zone's own text is not ours to repeat). */
+/** What a `zone_outcome_unknown` answer says after our account of the failure (the zone's own text is not ours to repeat). */
 export const zoneOutcomeUnknownMessage =
   'the call to the zone failed after it was sent: the zone may have created the task, which is not tracked here; submitting again creates another task';
 
@@ -291,5 +311,5 @@ export const zoneOutcomeUnknownMessage =
 export function settledFailureError(failure: SettledFailure): TaskNotRecordedError | ZoneUnavailableError {
   return failure.error === 'task_not_recorded'
     ? new TaskNotRecordedError(failure.jobid, 'replayed', failure.reason)
-    : new ZoneUnavailableError(failure.errcode ?? 0, failure.reason, 'unknown');
+    : new ZoneUnavailableError(failure.errcode ?? 0, 'replayed', 'unknown', failure.reason ? { message: failure.reason, misconfigured: false } : undefined);
 }

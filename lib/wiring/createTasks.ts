@@ -8,7 +8,7 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { CallbackPolicy } from '../api/http.js';
-import { commonConfig } from '../config.js';
+import { commonConfig, CreateEventSourcesEnvSchema, parseEnv } from '../config.js';
 import { createLogger } from '../log.js';
 import { PowertoolsTaskMetrics } from '../metrics.js';
 import type { IdempotencyDependencies } from '../tasks/idempotency.js';
@@ -38,4 +38,15 @@ export function createDependencies(
     metrics: new PowertoolsTaskMetrics(),
     callbackPolicy: callbackPolicy(env),
   };
+}
+
+/**
+ * `createFromEvent` on AWS: as {@link createDependencies}, plus the event sources it accepts
+ * (CREATE_EVENT_SOURCES, the list serverless.yml also puts in the rule's pattern).
+ */
+export function createFromEventDependencies(
+  env: Record<string, string | undefined> = process.env,
+  clients: { dynamodb?: DynamoDBClient; sqs?: SQSClient } & ZoneClients = {},
+): CreateDependencies & { allowedSources?: readonly string[] } {
+  return { ...createDependencies(env, clients), allowedSources: parseEnv(CreateEventSourcesEnvSchema, env).CREATE_EVENT_SOURCES };
 }

@@ -10,28 +10,46 @@ export interface HttpZoneTransportOptions {
   baseUrl: string;
   /** Per call; the poller and API Gateway both have budgets to keep. */
   timeoutMs?: number;
-  /** Sent as `Authorization: Bearer <token>` when set. */
-  bearerToken?: string;
+  /**
+   * Sent as `Authorization: Bearer <token>` when set: the token itself (`npm start`), or a reader
+   * called before every call (on AWS, an SSM SecureString through Powertools' cache, README
+   * "Configuration"). A reader that fails makes the call a transport failure that sent nothing.
+   */
+  bearerToken?: string | (() => Promise<string>);
 }
 
 export class HttpZoneTransport implements ZoneTransport {
   readonly #baseUrl: string;
   readonly #timeoutMs: number;
-  readonly #headers: Record<string, string>;
+  readonly #bearerToken: HttpZoneTransportOptions['bearerToken'];
 
   constructor(options: HttpZoneTransportOptions) {
     this.#baseUrl = options.baseUrl.replace(/\/+$/, '');
     this.#timeoutMs = options.timeoutMs ?? 10_000;
-    this.#headers = { 'content-type': 'application/json; charset=utf-8' };
-    if (options.bearerToken) this.#headers.authorization = `Bearer ${options.bearerToken}`;
+    this.#bearerToken = options.bearerToken;
+  }
+
+  async #headers(apiName: string): Promise<Record<string, string>> {
+    const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8' };
+    let token: string | undefined;
+    try {
+      token = typeof this.#bearerToken === 'function' ? await this.#bearerToken() : this.#bearerToken;
+    } catch (error) {
+      // The error's kind only: never a message we did not write (it could name more than we want).
+      const kind = error instanceof Error ? error.name : typeof error;
+      throw new ZoneTransportError(SDK_CODE.internal, `${apiName}: the zone bridge token could not be read (${kind})`, 'not_sent');
+    }
+    if (token) headers.authorization = `Bearer ${token}`;
+    return headers;
   }
 
   async invoke(apiName: string, requestJson: string): Promise<string> {
+    const headers = await this.#headers(apiName);
     let response: Response;
     try {
       response = await fetch(`${this.#baseUrl}/${encodeURIComponent(apiName)}`, {
         method: 'POST',
-        headers: this.#headers,
+        headers,
         body: requestJson,
         signal: AbortSignal.timeout(this.#timeoutMs),
       });

@@ -33,6 +33,16 @@ export class ZoneTransportError extends Error {
   }
 }
 
+/**
+ * A zone call failed because our configuration is wrong (credentials, program, ability, protocol,
+ * API permission, trusted IPs): retrying will not help until it is fixed, and the message says how.
+ * The poller still keeps the task (a fixed configuration lets it finish); a create answers 503
+ * `zone_misconfigured` with the message.
+ */
+export class ZoneConfigurationError extends ZoneTransportError {
+  override readonly name: string = 'ZoneConfigurationError';
+}
+
 /** fetch wraps the socket error: `TypeError('fetch failed', { cause: { code: 'ECONNREFUSED' } })`. */
 export function isConnectionRefused(error: unknown): boolean {
   const cause = (error as { cause?: { code?: unknown } } | undefined)?.cause;

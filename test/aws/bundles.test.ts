@@ -4,6 +4,7 @@
  * the zone emulator over HTTP.
  */
 import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -12,12 +13,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HttpHandler } from '../../lib/api/http.js';
 import { createApiServer } from '../../lib/local/apiServer.js';
 import { close, listen } from '../../lib/local/nodeHttp.js';
-import { type SqsBatchHandler, startEventSourceMapping } from '../../lib/queue/eventSourceMapping.js';
+import { localContext, type SqsBatchHandler, startEventSourceMapping } from '../../lib/queue/eventSourceMapping.js';
 import { SqsPollQueue } from '../../lib/queue/sqsQueue.js';
 import { ZoneEmulator } from '../../lib/zone/emulator/emulator.js';
 import { SAMPLE_ARCHIVE, samplePrograms } from '../../lib/zone/emulator/sample.js';
 import { serveEmulator } from '../../lib/zone/emulator/server.js';
 import { DOC_EXAMPLE_REQUEST, SECRETS_AND_CHAT, submitAndWait } from '../support/fixtures.js';
+import { packageService } from '../support/osls.js';
 import { AWS_TEST_ENV, createIdempotencyTable, createPollQueue, createTasksTable, dynamoClient, motoEndpoint, sqsClient } from '../support/moto.js';
 
 const run = promisify(execFile);
@@ -44,10 +46,8 @@ const FUNCTION_BUDGET_KIB: Record<string, number> = {
 
 beforeAll(async () => {
   await rm(OUT, { recursive: true, force: true });
-  await run(join(ROOT, 'node_modules/.bin/osls'), ['package', '--stage', 'ci', '--package', join(OUT, 'package')], {
-    cwd: ROOT,
-    env: { ...process.env, SLS_TELEMETRY_DISABLED: '1' },
-  });
+  const packaged = await packageService(['--stage', 'ci', '--package', join(OUT, 'package')]);
+  if (!packaged.ok) throw new Error(`osls package failed: ${packaged.output}`);
   for (const name of FUNCTIONS) {
     await mkdir(join(OUT, name), { recursive: true });
     await run('python3', ['-m', 'zipfile', '-e', join(OUT, 'package', `${name}.zip`), join(OUT, name)]);
@@ -126,13 +126,23 @@ describe('osls package', () => {
 });
 
 describe.skipIf(!motoEndpoint)('the packaged bundles on DynamoDB + SQS (moto)', () => {
-  it('run the source document example from POST to SUCCEEDED, leaking nothing into the table or queue', async () => {
-    const served = await serveEmulator(new ZoneEmulator({ archive: SAMPLE_ARCHIVE, programs: samplePrograms(300) }));
-    const dynamodb = dynamoClient();
-    const sqs = sqsClient();
-    const table = await createTasksTable(dynamodb);
+  let zone: ZoneEmulator;
+  let served: Awaited<ReturnType<typeof serveEmulator>>;
+  let table: string;
+  let queueUrl: string;
+  let createTask: HttpHandler;
+  let getTask: HttpHandler;
+  let pollResult: SqsBatchHandler;
+  const dynamodb = dynamoClient();
+  const sqs = sqsClient();
+
+  beforeAll(async () => {
+    zone = new ZoneEmulator({ archive: SAMPLE_ARCHIVE, programs: samplePrograms(300) });
+    served = await serveEmulator(zone);
+    table = await createTasksTable(dynamodb);
     const idempotencyTable = await createIdempotencyTable(dynamodb);
-    const queueUrl = await createPollQueue(sqs);
+    queueUrl = await createPollQueue(sqs);
+    // The bundles read their environment once, when loaded.
     Object.assign(process.env, AWS_TEST_ENV, {
       TASKS_TABLE: table,
       IDEMPOTENCY_TABLE: idempotencyTable,
@@ -147,10 +157,13 @@ describe.skipIf(!motoEndpoint)('the packaged bundles on DynamoDB + SQS (moto)', 
     });
     const load = async (name: string) =>
       (await import(pathToFileURL(join(OUT, name, 'functions', `${name}.cjs`)).href)).handler;
-    const createTask: HttpHandler = await load('createTask');
-    const getTask: HttpHandler = await load('getTask');
-    const pollResult: SqsBatchHandler = await load('pollResult');
+    createTask = await load('createTask');
+    getTask = await load('getTask');
+    pollResult = await load('pollResult');
+  });
+  afterAll(() => served?.close());
 
+  it('run the source document example from POST to SUCCEEDED, leaking nothing into the table or queue', async () => {
     const server = createApiServer({
       routes: [
         { method: 'POST', path: '/tasks', handler: createTask },
@@ -175,7 +188,91 @@ describe.skipIf(!motoEndpoint)('the packaged bundles on DynamoDB + SQS (moto)', 
     } finally {
       await poller.stop();
       await close(server);
-      await served.close();
     }
   }, 60_000);
+
+  it('createTask behind a REST API (payload 1.0) or an ALB: an Idempotency-Key in any letter case replays the first task', async () => {
+    const body = JSON.stringify(DOC_EXAMPLE_REQUEST);
+    const invoke = async (event: unknown) =>
+      (await createTask(event as Parameters<HttpHandler>[0], localContext('createTask'))) as { statusCode: number; headers?: Record<string, string>; body: string };
+    const before = zone.calls.create_program_task ?? 0;
+    const key = `rest-${randomUUID()}`;
+
+    const first = await invoke(restApiEvent({ 'Idempotency-Key': key, 'Content-Type': 'application/json' }, body));
+    expect(first.statusCode).toBe(202);
+    expect(first.headers?.['idempotent-replayed']).toBeUndefined();
+    const { jobid } = JSON.parse(first.body);
+    for (const event of [
+      restApiEvent({ 'IDEMPOTENCY-KEY': key, 'CONTENT-TYPE': 'application/json' }, body),
+      restApiEvent({ 'idempotency-key': key, 'content-type': 'application/json' }, body),
+      restApiEvent({ 'idempotency-KEY': key }, body),
+      albEvent({ 'Idempotency-Key': key, 'Content-Type': 'application/json' }, body),
+    ]) {
+      const replay = await invoke(event);
+      expect(replay.statusCode).toBe(202);
+      expect(replay.headers?.['idempotent-replayed']).toBe('true');
+      expect(JSON.parse(replay.body).jobid).toBe(jobid);
+    }
+    // One zone task for the five requests: the header was read in every case.
+    expect((zone.calls.create_program_task ?? 0) - before).toBe(1);
+
+    // The same rules apply in any case: a bad key is refused, a foreign media type too.
+    const badKey = await invoke(restApiEvent({ 'Idempotency-Key': 'has spaces' }, body));
+    expect(badKey.statusCode).toBe(400);
+    expect(JSON.parse(badKey.body).message).toMatch(/^Idempotency-Key:/);
+    const badType = await invoke(restApiEvent({ 'Content-Type': 'text/plain' }, body));
+    expect(badType.statusCode).toBe(415);
+    expect((zone.calls.create_program_task ?? 0) - before).toBe(1);
+  }, 30_000);
 });
+
+/**
+ * A REST API (payload 1.0) proxy event as API Gateway delivers it: headers in the client's case, and
+ * the same in multiValueHeaders. https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-lambda-proxy-integrations.html#api-gateway-simple-proxy-for-lambda-input-format
+ */
+function restApiEvent(headers: Record<string, string>, body: string) {
+  const now = Date.now();
+  return {
+    resource: '/tasks',
+    path: '/tasks',
+    httpMethod: 'POST',
+    headers: { Host: 'abc123.execute-api.ap-southeast-1.amazonaws.com', 'User-Agent': 'curl/8.5.0', ...headers },
+    multiValueHeaders: Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, [value]])),
+    queryStringParameters: null,
+    multiValueQueryStringParameters: null,
+    pathParameters: null,
+    stageVariables: null,
+    requestContext: {
+      resourceId: 'a1b2c3',
+      resourcePath: '/tasks',
+      httpMethod: 'POST',
+      extendedRequestId: 'c6af9ac6-7b61-11e6-9a41-93e8deadbeef',
+      requestTime: new Date(now).toUTCString(),
+      path: '/prod/tasks',
+      accountId: '123456789012',
+      protocol: 'HTTP/1.1',
+      stage: 'prod',
+      domainPrefix: 'abc123',
+      requestTimeEpoch: now,
+      requestId: randomUUID(),
+      identity: { sourceIp: '203.0.113.7', userArn: 'arn:aws:iam::123456789012:user/caller', userAgent: 'curl/8.5.0' },
+      domainName: 'abc123.execute-api.ap-southeast-1.amazonaws.com',
+      apiId: 'abc123',
+    },
+    body,
+    isBase64Encoded: false,
+  };
+}
+
+/** An Application Load Balancer event (multi-value headers off): headers as the client sent them. https://docs.aws.amazon.com/elasticloadbalancing/latest/application/lambda-functions.html */
+function albEvent(headers: Record<string, string>, body: string) {
+  return {
+    requestContext: { elb: { targetGroupArn: 'arn:aws:elasticloadbalancing:ap-southeast-1:123456789012:targetgroup/tasks/6d0ecf831eec9f09' } },
+    httpMethod: 'POST',
+    path: '/tasks',
+    queryStringParameters: {},
+    headers: { host: 'tasks.example.com', ...headers },
+    body,
+    isBase64Encoded: false,
+  };
+}

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
+import { withPackageLock } from '../support/osls.js';
 
 const run = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -24,7 +25,8 @@ function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
 
 async function packageStage(args: string[], env: NodeJS.ProcessEnv): Promise<{ ok: boolean; output: string }> {
   try {
-    const { stdout, stderr } = await run(OSLS, ['package', '--package', join(OUT, args.join('-') || 'default'), ...args], { cwd: ROOT, env });
+    // One packaging at a time across test files: they share the project's build folders.
+    const { stdout, stderr } = await withPackageLock(() => run(OSLS, ['package', '--package', join(OUT, args.join('-') || 'default'), ...args], { cwd: ROOT, env }));
     return { ok: true, output: stdout + stderr };
   } catch (error) {
     const failed = error as { stdout?: string; stderr?: string };
@@ -48,6 +50,12 @@ describe('osls package checks the zone transport settings', () => {
     expect(invalid.output).toMatch(/ZONE_TRANSPORT: must be one of relay, bridge, wecom/);
     const bridge = await packageStage(['--stage', 'ci'], cleanEnv({ ZONE_TRANSPORT: 'bridge' }));
     expect(bridge.output).toMatch(/ZONE_BRIDGE_URL: required when ZONE_TRANSPORT=bridge/);
+  }, 120_000);
+
+  it('refuses a secret the functions would not be allowed to read (outside the stage prefix)', async () => {
+    const outside = await packageStage(['--stage', 'ci'], cleanEnv({ WECOM_CORP_SECRET_PARAM: '/other/place/secret' }));
+    expect(outside.ok).toBe(false);
+    expect(outside.output).toMatch(/WECOM_CORP_SECRET_PARAM: must be under \/wecom-zone-tasks\/ci\//);
   }, 120_000);
 
   it('packages the ci stage offline with the placeholders kept in the repository', async () => {

@@ -1,14 +1,20 @@
 /**
  * The Lambda functions' wiring: each function validates only what it uses, names what is wrong,
- * and the WeCom transport is reachable through ZONE_TRANSPORT=wecom with its secret in SSM.
+ * and the WeCom transport is reachable through ZONE_TRANSPORT=wecom with its secret in SSM. On AWS
+ * every zone URL is https (loopback aside) and the bridge token comes from SSM.
  */
 import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { describe, expect, it } from 'vitest';
 import { ConfigurationError } from '../../lib/config.js';
 import { createDependencies } from '../../lib/wiring/createTasks.js';
 import { readDependencies } from '../../lib/wiring/readTasks.js';
 import { zoneTransport } from '../../lib/wiring/zone.js';
+import { close, listen, readBody, sendJson } from '../../lib/local/nodeHttp.js';
+import { ZoneTransportError } from '../../lib/zone/port.js';
+import { ZoneEmulator } from '../../lib/zone/emulator/emulator.js';
+import { SAMPLE_ARCHIVE, samplePrograms } from '../../lib/zone/emulator/sample.js';
 import { DOC_EXAMPLE_REQUEST, recordingLogger } from '../support/fixtures.js';
 import { startFakeWecomApi } from '../support/fakeWecomApi.js';
 import { motoEndpoint } from '../support/moto.js';
@@ -74,6 +80,67 @@ describe.skipIf(!motoEndpoint)('ZONE_TRANSPORT=wecom end to end (fake WeCom API,
       expect(fake.events.map((event) => event.kind)).toEqual(['gettoken', 'async_program_task', 'async_program_result']);
     } finally {
       await fake.close();
+    }
+  });
+});
+
+describe('zone transport safety on AWS', () => {
+  const bridge = (url: string, extra: Record<string, string> = {}) => ({ ZONE_TRANSPORT: 'bridge', ZONE_BRIDGE_URL: url, ...extra });
+  const relay = (baseUrl: string) => ({
+    ZONE_TRANSPORT: 'relay',
+    WECOM_CORP_ID: 'ww1',
+    WECOM_CORP_SECRET_PARAM: '/wecom-zone-tasks/prod/corp-secret',
+    WECOM_RELAY_PROGRAM_ID: 'relay',
+    WECOM_API_BASE_URL: baseUrl,
+  });
+
+  it('refuses zone URLs that are not https, except to a loopback address; npm start may use http', () => {
+    const logger = recordingLogger();
+    expect(() => zoneTransport(bridge('http://bridge.example.com'), logger)).toThrow(/ZONE_BRIDGE_URL: must be an https URL on AWS/);
+    expect(() => zoneTransport(relay('http://qyapi.example.com'), logger)).toThrow(/WECOM_API_BASE_URL: must be an https URL on AWS/);
+    for (const url of ['https://bridge.example.com', 'http://127.0.0.1:4000', 'http://localhost:4000', 'http://[::1]:4000']) {
+      expect(() => zoneTransport(bridge(url), logger), url).not.toThrow();
+    }
+    expect(() => zoneTransport(relay('https://qyapi.weixin.qq.com'), logger)).not.toThrow();
+    expect(() => zoneTransport(bridge('http://bridge.lan:4000'), logger, {}, 'local')).not.toThrow();
+  });
+
+  it('refuses a bridge token in the environment on AWS (it belongs in SSM), never quoting it', () => {
+    const leaked = () => zoneTransport(bridge('https://bridge.example.com', { ZONE_BRIDGE_TOKEN: 'plain-bridge-token' }), recordingLogger());
+    expect(leaked).toThrow(/ZONE_BRIDGE_TOKEN: npm start only; .*ZONE_BRIDGE_TOKEN_PARAM/);
+    expect(leaked).not.toThrow(/plain-bridge-token/);
+    expect(() => zoneTransport(bridge('http://127.0.0.1:1', { ZONE_BRIDGE_TOKEN: 't' }), recordingLogger(), {}, 'local')).not.toThrow();
+  });
+});
+
+describe.skipIf(!motoEndpoint)('ZONE_BRIDGE_TOKEN_PARAM (SSM on moto)', () => {
+  it('reads the bridge token from SSM on the first call and sends it as a bearer token; an unreadable one sends nothing', async () => {
+    const ssm = new SSMClient({ endpoint: motoEndpoint, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+    const name = `/wecom-zone-tasks/${randomUUID()}/bridge-token`;
+    await ssm.send(new PutParameterCommand({ Name: name, Type: 'SecureString', Value: 'bridge-token-from-ssm' }));
+    const zone = new ZoneEmulator({ archive: SAMPLE_ARCHIVE, programs: samplePrograms(0) });
+    const seen: (string | undefined)[] = [];
+    // A bridge that answers only callers with the right token (HTTP bridge contract: POST /<api_name>).
+    const server = createServer(async (request, response) => {
+      seen.push(request.headers.authorization);
+      if (request.headers.authorization !== 'Bearer bridge-token-from-ssm') return sendJson(response, 401, { message: 'unauthorized' });
+      const answer = await zone.invoke((request.url ?? '/').slice(1), (await readBody(request)).toString('utf8'));
+      response.writeHead(200, { 'content-type': 'application/json' }).end(answer);
+    });
+    const url = await listen(server, 0, '127.0.0.1');
+    try {
+      const transport = zoneTransport({ ZONE_TRANSPORT: 'bridge', ZONE_BRIDGE_URL: url, ZONE_BRIDGE_TOKEN_PARAM: name }, recordingLogger(), { ssm });
+      const created = JSON.parse(await transport.invoke('create_program_task', JSON.stringify(DOC_EXAMPLE_REQUEST)));
+      expect(created).toMatchObject({ errcode: 0, jobid: expect.any(String) });
+      expect(seen).toEqual(['Bearer bridge-token-from-ssm']);
+
+      const missing = zoneTransport({ ZONE_TRANSPORT: 'bridge', ZONE_BRIDGE_URL: url, ZONE_BRIDGE_TOKEN_PARAM: `${name}-missing` }, recordingLogger(), { ssm });
+      const error = await missing.invoke('create_program_task', JSON.stringify(DOC_EXAMPLE_REQUEST)).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ZoneTransportError);
+      expect(error).toMatchObject({ reach: 'not_sent', message: expect.stringMatching(/zone bridge token could not be read/) });
+      expect(seen).toHaveLength(1);
+    } finally {
+      await close(server);
     }
   });
 });

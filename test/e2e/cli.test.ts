@@ -103,7 +103,8 @@ describe('wecom-zone-tasks CLI against the local stack', () => {
   });
 
   it('get <jobid>: a found task exits 0 whatever its status; --json prints the API view', async () => {
-    const run = await cli(['get', succeededJobid, '--url', stack.url, '--json']);
+    // After "--": a jobid may start with "-".
+    const run = await cli(['get', '--url', stack.url, '--json', '--', succeededJobid]);
     expect(run.code).toBe(EXIT.ok);
     const view = JSON.parse(run.stdout);
     expect(view).toMatchObject({ jobid: succeededJobid, status: 'SUCCEEDED', response_errcode: 0 });

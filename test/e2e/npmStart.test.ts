@@ -2,26 +2,35 @@
  * `npm start` as a user runs it: a separate process, then the document example over HTTP.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DOC_EXAMPLE_REQUEST, submitAndWait, waitFor } from '../support/fixtures.js';
-import { startTsProcess } from '../support/processes.js';
+import { runTsProcess, startTsProcess } from '../support/processes.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 
 describe('npm start', () => {
   let child: ChildProcess | undefined;
-  afterAll(() => {
-    child?.kill('SIGTERM');
+  let dataDir = '';
+  // npm runs tsx, which runs node: stop the whole process group, or the server outlives the test.
+  afterAll(async () => {
+    if (child?.pid && child.exitCode === null) {
+      const exited = new Promise((done) => child?.once('exit', done));
+      process.kill(-child.pid, 'SIGTERM');
+      await exited;
+    }
+    if (dataDir) await rm(dataDir, { recursive: true, force: true });
   });
 
-  it('serves the whole flow: the document example reaches SUCCEEDED', async () => {
+  it('serves the whole flow on its durable store: the document example reaches SUCCEEDED', async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'npm-start-'));
     child = spawn('npm', ['start', '--silent'], {
       cwd: ROOT,
-      env: { ...process.env, PORT: '0', ZONE_PROGRAM_LATENCY_MS: '500', POWERTOOLS_LOG_LEVEL: 'WARN' },
+      env: { ...process.env, PORT: '0', ZONE_PROGRAM_LATENCY_MS: '500', POWERTOOLS_LOG_LEVEL: 'WARN', DATA_DIR: dataDir },
       stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
     });
     let stderr = '';
     child.stderr?.on('data', (chunk) => {
@@ -29,9 +38,17 @@ describe('npm start', () => {
     });
     const url = await waitFor(async () => /listening on (http:\/\/\S+)/.exec(stderr)?.[1], 20_000);
 
+    expect(stderr).toContain(`state: ${join(dataDir, 'wecom-zone-tasks.sqlite')} (durable)`);
+
     const { task } = await submitAndWait(url, DOC_EXAMPLE_REQUEST);
     expect(task.status).toBe('SUCCEEDED');
     expect(JSON.parse(task.response_data)).toEqual({ avg_reply_time: 2, negative_feedback_cnt: 0 });
+  });
+
+  it('refuses a second server on the same data directory, naming it', async () => {
+    const second = await runTsProcess('lib/local/start.ts', [], { PORT: '0', DATA_DIR: dataDir });
+    expect(second.code).toBe(1);
+    expect(second.output).toContain(`DATA_DIR ${dataDir} is in use by another process`);
   });
 
   it('refuses a wrong setting with a message naming it', async () => {
@@ -81,6 +98,7 @@ describe('npm start with your own files and program', () => {
     const app = await startTsProcess('lib/local/start.ts', ['--archive', 'examples/archive.json', '--programs', programsFile], {
       PORT: '0',
       POWERTOOLS_LOG_LEVEL: 'WARN',
+      DATA_DIR: ':memory:',
     });
     try {
       const created = await fetch(`${app.url}/tasks`, {

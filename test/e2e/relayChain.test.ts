@@ -26,7 +26,9 @@ import { SAMPLE_ARCHIVE, samplePrograms } from '../../lib/zone/emulator/sample.j
 import { type ServedEmulator, serveEmulator } from '../../lib/zone/emulator/server.js';
 import { type FakeWecomApi, generatedRelayAbilities, startFakeWecomApi } from '../support/fakeWecomApi.js';
 import { DOC_EXAMPLE_REQUEST, SECRETS_AND_CHAT, submitAndWait, waitFor } from '../support/fixtures.js';
+import { runTsProcess } from '../support/processes.js';
 import { AWS_TEST_ENV, createIdempotencyTable, createPollQueue, createTasksTable, dynamoClient, motoEndpoint, sqsClient } from '../support/moto.js';
+import { packageService } from '../support/osls.js';
 
 const run = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -148,10 +150,8 @@ describe.skipIf(!motoEndpoint || !python)('the relay chain: functions → WeCom 
 
   beforeAll(async () => {
     await rm(OUT, { recursive: true, force: true });
-    await run(join(ROOT, 'node_modules/.bin/osls'), ['package', '--stage', 'ci', '--package', join(OUT, 'package')], {
-      cwd: ROOT,
-      env: { ...process.env, SLS_TELEMETRY_DISABLED: '1' },
-    });
+    const packaged = await packageService(['--stage', 'ci', '--package', join(OUT, 'package')]);
+    if (!packaged.ok) throw new Error(`osls package failed: ${packaged.output}`);
     for (const name of FUNCTIONS) {
       await mkdir(join(OUT, name), { recursive: true });
       await run('python3', ['-m', 'zipfile', '-e', join(OUT, 'package', `${name}.zip`), join(OUT, name)]);
@@ -257,10 +257,25 @@ describe.skipIf(!motoEndpoint || !python)('the relay chain: functions → WeCom 
       const jobs = emulator.jobCount;
       const { status, body } = await create(DOC_EXAMPLE_REQUEST);
       expect(status).toBe(503);
-      expect(body).toMatchObject({ error: 'zone_unavailable', errcode: 790016 });
+      expect(body).toMatchObject({ error: 'zone_misconfigured', errcode: 790016 });
+      expect(String(body.message)).toMatch(/invoke_create_program_task.*relay\/protocol\/invoke_create_program_task\.input\.json/);
       expect(emulator.jobCount).toBe(jobs);
     } finally {
       fake.setRelayAbility('invoke_create_program_task', good);
+    }
+  });
+
+  it('names the fix when WeCom refuses the corp secret (rotated at WeCom, not yet in SSM)', async () => {
+    fake.setCorpSecret(`rotated-${randomUUID()}`);
+    try {
+      // The cached token still works until WeCom ends it: end it, so the functions must fetch a new one.
+      fake.revokeTokens();
+      const { status, body } = await create(DOC_EXAMPLE_REQUEST);
+      expect(status).toBe(503);
+      expect(body).toMatchObject({ error: 'zone_misconfigured', errcode: 40001 });
+      expect(String(body.message)).toMatch(/corp secret is wrong/);
+    } finally {
+      fake.setCorpSecret(CORP_SECRET);
     }
   });
 
@@ -359,6 +374,8 @@ describe.skipIf(!python)('npm start with ZONE_TRANSPORT=relay', () => {
       env: {
         ...shell,
         PORT: '0',
+        // Its own data directory: never the checkout's .data/, which a running npm start may own.
+        DATA_DIR: join(dir, 'data'),
         ZONE_TRANSPORT: 'relay',
         WECOM_CORP_ID: CORP_ID,
         WECOM_CORP_SECRET_FILE: secretFile,
@@ -394,4 +411,37 @@ describe.skipIf(!python)('npm start with ZONE_TRANSPORT=relay', () => {
       expect(relay.output).not.toContain(secret);
     }
   }, 60_000);
+});
+
+describe('npm start with a WeCom transport checks the corp secret before it listens', () => {
+  it('refuses a missing or empty secret file, naming it, and never starts', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'relay-secret-'));
+    try {
+      const empty = join(dir, 'empty');
+      await writeFile(empty, '\n');
+      const shell = Object.fromEntries(Object.entries(process.env).filter(([key]) => !/^(ZONE_|WECOM_|POLL_|TASKS_|IDEMPOTENCY_|AWS_)/.test(key))) as Record<string, string>;
+      for (const [file, problem] of [
+        [join(dir, 'missing'), /ENOENT/],
+        [empty, /holds no secret/],
+      ] as const) {
+        const { code, output } = await runTsProcess('lib/local/start.ts', [], {
+          ...shell,
+          PORT: '0',
+          ZONE_TRANSPORT: 'relay',
+          WECOM_CORP_ID: CORP_ID,
+          WECOM_CORP_SECRET_FILE: file,
+          // runTsProcess starts from this process's environment, where the suite above set these.
+          WECOM_CORP_SECRET_PARAM: '',
+          WECOM_CORP_SECRET_ARN: '',
+          WECOM_RELAY_PROGRAM_ID: RELAY_PROGRAM,
+        });
+        expect(code).toBe(1);
+        expect(output).toContain(`the corp secret (file:${file})`);
+        expect(output).toMatch(problem);
+        expect(output).not.toMatch(/listening on/);
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });

@@ -132,6 +132,13 @@ describe('the other servers end at the first signal too', () => {
     await stopsWithItsTree(npm, 'SIGINT');
   });
 
+  it('npm run bench:soak: SIGINT while it runs tasks through its own npm start: 130, the server gone too', async () => {
+    const npm = start('npm', ['run', '--silent', 'bench:soak', '--', '--tasks', '1000000', '--minutes', '2', '--clients', '2', '--memory']);
+    await waitFor(async () => (/tasks, server RSS/.test(npm.output()) ? true : undefined), 60_000, 100);
+    const exit = await stopsWithItsTree(npm, 'SIGINT', 15_000);
+    expect(exit.code === 130 || exit.signal === 'SIGINT').toBe(true);
+  });
+
   it('npm run bench: SIGTERM while it builds and imports bundles: 143, no probe left running', async () => {
     const npm = start('npm', ['run', '--silent', 'bench']);
     await waitFor(async () => (/rows 1–2/.test(npm.output()) ? true : undefined), 30_000, 50);

@@ -78,11 +78,13 @@ describe('fault scenarios (local stack)', () => {
       store,
       queue,
       logger,
-      schedule: { ...FAST, firstDelaySeconds: 1 },
+      schedule: FAST,
       pollConcurrency: 1,
     });
-    // Swap the poller for one that handles the first record of a batch, then dies (three times).
+    // Swap the poller for one that handles the first record of a batch, then dies (three times). It
+    // starts once every task's message is waiting, so its batches hold several records for sure.
     await stack.poller.stop();
+    const jobids = await submitMany(stack.url, tasks, DOC_EXAMPLE_REQUEST);
     const poll = makePollResultHandler({
       ...commonConfig({}),
       schedule: { ...DEFAULT_POLL_SCHEDULE, ...FAST },
@@ -105,7 +107,6 @@ describe('fault scenarios (local stack)', () => {
       },
     });
     try {
-      const jobids = await submitMany(stack.url, tasks, DOC_EXAMPLE_REQUEST);
       const tally = await settle(store, jobids);
       const duplicated = duplicatedCompletions(logger.lines);
       await recordFigures('2-poller-crash', {

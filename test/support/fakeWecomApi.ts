@@ -20,6 +20,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import { close, listen, readBody, sendJson } from '../../lib/local/nodeHttp.js';
 import { relayProtocolFiles } from '../../lib/protocol/relayProtocols.js';
+import { isConnectionRefused } from '../../lib/zone/port.js';
 import { protocolMismatch } from '../../lib/render/protocolMatch.js';
 import { ZoneEmulator } from '../../lib/zone/emulator/emulator.js';
 import { SAMPLE_ARCHIVE, samplePrograms } from '../../lib/zone/emulator/sample.js';
@@ -334,8 +335,9 @@ export async function startFakeWecomApi(options: FakeWecomApiOptions = {}): Prom
       });
       text = await response.text();
     } catch (failure) {
-      const name = failure instanceof Error ? failure.name : '';
-      return name === 'TimeoutError' || name === 'AbortError' ? 710675 : 710674;
+      // 710674 is "连接失败", connecting failed; a timeout or a connection cut after the call was sent
+      // is a read/write failure, 710675 (the relay may have called the SDK).
+      return isConnectionRefused(failure) ? 710674 : 710675;
     }
     if (response.status !== 200) return 710676;
     if (response.headers.get('x-fake-spec-exception')) return 710677;

@@ -5,6 +5,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import type {} from 'vitest';
 import type { TestProject } from 'vitest/node';
 
@@ -29,6 +30,7 @@ function freePort(): Promise<number> {
 }
 
 let child: ChildProcess | undefined;
+const SERIALIZED_MOTO = fileURLToPath(new URL('./moto_server_serialized.py', import.meta.url));
 
 export default async function setup(project: TestProject): Promise<() => void> {
   let endpoint = process.env.MOTO_ENDPOINT;
@@ -36,7 +38,9 @@ export default async function setup(project: TestProject): Promise<() => void> {
   if (!endpoint || !(await answers(endpoint))) {
     const port = await freePort();
     const candidate = `http://127.0.0.1:${port}`;
-    child = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
+    // moto_server with DynamoDB calls serialised (test/support/moto_server_serialized.py: real DynamoDB's
+    // conditional writes are atomic, moto's threaded server's are not).
+    child = spawn('python3', [SERIALIZED_MOTO, '-H', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
     const spawnFailed = new Promise<boolean>((resolve) => child?.once('error', () => resolve(false)));
     let up = false;
     for (let i = 0; i < 100 && !up; i++) {

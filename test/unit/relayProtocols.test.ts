@@ -9,6 +9,7 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { SDK_CODE } from '../../lib/protocol/errcodes.js';
 import { relayProtocolFiles, relayProtocolText } from '../../lib/protocol/relayProtocols.js';
+import { GetProgramTaskResultResponseSchema } from '../../lib/protocol/zone.js';
 import { protocolMismatch } from '../../lib/render/protocolMatch.js';
 import { ZoneEmulator } from '../../lib/zone/emulator/emulator.js';
 import { SAMPLE_ARCHIVE, samplePrograms } from '../../lib/zone/emulator/sample.js';
@@ -76,5 +77,19 @@ describe('relay/protocol/*.json', () => {
       expect(protocolMismatch({ errcode, errmsg: 'relay error' }, createOutput)).toBeUndefined();
       expect(protocolMismatch({ errcode, errmsg: 'relay error' }, resultOutput)).toBeUndefined();
     }
+  });
+
+  it("admit a result fail_list that echoes each message's key (doc 53659's FailMsg), which parsing then drops", async () => {
+    const answer = {
+      errcode: 0,
+      errmsg: 'ok',
+      fail_list: [{ errcode: 710601, errmsg: 'msgid not found', msgid: 'MSGID9', encrypt_info: { secret_key: 'SECRETKEY9' } }],
+      response_errcode: 0,
+      response_data: '{}',
+    };
+    expect(protocolMismatch(answer, await committed('invoke_get_program_task_result.output.json'))).toBeUndefined();
+    const parsed = GetProgramTaskResultResponseSchema.parse(answer);
+    expect(parsed.fail_list).toEqual([{ errcode: 710601, errmsg: 'msgid not found', msgid: 'MSGID9' }]);
+    expect(JSON.stringify(parsed)).not.toContain('SECRETKEY9');
   });
 });

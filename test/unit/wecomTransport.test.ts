@@ -9,7 +9,7 @@ import { close, listen, sendJson } from '../../lib/local/nodeHttp.js';
 import { SDK_CODE } from '../../lib/protocol/errcodes.js';
 import { ZONE_API } from '../../lib/protocol/zone.js';
 import { zoneClient } from '../../lib/zone/client.js';
-import { ZoneTransportError } from '../../lib/zone/port.js';
+import { ZoneConfigurationError, ZoneTransportError } from '../../lib/zone/port.js';
 import { AccessTokenCache, type IssuedToken, tokenCacheKey } from '../../lib/zone/wecom/accessToken.js';
 import { WecomEnvSchema, wecomTransportFromEnv } from '../../lib/zone/wecom/config.js';
 import { WecomCredentialsError, WecomHttpsTransport } from '../../lib/zone/wecom/httpsTransport.js';
@@ -373,11 +373,10 @@ describe('WecomHttpsTransport against the fake WeCom API', () => {
     await start();
     const zone = transport();
     fake.refuseChatdata(errcode);
-    await expect(zone.invoke(ZONE_API.getProgramTaskResult, RESULT_REQUEST('job'))).rejects.toMatchObject({
-      name: 'ZoneTransportError',
-      sdkCode: SDK_CODE_CREDENTIALS,
-      errcode,
-    });
+    // A configuration error (the app's permission or trusted IPs): still a transport failure to the poller.
+    const failure = zone.invoke(ZONE_API.getProgramTaskResult, RESULT_REQUEST('job'));
+    await expect(failure).rejects.toBeInstanceOf(ZoneConfigurationError);
+    await expect(failure).rejects.toMatchObject({ sdkCode: SDK_CODE_CREDENTIALS, errcode, wecomErrcode: errcode, reach: 'not_sent' });
     expect(fake.count('gettoken')).toBe(1);
     expect(fake.count('async_program_result')).toBe(1);
   });
@@ -387,7 +386,8 @@ describe('WecomHttpsTransport against the fake WeCom API', () => {
       await start();
       const zone = transport({ corpSecret: countingSecret(() => 'wrong-secret') });
       const failure = await zone.invoke(ZONE_API.getProgramTaskResult, RESULT_REQUEST('job')).catch((error: unknown) => error);
-      expect(failure).toMatchObject({ name: 'ZoneTransportError', sdkCode: SDK_CODE_CREDENTIALS, errcode: 40001 });
+      expect(failure).toBeInstanceOf(ZoneConfigurationError);
+      expect(failure).toMatchObject({ sdkCode: SDK_CODE_CREDENTIALS, errcode: 40001, message: expect.stringMatching(/corp secret is wrong/) });
       expect(secretReads).toEqual({ plain: 1, forced: 1 });
       expect(fake.count('gettoken')).toBe(1);
       expect(fake.count('async_program_result')).toBe(0);
@@ -408,17 +408,16 @@ describe('WecomHttpsTransport against the fake WeCom API', () => {
     });
 
     it.each([
-      ['busy (-1)', (api: FakeWecomApi) => api.failGettoken(-1), SDK_CODE_CREDENTIALS],
+      ['busy (-1)', (api: FakeWecomApi) => api.failGettoken(-1), SDK_CODE.networkFailure],
       ['HTTP 502', (api: FakeWecomApi) => api.breakGettoken('http502'), SDK_CODE.badHttpStatus],
       ['a dropped connection', (api: FakeWecomApi) => api.breakGettoken('drop'), SDK_CODE.networkFailure],
     ])('%s is a ZoneTransportError, and the next call tries again', async (_name, breakIt, sdkCode) => {
       await start();
       breakIt(fake);
       const zone = transport();
-      await expect(zone.invoke(ZONE_API.getProgramTaskResult, RESULT_REQUEST('job'))).rejects.toMatchObject({
-        name: 'ZoneTransportError',
-        sdkCode,
-      });
+      const failure = zone.invoke(ZONE_API.getProgramTaskResult, RESULT_REQUEST('job'));
+      await expect(failure).rejects.toMatchObject({ name: 'ZoneTransportError', sdkCode });
+      await expect(failure).rejects.not.toBeInstanceOf(ZoneConfigurationError);
       expect(fake.count('async_program_result')).toBe(0);
       expect(JSON.parse(await zone.invoke(ZONE_API.getProgramTaskResult, RESULT_REQUEST('job'))).errcode).toBe(701151);
     });

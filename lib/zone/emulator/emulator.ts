@@ -228,6 +228,7 @@ export class ZoneEmulator implements ZoneTransport {
           ? { kind: 'failed', errcode: ERRCODE.allMessagesFailed, errmsg: 'every message failed' }
           : { kind: 'running' },
     };
+    this.#forgetExpired();
     this.#jobs.set(job.jobid, job);
     this.#jobsByInfo.set(job.jobInfo, job);
     if (job.state.kind === 'running') this.#run(job, data);
@@ -327,14 +328,33 @@ export class ZoneEmulator implements ZoneTransport {
 
   #liveJob(jobid: string): Job | undefined {
     const job = this.#jobs.get(jobid);
-    const retentionMs = (this.#options.retentionSeconds ?? 86_400) * 1000;
     if (!job) return undefined;
-    if (this.#now() - job.createdAt > retentionMs) {
-      this.#jobs.delete(jobid);
-      this.#jobsByInfo.delete(job.jobInfo);
+    if (this.#expired(job)) {
+      this.#forget(job);
       return undefined;
     }
     return job;
+  }
+
+  /**
+   * Forget the jobs past their retention, oldest first: jobs are kept in creation order, so this
+   * stops at the first live one (amortised O(1) per create). Memory stays flat however many tasks
+   * pass through, also for jobs nobody polls again.
+   */
+  #forgetExpired(): void {
+    for (const job of this.#jobs.values()) {
+      if (!this.#expired(job)) return;
+      this.#forget(job);
+    }
+  }
+
+  #expired(job: Job): boolean {
+    return this.#now() - job.createdAt > (this.#options.retentionSeconds ?? 86_400) * 1000;
+  }
+
+  #forget(job: Job): void {
+    this.#jobs.delete(job.jobid);
+    this.#jobsByInfo.delete(job.jobInfo);
   }
 }
 

@@ -16,7 +16,7 @@
  */
 import type { Log } from '../../log.js';
 import { SDK_CODE } from '../../protocol/errcodes.js';
-import { isConnectionRefused, ZoneTransportError } from '../port.js';
+import { isConnectionRefused, ZoneConfigurationError, ZoneTransportError } from '../port.js';
 import { AccessTokenCache, type IssuedToken, tokenCacheKey, tokenFingerprint } from './accessToken.js';
 import {
   CALLER_REFUSED_ERRCODES,
@@ -43,15 +43,30 @@ export interface WecomApiClientOptions {
   logger?: Log;
 }
 
-/** A transport failure with WeCom's errcode (gettoken refused, or a fresh token refused). */
-export class WecomCredentialsError extends ZoneTransportError {
+/**
+ * WeCom refused who we are: gettoken refused the corp or secret, a fresh token was refused, or the app
+ * lacks the API permission or calls from an untrusted IP. Nothing reached the zone.
+ */
+export class WecomCredentialsError extends ZoneConfigurationError {
+  override readonly name: string = 'WecomCredentialsError';
   constructor(
     readonly errcode: number,
     message: string,
   ) {
-    super(SDK_CODE_CREDENTIALS, message, 'not_sent');
+    super(SDK_CODE_CREDENTIALS, message, 'not_sent', errcode);
   }
 }
+
+/** What gettoken's refusals mean (WeCom's global error codes), for a message that names the fix. */
+const GETTOKEN_REFUSALS: Readonly<Record<number, string>> = {
+  40001: 'the corp secret is wrong (check the secret WECOM_CORP_SECRET_* points at)',
+  40013: 'the corp id is wrong (WECOM_CORP_ID)',
+  41002: 'the corp id is missing (WECOM_CORP_ID)',
+  41004: 'the corp secret is empty (check the secret WECOM_CORP_SECRET_* points at)',
+  40056: 'the app is not valid for this corp',
+};
+/** gettoken answers that mean WeCom is busy, not that our credentials are wrong. */
+const GETTOKEN_BUSY: ReadonlySet<number> = new Set([-1, 45009, 45033]);
 
 export interface WecomApiStats {
   /** gettoken requests sent. */
@@ -101,7 +116,8 @@ export class WecomApiClient {
       if (typeof answer.errmsg === 'string') answer.errmsg = this.scrub(answer.errmsg);
       if (typeof errcode === 'number' && CALLER_REFUSED_ERRCODES.has(errcode)) {
         this.#logger.error('WeCom refused the caller: check the API permission and trusted IPs', { api: apiName, errcode });
-        throw new WecomCredentialsError(errcode, `${apiName}: WeCom refused the caller (errcode ${errcode})`);
+        const fix = errcode === 60020 ? "add the functions' egress IP to the app's trusted IPs" : 'give the app the 数据与智能专区 permission';
+        throw new WecomCredentialsError(errcode, `${apiName}: WeCom refused the caller (errcode ${errcode}): ${fix}`);
       }
       if (typeof errcode !== 'number' || !TOKEN_REFUSED_ERRCODES.has(errcode)) return answer;
       this.#tokens.invalidate(key, token);
@@ -149,8 +165,8 @@ export class WecomApiClient {
       return secret;
     } catch (error) {
       const message = error instanceof SecretUnavailableError ? error.message : `the corp secret could not be read from ${this.#options.corpSecret.location}`;
-      this.#logger.error('corp secret unavailable', { api: apiName, secret: this.#options.corpSecret.location });
-      throw new ZoneTransportError(SDK_CODE.internal, `${apiName}: ${message}`, 'not_sent');
+      this.#logger.error('corp secret unavailable', { api: apiName, secret: this.#options.corpSecret.location, problem: message });
+      throw new ZoneConfigurationError(SDK_CODE.internal, `${apiName}: ${message}`, 'not_sent');
     }
   }
 
@@ -163,7 +179,11 @@ export class WecomApiClient {
     if (answer.errcode !== 0 || !answer.access_token || !answer.expires_in || answer.expires_in <= 0) {
       const errcode = answer.errcode !== 0 ? answer.errcode : -1;
       this.#logger.error('gettoken failed', { api: apiName, errcode });
-      throw new WecomCredentialsError(errcode, `${apiName}: WeCom gettoken failed (errcode ${errcode})`);
+      if (GETTOKEN_BUSY.has(errcode)) {
+        throw new ZoneTransportError(SDK_CODE.networkFailure, `${apiName}: WeCom gettoken is busy (errcode ${errcode})`, 'not_sent', errcode);
+      }
+      const meaning = GETTOKEN_REFUSALS[errcode] ?? 'WeCom refused the app credentials';
+      throw new WecomCredentialsError(errcode, `${apiName}: WeCom gettoken failed (errcode ${errcode}): ${meaning}`);
     }
     this.#logger.info('access token fetched', { api: apiName, token: tokenFingerprint(answer.access_token), expiresIn: answer.expires_in });
     return { token: answer.access_token, expiresInSeconds: answer.expires_in };

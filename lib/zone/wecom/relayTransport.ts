@@ -13,7 +13,9 @@
 import type { Log } from '../../log.js';
 import { isSdkCode, SDK_CODE } from '../../protocol/errcodes.js';
 import { ZONE_API, type ZoneApiName } from '../../protocol/zone.js';
-import { type ZoneCallReach, type ZoneTransport, ZoneTransportError } from '../port.js';
+import { type ZoneCallReach, ZoneConfigurationError, type ZoneTransport, ZoneTransportError } from '../port.js';
+
+export { ZoneConfigurationError } from '../port.js';
 import { WecomApiClient, type WecomApiClientOptions, type WecomApiStats } from './apiClient.js';
 import { parseJobid, parseRequest } from './httpsTransport.js';
 import { SDK_CODE_CREDENTIALS, SyncCallProgramAnswerSchema, syncCallProgramBody, WECOM_PATH } from './protocol.js';
@@ -109,11 +111,6 @@ export const RELAY_ERRCODE_TABLE: ReadonlyMap<number, Mapping> = new Map<number,
     ],
   ),
 ]);
-
-/** A relay call failed because our configuration is wrong; the message names what to fix. */
-export class ZoneConfigurationError extends ZoneTransportError {
-  override readonly name = 'ZoneConfigurationError';
-}
 
 export interface RelayTransportOptions extends WecomApiClientOptions {
   /** The relay program's id in the zone (`sync_call_program`'s `program_id`). */

@@ -126,7 +126,9 @@ async function read(location: string, get: () => Promise<unknown>): Promise<unkn
     return await get();
   } catch (error) {
     // The name of the error only (GetParameterError, ...): never a message we did not write.
-    const kind = error instanceof Error ? (error.cause instanceof Error ? error.cause.name : error.name) : typeof error;
+    // A file's errno code (ENOENT, EACCES) says more than its class name.
+    const code = (error as NodeJS.ErrnoException | undefined)?.code;
+    const kind = typeof code === 'string' ? code : error instanceof Error ? (error.cause instanceof Error ? error.cause.name : error.name) : typeof error;
     throw new SecretUnavailableError(`the corp secret could not be read from ${location} (${kind})`);
   }
 }

@@ -1,0 +1,87 @@
+/**
+ * The idempotency store port's contract, on every adapter: in memory, the durable SQLite store, and
+ * DynamoDB (moto_server). A key is claimed by one request; the others see its progress.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { DynamoIdempotencyStore } from '../../lib/tasks/dynamoIdempotencyStore.js';
+import { type IdempotencyStore, MemoryIdempotencyStore } from '../../lib/tasks/idempotency.js';
+import { SqliteIdempotencyStore } from '../../lib/tasks/sqliteIdempotencyStore.js';
+import type { SubmittedTask } from '../../lib/tasks/submitTask.js';
+import type { Expiring } from '../../lib/local/state.js';
+import { createIdempotencyTable, dynamoClient } from '../support/moto.js';
+import { AWS, type AdapterKind, MEMORY, race, SQLITE, tempDatabase } from './adapters.js';
+
+const T0 = Date.parse('2026-11-25T00:00:00Z');
+const TTL_SECONDS = 86_400;
+const STALE_MS = 30_000;
+const options = (now: number) => ({ staleAfterMs: STALE_MS, expiresAt: Math.floor(now / 1000) + TTL_SECONDS });
+const answer = (jobid: string): SubmittedTask => ({ jobid, status: 'PENDING', fail_list: [{ errcode: 710613, errmsg: 'msgid duplicated', msgid: 'M1' }] });
+
+const adapters: { kind: AdapterKind; make: () => Promise<IdempotencyStore & Partial<Expiring>> }[] = [
+  { kind: MEMORY, make: async () => new MemoryIdempotencyStore() },
+  { kind: SQLITE, make: async () => new SqliteIdempotencyStore(tempDatabase()) },
+  {
+    kind: AWS,
+    make: async () => {
+      const client = dynamoClient();
+      return new DynamoIdempotencyStore(client, await createIdempotencyTable(client));
+    },
+  },
+];
+
+for (const { kind, make } of adapters) {
+  describe.skipIf(!kind.available)(`IdempotencyStore contract on ${kind.name}`, () => {
+    let store: IdempotencyStore & Partial<Expiring>;
+    beforeAll(async () => {
+      store = await make();
+    });
+
+    it('gives a key to one claimer among concurrent ones; the others see it in progress with its fingerprint', async () => {
+      expect(await store.get('k1')).toBeUndefined();
+      const claims = await race(7, (i) => store.claim('k1', `fp-${i}`, T0 + i, options(T0 + i)));
+      const winner = claims.findIndex((claim) => claim.kind === 'claimed');
+      expect(claims.filter((claim) => claim.kind === 'claimed')).toHaveLength(1);
+      const owner = { kind: 'in_progress', fingerprint: `fp-${winner}` };
+      expect(claims.filter((claim) => claim.kind !== 'claimed')).toEqual(Array.from({ length: 6 }, () => owner));
+      expect(await store.get('k1')).toEqual(owner);
+    });
+
+    it('replays the completed answer to every later claim, until the key expires', async () => {
+      expect(await store.claim('k2', 'fp', T0, options(T0))).toEqual({ kind: 'claimed' });
+      await store.complete('k2', answer('job-2'));
+      const completed = { kind: 'completed', fingerprint: 'fp', response: answer('job-2') };
+      expect(await store.get('k2')).toEqual(completed);
+      // A completed key is never stale, however long ago it was claimed.
+      expect(await store.claim('k2', 'fp', T0 + STALE_MS * 10, options(T0 + STALE_MS * 10))).toEqual(completed);
+      const expiry = (Math.floor(T0 / 1000) + TTL_SECONDS) * 1000;
+      expect(await store.claim('k2', 'fp', expiry - 1000, options(expiry - 1000))).toEqual(completed);
+      // Expired but not yet deleted (TTL deletion lags): claimable again.
+      expect(await store.claim('k2', 'fp-new', expiry, options(expiry))).toEqual({ kind: 'claimed' });
+      expect(await store.get('k2')).toEqual({ kind: 'in_progress', fingerprint: 'fp-new' });
+    });
+
+    it('frees a released key, and lets a claim left IN_PROGRESS by a request that died be taken over', async () => {
+      await store.claim('k3', 'fp', T0, options(T0));
+      await store.release('k3');
+      expect(await store.get('k3')).toBeUndefined();
+      expect(await store.claim('k3', 'fp', T0 + 1, options(T0 + 1))).toEqual({ kind: 'claimed' });
+
+      expect(await store.claim('k3', 'fp', T0 + STALE_MS, options(T0 + STALE_MS))).toEqual({ kind: 'in_progress', fingerprint: 'fp' });
+      const takeovers = await race(4, () => store.claim('k3', 'fp', T0 + 1 + STALE_MS, options(T0 + 1 + STALE_MS)));
+      expect(takeovers.filter((claim) => claim.kind === 'claimed')).toHaveLength(1);
+    });
+
+    it.runIf(kind.purgesItself)('forgets keys once their expiry has passed, as DynamoDB TTL does', async () => {
+      const now = T0 + 1_000_000_000;
+      await store.claim('old', 'fp', now, { staleAfterMs: STALE_MS, expiresAt: Math.floor(now / 1000) + 10 });
+      await store.claim('young', 'fp', now, { staleAfterMs: STALE_MS, expiresAt: Math.floor(now / 1000) + 11 });
+      const purge = store.purgeExpired?.bind(store);
+      if (!purge) throw new Error('a local adapter purges expired keys');
+      await purge(now + 9_999);
+      expect(await store.get('old')).toBeDefined();
+      await purge(now + 10_000);
+      expect(await store.get('old')).toBeUndefined();
+      expect(await store.get('young')).toBeDefined();
+    });
+  });
+}
