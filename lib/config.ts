@@ -170,7 +170,7 @@ export interface CommonConfig {
  * Settings that depend on each other or on the infrastructure, checked together wherever the
  * configuration is read (every function at start-up, `npm start`, `osls package`).
  */
-function crossCheck(parsed: z.infer<typeof CommonEnvSchema>, schedule: PollSchedule): string[] {
+function crossCheck(parsed: z.infer<typeof CommonEnvSchema>, schedule: PollSchedule, where: 'aws' | 'local'): string[] {
   const problems: string[] = [];
   const maxAttempts = LIMITS.maxReceiveCount - LIMITS.receiveHeadroom;
   if (schedule.maxAttempts > maxAttempts) {
@@ -179,10 +179,10 @@ function crossCheck(parsed: z.infer<typeof CommonEnvSchema>, schedule: PollSched
         `dead-letter queue after ${LIMITS.maxReceiveCount} receives (maxReceiveCount, config/poll-schedule.json), ${LIMITS.receiveHeadroom} of them kept for budget waits, duplicates and completion retries`,
     );
   }
-  if (schedule.leaseSeconds <= LIMITS.pollerTimeoutSeconds || schedule.leaseSeconds > LIMITS.queueVisibilitySeconds) {
+  if ((where === 'aws' && schedule.leaseSeconds <= LIMITS.pollerTimeoutSeconds) || schedule.leaseSeconds > LIMITS.queueVisibilitySeconds) {
     problems.push(
-      `POLL_LEASE_SECONDS: must be more than the poller's timeout (${LIMITS.pollerTimeoutSeconds} s), so a running step keeps its task, ` +
-        `and at most the poll queue's visibility timeout (${LIMITS.queueVisibilitySeconds} s)`,
+      `POLL_LEASE_SECONDS: must be ${where === 'aws' ? `more than the poller's timeout (${LIMITS.pollerTimeoutSeconds} s), so a running step keeps its task, and ` : ''}` +
+        `at most the poll queue's visibility timeout (${LIMITS.queueVisibilitySeconds} s)`,
     );
   }
   if (parsed.BUDGET_PER_MINUTE > LIMITS.wecomPerMinute) {
@@ -200,7 +200,11 @@ function crossCheck(parsed: z.infer<typeof CommonEnvSchema>, schedule: PollSched
 }
 
 /** The schedule and error classes, from `POLL_*` / `ZONE_*_ERRCODES` over the defaults. */
-export function commonConfig(env: Env): CommonConfig {
+/**
+ * @param where `aws` (the functions, and `osls package`) also checks what only Lambda imposes: a
+ * poll step's lease must outlast the poller's timeout. `local` (`npm start`) has no such timeout.
+ */
+export function commonConfig(env: Env, where: 'aws' | 'local' = 'aws'): CommonConfig {
   const parsed = parseEnv(CommonEnvSchema, env);
   const candidate = {
     firstDelaySeconds: parsed.POLL_FIRST_DELAY_SECONDS ?? DEFAULT_POLL_SCHEDULE.firstDelaySeconds,
@@ -217,7 +221,7 @@ export function commonConfig(env: Env): CommonConfig {
     const problems = schedule.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ');
     throw new ConfigurationError(`invalid poll schedule (POLL_* variables): ${problems}`);
   }
-  const problems = crossCheck(parsed, schedule.data);
+  const problems = crossCheck(parsed, schedule.data, where);
   if (problems.length > 0) throw new ConfigurationError(`invalid configuration: ${problems.join('; ')}`);
   try {
     return {

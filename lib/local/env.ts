@@ -55,7 +55,7 @@ export function checkLocalEnv(env: Env): LocalEnv {
   }
   if (problems.length > 0) throw new ConfigurationError(`invalid configuration: ${problems.join('; ')}`);
   // What the functions check too: the poll schedule, budgets, WECOM_CORP_SECRET, the notifications.
-  commonConfig(env);
+  commonConfig(env, 'local');
   parseEnv(NotifyEnvSchema, Object.fromEntries(Object.entries(env).filter(([name]) => name !== 'CALLBACK_SECRET_PARAM')));
   if (transport === 'emulator') parseZoneEnv(env);
   else checkZoneTransportEnv({ ...env, ZONE_TRANSPORT: transport }, 'local');

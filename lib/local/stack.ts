@@ -94,7 +94,7 @@ export interface LocalStack {
 export type LocalDependencies = SubmitDependencies & PollDependencies & SweepDependencies & IdempotencyDependencies & { callbackPolicy: CallbackPolicy };
 
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
-  const common = commonConfig(options.env ?? {});
+  const common = commonConfig(options.env ?? {}, 'local');
   const schedule = { ...common.schedule, ...options.schedule };
   const logger = options.logger ?? createLogger();
   const state = openLocalState({

@@ -93,7 +93,8 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
   async claim(key: string, fingerprint: string, now: number, options: { staleAfterMs: number; expiresAt: number }): Promise<IdempotencyClaim> {
     const existing = this.#records.get(key);
     const expired = existing && existing.expiresAt * 1000 <= now;
-    const stale = existing && !existing.response && existing.claimedAt + options.staleAfterMs <= now;
+    // Only a claim that never settled can be stale: a settled failure stays with its key until it expires.
+    const stale = existing && !existing.response && !existing.failure && existing.claimedAt + options.staleAfterMs <= now;
     if (!existing || expired || stale) {
       this.#records.set(key, { fingerprint, claimedAt: now, expiresAt: options.expiresAt });
       return { kind: 'claimed' };

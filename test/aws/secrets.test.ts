@@ -6,6 +6,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -77,6 +79,23 @@ describe.skipIf(!motoEndpoint)('secrets read byte for byte, less a trailing line
     expect((failure as Error).message).toBe(`ssm:${name}: the secret starts or ends in whitespace; remove it (a secret never holds spaces at its ends)`);
     const spaced = await secretsManager.send(new CreateSecretCommand({ Name: `wecom-${randomUUID()}`, SecretString: `\t${SECRET}` }));
     await expect(secretsManagerSecret({ secretId: spaced.ARN ?? '', client: secretsManager }).get()).rejects.toThrow(/starts or ends in whitespace/);
+  });
+
+  it('the bridge token in SSM (ZONE_BRIDGE_TOKEN_PARAM), read the same way: the bridge sees the token without the line break', async () => {
+    const seen: (string | undefined)[] = [];
+    const bridge = createServer((request, response) => {
+      seen.push(request.headers.authorization);
+      response.writeHead(200, { 'content-type': 'application/json' }).end('{"errcode":0,"errmsg":"ok","fail_list":[]}');
+    });
+    await new Promise<void>((done) => bridge.listen(0, '127.0.0.1', () => done()));
+    try {
+      const url = `http://127.0.0.1:${(bridge.address() as AddressInfo).port}`;
+      const transport = zoneTransport({ ZONE_TRANSPORT: 'bridge', ZONE_BRIDGE_URL: url, ZONE_BRIDGE_TOKEN_PARAM: await parameter('bridge-token\n') }, recordingLogger(), { ssm });
+      await transport.invoke('get_program_task_result', '{"jobid":"j"}');
+      expect(seen).toEqual(['Bearer bridge-token']);
+    } finally {
+      bridge.close();
+    }
   });
 
   it('the callback signing secret in SSM, read the same way', async () => {

@@ -83,5 +83,16 @@ for (const { kind, make } of adapters) {
       expect(await store.get('old')).toBeUndefined();
       expect(await store.get('young')).toBeDefined();
     });
+    // Issue 13: when the zone may hold a task we do not track, the key keeps that answer for good.
+    it('keeps a settled failure with the key: a retry sees it, and cannot claim the key again before it expires', async () => {
+      expect(await store.claim('settled', 'fp', T0, options(T0))).toEqual({ kind: 'claimed' });
+      const failure = { error: 'task_not_recorded' as const, jobid: 'J+1/==', reason: 'the zone created task J+1/==, but it could not be recorded here' };
+      await store.fail('settled', failure);
+      expect(await store.get('settled')).toEqual({ kind: 'failed', fingerprint: 'fp', failure });
+      expect(await store.claim('settled', 'fp', T0 + STALE_MS + 1, options(T0 + STALE_MS + 1))).toEqual({ kind: 'failed', fingerprint: 'fp', failure });
+      // After the key's time-to-live it is a new key.
+      const later = T0 + (TTL_SECONDS + 1) * 1000;
+      expect(await store.claim('settled', 'fp', later, options(later))).toEqual({ kind: 'claimed' });
+    });
   });
 }

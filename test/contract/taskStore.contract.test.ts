@@ -159,5 +159,23 @@ for (const { kind, make } of adapters) {
       expect(await store.get('old')).toBeUndefined();
       expect(await store.get('young')).toBeDefined();
     });
+    // Issue 13: DynamoDB refuses an item over 400 KB (moto models it); the local stores refuse what it would.
+    it('refuses a record over DynamoDB’s 400 KB item limit, at creation and at the finish write, and keeps the task as it was', async () => {
+      const huge = 'x'.repeat(420_000);
+      await expect(store.create(task('too-big', { program_id: huge }))).rejects.toThrow();
+      expect(await store.get('too-big')).toBeUndefined();
+      await store.create(task('big-end', { next_poll_at: T0 }));
+      const claim = await store.claimPoll('big-end', 0, T0 + 1, T0 + 60_000);
+      expect(claim.claimed).toBe(true);
+      const step = { attempt: claim.task?.attempts ?? 0, now: T0 + 2 };
+      await expect(store.finish('big-end', step, { status: 'SUCCEEDED', response_errcode: 0, response_data: huge })).rejects.toThrow();
+      expect((await store.get('big-end'))?.response_data).toBeUndefined();
+      // DynamoDB applies an update whole or not at all; moto applies the actions before the one that
+      // overflows (here the status), so the rest is checked where the store itself decides.
+      if (kind !== AWS) {
+        expect(await store.get('big-end')).toMatchObject({ status: 'PENDING' });
+        expect(await store.finish('big-end', step, { status: 'SUCCEEDED', response_errcode: 0, response_data: 'x'.repeat(300_000) })).toBe(true);
+      }
+    });
   });
 }

@@ -30,6 +30,9 @@ describe('the common configuration (every function, and npm start)', () => {
     expect(() => commonConfig({ POLL_LEASE_SECONDS: '20' })).toThrow(/POLL_LEASE_SECONDS: must be more than the poller's timeout \(30 s\)/);
     expect(() => commonConfig({ POLL_LEASE_SECONDS: '181' })).toThrow(/POLL_LEASE_SECONDS/);
     expect(commonConfig({ POLL_LEASE_SECONDS: '180' }).schedule.leaseSeconds).toBe(180);
+    // npm start has no Lambda timeout: a short lease is fine there, a lease past the visibility timeout is not.
+    expect(commonConfig({ POLL_LEASE_SECONDS: '2' }, 'local').schedule.leaseSeconds).toBe(2);
+    expect(() => commonConfig({ POLL_LEASE_SECONDS: '181' }, 'local')).toThrow(/POLL_LEASE_SECONDS: must be at most the poll queue's visibility timeout/);
   });
 
   it('a budget above WeCom’s own limits protects nothing', () => {
@@ -108,7 +111,7 @@ describe('osls package checks the same, before anything is built', () => {
     const run = (env: Record<string, string>) =>
       spawnSync(process.execPath, ['--import', 'tsx', resolve(ROOT, 'config/check-deploy-config.ts')], {
         cwd: ROOT,
-        input: JSON.stringify({ ZONE_TRANSPORT: 'bridge', ZONE_BRIDGE_URL: 'http://127.0.0.1:4000', ...env }),
+        input: JSON.stringify({ service: 'wecom-zone-tasks', stage: 'dev', env: { ZONE_TRANSPORT: 'bridge', ZONE_BRIDGE_URL: 'https://bridge.example.com', ...env } }),
         encoding: 'utf8',
       });
     expect(run({}).status).toBe(0);

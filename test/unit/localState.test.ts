@@ -5,9 +5,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SqliteCallBudget } from '../../lib/budget/sqliteBudget.js';
-import { DataDirError, LocalDatabase } from '../../lib/local/database.js';
+import { DATABASE_FILE, DataDirError, LocalDatabase } from '../../lib/local/database.js';
 import { openLocalState } from '../../lib/local/state.js';
 import { LocalQueue, SENT_LOG_SIZE } from '../../lib/queue/localQueue.js';
 import { sqliteQueue } from '../../lib/queue/sqliteQueue.js';
@@ -60,7 +61,8 @@ describe('the durable local state', () => {
     cleanups.push(() => second.close());
     expect(await second.store.get('kept')).toMatchObject({ jobid: 'kept', attempts: 1, next_poll_at: T0 + 62_000 });
     expect(await second.idempotency.get('key')).toMatchObject({ kind: 'completed', response: { jobid: 'kept' } });
-    expect(await second.budget?.tryAcquire('corp', T0 + 1)).toEqual({ granted: false, retryAt: T0 + 60_000 });
+    // Sliding windows: the call of the first run keeps its place until it leaves the window (61 buckets of 1 s).
+    expect(await second.budget?.tryAcquire('corp', T0 + 1)).toEqual({ granted: false, retryAt: T0 + 61_000, reason: 'budget' });
     expect(second.queue.size).toBe(2);
     expect(second.queue.deadLetters.map((letter) => letter.body)).toEqual(['{"jobid":"dead"}']);
     // The in-flight message of the stopped process is back at once; the held-back one keeps its wait.
@@ -158,5 +160,24 @@ describe('a long-running local stack stays flat', () => {
     // The first 50 are past 60 s and gone; the one from 30 s later and the new one stay.
     expect(zone.jobCount).toBe(2);
     expect(zone.getProgramTaskResult({ jobid: young.jobid }).errcode).not.toBe(701151);
+  });
+});
+
+describe('the durable local state, written by an older version', () => {
+  // Schema 2 (issue 13): the call budget is a sliding window per corp, no longer a counter per fixed window.
+  it('a data directory of schema 1 opens: the fixed-window budget counters are dropped, the rest kept, the budget works', async () => {
+    const dir = dataDir();
+    const old = new DatabaseSync(join(dir, DATABASE_FILE));
+    old.exec(`CREATE TABLE budget (counter_key TEXT PRIMARY KEY, count INTEGER NOT NULL, expires_at INTEGER NOT NULL) WITHOUT ROWID;
+      INSERT INTO budget VALUES ('budget#corp#60#${T0}', 7, 9999999999);
+      CREATE TABLE idempotency (idempotency_key TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, status TEXT NOT NULL, claimed_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, response TEXT) WITHOUT ROWID;
+      INSERT INTO idempotency VALUES ('key', 'fp', 'COMPLETED', ${T0}, 9999999999, '{"jobid":"kept","status":"PENDING","fail_list":[]}');
+      PRAGMA user_version = 1;`);
+    old.close();
+    const state = openLocalState({ dataDir: dir, budgetWindows: [{ seconds: 60, limit: 1 }] });
+    cleanups.push(() => state.close());
+    expect(await state.idempotency.get('key')).toMatchObject({ kind: 'completed', response: { jobid: 'kept' } });
+    expect(await state.budget?.tryAcquire('corp', T0)).toEqual({ granted: true });
+    expect(await state.budget?.tryAcquire('corp', T0 + 1)).toEqual({ granted: false, retryAt: T0 + 61_000, reason: 'budget' });
   });
 });
