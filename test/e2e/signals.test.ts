@@ -136,7 +136,9 @@ describe('the other servers end at the first signal too', () => {
     const npm = start('npm', ['run', '--silent', 'bench:soak', '--', '--tasks', '1000000', '--minutes', '2', '--clients', '2', '--memory']);
     await waitFor(async () => (/tasks, server RSS/.test(npm.output()) ? true : undefined), 60_000, 100);
     const exit = await stopsWithItsTree(npm, 'SIGINT', 15_000);
-    expect(exit.code === 130 || exit.signal === 'SIGINT').toBe(true);
+    // Ended by the signal, not as a finished run: 130 as a rule; under load npm → tsx → node has been
+    // seen to deliver the interruption as SIGTERM (143). Either way the tree is gone (checked above).
+    expect([130, 143].includes(exit.code ?? -1) || exit.signal === 'SIGINT' || exit.signal === 'SIGTERM', JSON.stringify(exit)).toBe(true);
   });
 
   it('npm run bench: SIGTERM while it builds and imports bundles: 143, no probe left running', async () => {
