@@ -5,7 +5,7 @@
  */
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
@@ -19,7 +19,7 @@ import { ZoneEmulator } from '../../lib/zone/emulator/emulator.js';
 import { SAMPLE_ARCHIVE, samplePrograms } from '../../lib/zone/emulator/sample.js';
 import { serveEmulator } from '../../lib/zone/emulator/server.js';
 import { DOC_EXAMPLE_REQUEST, SECRETS_AND_CHAT, submitAndWait } from '../support/fixtures.js';
-import { packageService } from '../support/osls.js';
+import { packageAndUnzip } from '../support/osls.js';
 import { AWS_TEST_ENV, createIdempotencyTable, createPollQueue, createTasksTable, dynamoClient, motoEndpoint, sqsClient } from '../support/moto.js';
 
 const run = promisify(execFile);
@@ -45,13 +45,7 @@ const FUNCTION_BUDGET_KIB: Record<string, number> = {
 };
 
 beforeAll(async () => {
-  await rm(OUT, { recursive: true, force: true });
-  const packaged = await packageService(['--stage', 'ci', '--package', join(OUT, 'package')]);
-  if (!packaged.ok) throw new Error(`osls package failed: ${packaged.output}`);
-  for (const name of FUNCTIONS) {
-    await mkdir(join(OUT, name), { recursive: true });
-    await run('python3', ['-m', 'zipfile', '-e', join(OUT, 'package', `${name}.zip`), join(OUT, name)]);
-  }
+  await packageAndUnzip(OUT, FUNCTIONS);
 }, 120_000);
 afterAll(() => rm(OUT, { recursive: true, force: true }));
 

@@ -6,14 +6,13 @@
  * Then the same road from `npm start` (ZONE_TRANSPORT=relay, a child process). Every process's
  * output, the table, the queue and every answer are scanned for keys, chat text and credentials.
  */
-import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createConnection, createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { promisify } from 'node:util';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HttpHandler } from '../../lib/api/http.js';
@@ -28,9 +27,8 @@ import { type FakeWecomApi, generatedRelayAbilities, startFakeWecomApi } from '.
 import { DOC_EXAMPLE_REQUEST, SECRETS_AND_CHAT, submitAndWait, waitFor } from '../support/fixtures.js';
 import { runTsProcess } from '../support/processes.js';
 import { AWS_TEST_ENV, createIdempotencyTable, createPollQueue, createTasksTable, dynamoClient, motoEndpoint, sqsClient } from '../support/moto.js';
-import { packageService } from '../support/osls.js';
+import { packageAndUnzip } from '../support/osls.js';
 
-const run = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, '../..');
 const OUT = join(ROOT, '.relay-chain-test');
 const FUNCTIONS = ['createTask', 'getTask', 'pollResult'];
@@ -149,13 +147,7 @@ describe.skipIf(!motoEndpoint || !python)('the relay chain: functions → WeCom 
   let output: ReturnType<typeof captureOutput>;
 
   beforeAll(async () => {
-    await rm(OUT, { recursive: true, force: true });
-    const packaged = await packageService(['--stage', 'ci', '--package', join(OUT, 'package')]);
-    if (!packaged.ok) throw new Error(`osls package failed: ${packaged.output}`);
-    for (const name of FUNCTIONS) {
-      await mkdir(join(OUT, name), { recursive: true });
-      await run('python3', ['-m', 'zipfile', '-e', join(OUT, 'package', `${name}.zip`), join(OUT, name)]);
-    }
+    await packageAndUnzip(OUT, FUNCTIONS);
 
     zone = await serveEmulator(emulator);
     relay = new RelayProcess(await freePort(), zone.url);

@@ -80,3 +80,18 @@ export function packageService(args: string[], env: Record<string, string> = {},
     }
   });
 }
+
+/**
+ * Package the `ci` stage into `out/package` and unzip each named function's bundle into `out/<name>`,
+ * where a test loads `out/<name>/functions/<name>.cjs` as the Lambda runtime would.
+ * Throws with osls's output when packaging fails.
+ */
+export async function packageAndUnzip(out: string, functions: readonly string[]): Promise<void> {
+  await rm(out, { recursive: true, force: true });
+  const packaged = await packageService(['--stage', 'ci', '--package', join(out, 'package')]);
+  if (!packaged.ok) throw new Error(`osls package failed: ${packaged.output}`);
+  for (const name of functions) {
+    await mkdir(join(out, name), { recursive: true });
+    await run('python3', ['-m', 'zipfile', '-e', join(out, 'package', `${name}.zip`), join(out, name)]);
+  }
+}
