@@ -58,7 +58,11 @@ function sourceOf(inputPath: string): string {
 
 function sdkImports(metafile: Metafile): string[] {
   const imports = Object.values(metafile.outputs).flatMap((output) => output.imports);
-  return [...new Set(imports.filter((entry) => entry.external && entry.path.startsWith('@aws-sdk/')).map((entry) => entry.path))].sort();
+  return [
+    ...new Set(
+      imports.filter((entry) => entry.external && entry.path.startsWith('@aws-sdk/')).map((entry) => entry.path),
+    ),
+  ].sort();
 }
 
 function bytesBySource(metafile: Metafile): Record<string, number> {
@@ -83,7 +87,13 @@ export async function buildBundle(name: string, entry: string, outDir: string): 
     logLevel: 'warning',
   });
   const { size } = await stat(outfile);
-  return { name, outfile, bytes: size, bytesBySource: bytesBySource(result.metafile), sdkImports: await loadedSdkPackages(outfile, sdkImports(result.metafile)) };
+  return {
+    name,
+    outfile,
+    bytes: size,
+    bytesBySource: bytesBySource(result.metafile),
+    sdkImports: await loadedSdkPackages(outfile, sdkImports(result.metafile)),
+  };
 }
 
 /**
@@ -101,7 +111,9 @@ async function loadedSdkPackages(outfile: string, candidates: readonly string[])
   return candidates.filter((name) => loaded.has(name));
 }
 
-export async function buildAllBundles(outDir: string = join(BENCH_DIR, 'bundles')): Promise<{ baseline: BuiltBundle; functions: BuiltBundle[] }> {
+export async function buildAllBundles(
+  outDir: string = join(BENCH_DIR, 'bundles'),
+): Promise<{ baseline: BuiltBundle; functions: BuiltBundle[] }> {
   await rm(outDir, { recursive: true, force: true });
   await mkdir(outDir, { recursive: true });
   const baseline = await buildBundle(BASELINE_NAME, BASELINE_ENTRY, outDir);
@@ -143,7 +155,8 @@ export function importEnvironment(): Record<string, string> {
   const parsed = AwsEnvSchema.safeParse(env);
   for (const issue of parsed.success ? [] : parsed.error.issues) {
     const name = issue.path[0];
-    if (typeof name === 'string' && env[name] === undefined) env[name] = name.endsWith('_URL') ? 'http://127.0.0.1:1' : 'bench';
+    if (typeof name === 'string' && env[name] === undefined)
+      env[name] = name.endsWith('_URL') ? 'http://127.0.0.1:1' : 'bench';
   }
   return env;
 }
@@ -159,15 +172,20 @@ async function coldImport(outfile: string, env: Record<string, string>): Promise
   const start = process.hrtime.bigint();
   let stdout: string;
   try {
-    ({ stdout } = await run(process.execPath, ['--input-type=module', '-e', IMPORT_PROBE, pathToFileURL(outfile).href], {
-      cwd: REPO_ROOT,
-      // A clean environment: no NODE_OPTIONS or loader hooks inherited from the tsx that runs the benchmark.
-      env,
-    }));
+    ({ stdout } = await run(
+      process.execPath,
+      ['--input-type=module', '-e', IMPORT_PROBE, pathToFileURL(outfile).href],
+      {
+        cwd: REPO_ROOT,
+        // A clean environment: no NODE_OPTIONS or loader hooks inherited from the tsx that runs the benchmark.
+        env,
+      },
+    ));
   } catch (error) {
     // The child's stderr quotes a line of minified bundle: keep only the error itself.
     const stderr = String((error as { stderr?: unknown }).stderr ?? '');
-    const reason = stderr.split('\n').find((line) => /^\w*(Error|Exception)\b|\[\w*Error\]/.test(line.trim())) ?? 'see stderr';
+    const reason =
+      stderr.split('\n').find((line) => /^\w*(Error|Exception)\b|\[\w*Error\]/.test(line.trim())) ?? 'see stderr';
     throw new Error(`importing ${outfile} failed: ${reason.trim().slice(0, 500)}`);
   }
   const processWallMs = elapsedMs(start);
@@ -183,7 +201,10 @@ interface ImportTarget {
 }
 
 /** Round-robin over the targets, so drift on the shared machine hits each target alike. */
-async function coldImportSamples(targets: readonly ImportTarget[], samples: number): Promise<Map<ImportTarget, ImportSample[]>> {
+async function coldImportSamples(
+  targets: readonly ImportTarget[],
+  samples: number,
+): Promise<Map<ImportTarget, ImportSample[]>> {
   const byTarget = new Map(targets.map((target) => [target, [] as ImportSample[]]));
   const env = importEnvironment();
   // One unmeasured round first: it pays for reading node_modules into the page cache.
@@ -202,7 +223,9 @@ async function coldImportSamples(targets: readonly ImportTarget[], samples: numb
  */
 async function writeSdkProbe(packages: readonly string[], outDir: string, index: number): Promise<ImportTarget> {
   const file = join(outDir, `sdk-only-${index}.mjs`);
-  const source = [...packages.map((name) => `import '${name}';`), 'export const handler = () => undefined;', ''].join('\n');
+  const source = [...packages.map((name) => `import '${name}';`), 'export const handler = () => undefined;', ''].join(
+    '\n',
+  );
   await writeFile(file, source);
   return { label: packages.join(' + '), file };
 }
@@ -235,14 +258,21 @@ export async function measureBundles(): Promise<BenchRow[]> {
       ratio,
       goal: '≤ 1.3×',
       met: ratio <= 1.3,
-      detail: { bytes: bundle.bytes, baselineBytes: baseline.bytes, bytesBySource: bundle.bytesBySource, baselineBytesBySource: baseline.bytesBySource },
+      detail: {
+        bytes: bundle.bytes,
+        baselineBytes: baseline.bytes,
+        bytesBySource: bundle.bytesBySource,
+        baselineBytesBySource: baseline.bytesBySource,
+      },
     };
   });
 
   // The SDK floor of each distinct set of SDK imports, to tell the SDK's share from ours.
   const bundles = [baseline, ...functions];
   const sdkSets = [...new Set(bundles.map((bundle) => bundle.sdkImports.join(',')))];
-  const sdkProbes = await Promise.all(sdkSets.map((set, index) => writeSdkProbe(set.split(',').filter(Boolean), outDir, index)));
+  const sdkProbes = await Promise.all(
+    sdkSets.map((set, index) => writeSdkProbe(set.split(',').filter(Boolean), outDir, index)),
+  );
   const sdkProbeOf = (bundle: BuiltBundle) => sdkProbes[sdkSets.indexOf(bundle.sdkImports.join(','))] as ImportTarget;
   const bundleTargets = new Map(bundles.map((bundle) => [bundle, { label: bundle.name, file: bundle.outfile }]));
   const samples = await coldImportSamples([...bundleTargets.values(), ...sdkProbes], COLD_IMPORT_SAMPLES);

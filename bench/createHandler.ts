@@ -6,8 +6,9 @@
  *
  * Baseline: `JSON.parse` + `JSON.stringify` of the same body, the least any JSON API must do with it.
  */
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+
 import { Logger } from '@aws-lambda-powertools/logger';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { makeCreateTaskHandler } from '../lib/api/createTaskRoute.js';
 import { commonConfig } from '../lib/config.js';
 import { createLogger, SERVICE_NAME } from '../lib/log.js';
@@ -107,7 +108,8 @@ export async function measureCreateHandler(): Promise<BenchRow> {
     return { ...event, headers: { ...event.headers, 'idempotency-key': `bench-key-${keys}` } };
   };
   const keyedFirst = (await handler(keyedEvent(), context)) as APIGatewayProxyStructuredResultV2;
-  if (keyedFirst.statusCode !== 202) throw new Error(`create handler with a key answered ${keyedFirst.statusCode}: ${keyedFirst.body}`);
+  if (keyedFirst.statusCode !== 202)
+    throw new Error(`create handler with a key answered ${keyedFirst.statusCode}: ${keyedFirst.body}`);
 
   const samples = await timeInterleaved(
     {

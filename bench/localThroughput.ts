@@ -23,13 +23,13 @@ import { commonConfig } from '../lib/config.js';
 import { close, listen } from '../lib/local/nodeHttp.js';
 import { startLocalStack } from '../lib/local/stack.js';
 import { openLocalState } from '../lib/local/state.js';
-import type { NotificationFields, TaskOutcome, TaskRecord } from '../lib/tasks/task.js';
+import { DOC_EXAMPLE_REQUEST } from '../lib/protocol/examples.js';
 import type { ClaimResult, PollStep, RescheduleStep, TaskStore } from '../lib/tasks/store.js';
+import type { NotificationFields, TaskOutcome, TaskRecord } from '../lib/tasks/task.js';
 import { ZoneEmulator } from '../lib/zone/emulator/emulator.js';
 import { SAMPLE_ARCHIVE, samplePrograms } from '../lib/zone/emulator/sample.js';
 import { silentLogger } from './createHandler.js';
 import { type BenchRow, elapsedMs, median } from './stats.js';
-import { DOC_EXAMPLE_REQUEST } from '../lib/protocol/examples.js';
 
 const TASKS = 300;
 const WARMUP_TASKS = 300;
@@ -194,7 +194,10 @@ async function startBareServerTarget(): Promise<Target> {
     request.on('end', () => {
       answered += 1;
       const text = JSON.stringify({ jobid: `bare_${answered}`, status: 'PENDING', fail_list: [] });
-      response.writeHead(202, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+      response.writeHead(202, {
+        'content-type': 'application/json; charset=utf-8',
+        'content-length': Buffer.byteLength(text),
+      });
       response.end(text);
     });
   });

@@ -33,7 +33,21 @@ const HOUR = 3600;
 
 /** The durations the report shows, 1 s to 24 h. */
 export const REPORTED_DURATIONS: readonly number[] = [
-  1, 2, 5, 10, 30, MINUTE, 2 * MINUTE, 5 * MINUTE, 10 * MINUTE, 30 * MINUTE, HOUR, 2 * HOUR, 6 * HOUR, 12 * HOUR, 24 * HOUR,
+  1,
+  2,
+  5,
+  10,
+  30,
+  MINUTE,
+  2 * MINUTE,
+  5 * MINUTE,
+  10 * MINUTE,
+  30 * MINUTE,
+  HOUR,
+  2 * HOUR,
+  6 * HOUR,
+  12 * HOUR,
+  24 * HOUR,
 ];
 const LONGEST_DURATION = 24 * HOUR;
 
@@ -48,7 +62,10 @@ export function schedulePolicy(schedule: PollSchedule, label: string): PollPolic
     firstDelaySeconds: schedule.firstDelaySeconds,
     maxPolls: schedule.maxAttempts,
     waitAfter: (_pollNumber, ageSeconds, random) =>
-      Math.max(0, Math.min(nextWaitSeconds(schedule, ageSeconds, random), Math.ceil(schedule.deadlineSeconds - ageSeconds))),
+      Math.max(
+        0,
+        Math.min(nextWaitSeconds(schedule, ageSeconds, random), Math.ceil(schedule.deadlineSeconds - ageSeconds)),
+      ),
   };
 }
 
@@ -161,7 +178,11 @@ export interface DurationFigures {
   exceedsMaxPolls: boolean;
 }
 
-export function figuresAt(policy: PollPolicy, grids: readonly (readonly number[])[], durationSeconds: number): DurationFigures {
+export function figuresAt(
+  policy: PollPolicy,
+  grids: readonly (readonly number[])[],
+  durationSeconds: number,
+): DurationFigures {
   const polls = Math.max(...grids.map((times) => detect(times, durationSeconds).polls));
   return {
     durationSeconds,
@@ -201,7 +222,9 @@ export function runPollingSimulation(schedule: PollSchedule = DEFAULT_POLL_SCHED
   const gridsOf = (policy: PollPolicy) => grids.get(policy) as number[][];
   const at = (policy: PollPolicy, duration: number) => figuresAt(policy, gridsOf(policy), duration);
 
-  const perDuration = Object.fromEntries(policies.map((policy) => [policy.label, REPORTED_DURATIONS.map((d) => at(policy, d))]));
+  const perDuration = Object.fromEntries(
+    policies.map((policy) => [policy.label, REPORTED_DURATIONS.map((d) => at(policy, d))]),
+  );
 
   // Goal 1: the delay bound, checked for every duration from 1 s to 24 h on both jitter grids.
   const boundCheck = (policy: PollPolicy) =>
@@ -220,7 +243,10 @@ export function runPollingSimulation(schedule: PollSchedule = DEFAULT_POLL_SCHED
     const baselinePolls = at(backoff, duration).polls;
     longJobsCompared += 1;
     if (oursPolls < baselinePolls) longJobsWon += 1;
-    if (closestLongJob.durationSeconds === 0 || oursPolls / baselinePolls > closestLongJob.ours / closestLongJob.baseline) {
+    if (
+      closestLongJob.durationSeconds === 0 ||
+      oursPolls / baselinePolls > closestLongJob.ours / closestLongJob.baseline
+    ) {
       closestLongJob = { durationSeconds: duration, ours: oursPolls, baseline: baselinePolls };
     }
   }
@@ -271,7 +297,10 @@ export function runPollingSimulation(schedule: PollSchedule = DEFAULT_POLL_SCHED
 
   const frontierPolicies: { policy: PollPolicy; growth: number | null }[] = [
     ...FRONTIER_GROWTH_FACTORS.map((growth) => ({
-      policy: schedulePolicy(withGrowth(growth), growth === schedule.growth ? `growth ${growth} (default)` : `growth ${growth}`),
+      policy: schedulePolicy(
+        withGrowth(growth),
+        growth === schedule.growth ? `growth ${growth} (default)` : `growth ${growth}`,
+      ),
       growth,
     })),
     { policy: fixed, growth: null },
@@ -282,13 +311,20 @@ export function runPollingSimulation(schedule: PollSchedule = DEFAULT_POLL_SCHED
     const share = Math.max(
       ...policyGrids.map((times) => checkDelayBound(times, MINUTE, HOUR, (duration) => duration).worstRatio),
     );
-    return { label: policy.label, growth, cells: FRONTIER_DURATIONS.map((d) => figuresAt(policy, policyGrids, d)), worstDelayShareOfDuration: share };
+    return {
+      label: policy.label,
+      growth,
+      cells: FRONTIER_DURATIONS.map((d) => figuresAt(policy, policyGrids, d)),
+      worstDelayShareOfDuration: share,
+    };
   });
   const frontierMarkdown = markdownTable(
     ['schedule', ...FRONTIER_DURATIONS.map((d) => `${formatSeconds(d)} job`), 'worst delay ÷ D (1 min–1 h)'],
     frontier.map(({ label, cells, worstDelayShareOfDuration }) => [
       label,
-      ...cells.map((cell) => `${cell.polls}${cell.exceedsMaxPolls ? '†' : ''} / ${formatSeconds(cell.worstDelaySeconds)}`),
+      ...cells.map(
+        (cell) => `${cell.polls}${cell.exceedsMaxPolls ? '†' : ''} / ${formatSeconds(cell.worstDelaySeconds)}`,
+      ),
       `${(worstDelayShareOfDuration * 100).toFixed(0)} %`,
     ]),
   );

@@ -48,6 +48,7 @@ export async function measureRendering(): Promise<BenchRow[]> {
   const values = placeholderValues(lines);
   const textChars = values.chat.length + values.chatcontent.length;
   // How escape-heavy the sample is: the share of characters the escaper has to replace.
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: the characters JSON escaping must replace, control characters included
   const affectedShare = (values.chat.match(/["\\/\u0000-\u001f]/g)?.length ?? 0) / values.chat.length;
 
   // Escaping alone, for the explanation: the escaper against JSON.stringify on the joined text.

@@ -67,7 +67,9 @@ async function main(): Promise<void> {
   const frontierTitle = 'Polling frontier (polls / worst detection delay, worst over jitter; † = beyond maxAttempts)';
   const when = `${startedAt.toISOString().slice(0, 10)}, ${machineInfo.cores} cores (${machineInfo.cpu}), node ${machineInfo.node}, ${machineInfo.arch}`;
 
-  process.stdout.write(`\n${table}\n\n${frontierTitle}\n\n${polling.frontierMarkdown}\n\n${when}; run took ${runSeconds.toFixed(0)} s\n`);
+  process.stdout.write(
+    `\n${table}\n\n${frontierTitle}\n\n${polling.frontierMarkdown}\n\n${when}; run took ${runSeconds.toFixed(0)} s\n`,
+  );
 
   await mkdir(BENCH_DIR, { recursive: true });
   await writeFile(

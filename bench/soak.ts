@@ -15,7 +15,7 @@
  * minute: this measures memory, not WeCom's limits). Prints a table and writes `.bench/soak.json`.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -202,11 +202,13 @@ async function main(): Promise<void> {
   const after = samples.filter((s) => s.tasks >= (warm?.tasks ?? 0));
   const maxAfterWarm = Math.max(...after.map((s) => s.rssMb));
   const last = samples.at(-1);
-  const growthPer1000 = warm && last && last.tasks > warm.tasks ? ((last.rssMb - warm.rssMb) / (last.tasks - warm.tasks)) * 1000 : 0;
+  const growthPer1000 =
+    warm && last && last.tasks > warm.tasks ? ((last.rssMb - warm.rssMb) / (last.tasks - warm.tasks)) * 1000 : 0;
   const at = (fraction: number) => samples.find((s) => s.tasks >= done * fraction);
   const half = at(0.5);
   // The second half: whatever steady state the server reaches, it should stay there.
-  const secondHalfPer1000 = half && last && last.tasks > half.tasks ? ((last.rssMb - half.rssMb) / (last.tasks - half.tasks)) * 1000 : 0;
+  const secondHalfPer1000 =
+    half && last && last.tasks > half.tasks ? ((last.rssMb - half.rssMb) / (last.tasks - half.tasks)) * 1000 : 0;
   const rows = [0.05, 0.25, 0.5, 0.75, 1].map((fraction) => at(fraction)).filter((s): s is Sample => s !== undefined);
   const store = args.memory ? 'in memory (DATA_DIR=:memory:)' : 'durable (SQLite)';
   const table = [

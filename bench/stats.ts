@@ -114,8 +114,8 @@ export function formatRatio(ratio: number | null): string {
 
 /** A markdown table: what the terminal shows is what the README pastes. */
 export function markdownTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
-  const escape = (cell: string) => cell.replaceAll('|', '\\|');
-  const lines = [header, header.map(() => '---'), ...rows].map((cells) => `| ${cells.map(escape).join(' | ')} |`);
+  const escapeCell = (cell: string) => cell.replaceAll('|', '\\|');
+  const lines = [header, header.map(() => '---'), ...rows].map((cells) => `| ${cells.map(escapeCell).join(' | ')} |`);
   return lines.join('\n');
 }
 

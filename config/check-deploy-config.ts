@@ -4,7 +4,7 @@
  * naming the variable; never a value.
  */
 import { text } from 'node:stream/consumers';
-import { commonConfig, ConfigurationError, NotifyEnvSchema, parseEnv } from '../lib/config.js';
+import { ConfigurationError, commonConfig, NotifyEnvSchema, parseEnv } from '../lib/config.js';
 import { checkZoneTransportEnv } from '../lib/wiring/zone.js';
 
 /**
@@ -17,17 +17,25 @@ function checkSecretNames(env: Record<string, string>, prefix: string): void {
   for (const variable of ['WECOM_CORP_SECRET_PARAM', 'ZONE_BRIDGE_TOKEN_PARAM', 'CALLBACK_SECRET_PARAM']) {
     const param = env[variable]?.trim();
     if (param && !param.startsWith(`/${prefix}`) && !param.includes(`:parameter/${prefix}`)) {
-      throw new ConfigurationError(`invalid configuration: ${variable}: must be under /${prefix} (the functions may read only there)`);
+      throw new ConfigurationError(
+        `invalid configuration: ${variable}: must be under /${prefix} (the functions may read only there)`,
+      );
     }
   }
   const arn = env.WECOM_CORP_SECRET_ARN?.trim();
   if (arn && !arn.startsWith(prefix) && !arn.includes(`:secret:${prefix}`)) {
-    throw new ConfigurationError(`invalid configuration: WECOM_CORP_SECRET_ARN: must name a secret under ${prefix} (the functions may read only there)`);
+    throw new ConfigurationError(
+      `invalid configuration: WECOM_CORP_SECRET_ARN: must name a secret under ${prefix} (the functions may read only there)`,
+    );
   }
 }
 
 try {
-  const { env, service, stage } = JSON.parse(await text(process.stdin)) as { env: Record<string, string>; service: string; stage: string };
+  const { env, service, stage } = JSON.parse(await text(process.stdin)) as {
+    env: Record<string, string>;
+    service: string;
+    stage: string;
+  };
   // The settings every function reads, with their cross-checks (POLL_MAX_ATTEMPTS against the queue's
   // redrive count, …), then the zone transport's.
   commonConfig(env);
@@ -36,6 +44,8 @@ try {
   checkSecretNames(env, `${service}/${stage}/`);
   process.stdout.write(`zone transport: ${settings.transport}\n`);
 } catch (error) {
-  process.stderr.write(`${error instanceof ConfigurationError ? error.message : `configuration check failed (${(error as Error)?.name})`}\n`);
+  process.stderr.write(
+    `${error instanceof ConfigurationError ? error.message : `configuration check failed (${(error as Error)?.name})`}\n`,
+  );
   process.exitCode = 1;
 }

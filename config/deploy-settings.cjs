@@ -61,21 +61,35 @@ module.exports = async (context) => {
   let eventBusName = 'default';
   if (busArn !== '') {
     const match = BUS_ARN.exec(busArn);
-    if (!match) throw settingError('EVENT_BUS_ARN: must be an event bus ARN, arn:aws:events:<region>:<account>:event-bus/<name>');
+    if (!match)
+      throw settingError('EVENT_BUS_ARN: must be an event bus ARN, arn:aws:events:<region>:<account>:event-bus/<name>');
     if (match[1] !== region) {
-      throw settingError(`EVENT_BUS_ARN: the bus is in ${match[1]}, the stack deploys to ${region}; the rule must live next to the bus`);
+      throw settingError(
+        `EVENT_BUS_ARN: the bus is in ${match[1]}, the stack deploys to ${region}; the rule must live next to the bus`,
+      );
     }
     eventBusName = match[3];
   }
 
   const sourcesText = await setting(context, 'CREATE_EVENT_SOURCES', 'createEventSources');
-  const createEventSources = [...new Set(sourcesText.split(',').map((source) => source.trim()).filter((source) => source !== ''))];
+  const createEventSources = [
+    ...new Set(
+      sourcesText
+        .split(',')
+        .map((source) => source.trim())
+        .filter((source) => source !== ''),
+    ),
+  ];
   if (createEventSources.length === 0) {
-    throw settingError('CREATE_EVENT_SOURCES: at least one event source allowed to create tasks is required (e.g. crm.orders)');
+    throw settingError(
+      'CREATE_EVENT_SOURCES: at least one event source allowed to create tasks is required (e.g. crm.orders)',
+    );
   }
   for (const source of createEventSources) {
     if (!SOURCE.test(source) || source.startsWith('aws.')) {
-      throw settingError(`CREATE_EVENT_SOURCES: "${source.slice(0, 60)}" is not an event source (1-256 of A-Z a-z 0-9 . _ - /, not aws.*)`);
+      throw settingError(
+        `CREATE_EVENT_SOURCES: "${source.slice(0, 60)}" is not an event source (1-256 of A-Z a-z 0-9 . _ - /, not aws.*)`,
+      );
     }
   }
 

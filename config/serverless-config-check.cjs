@@ -23,19 +23,30 @@ class ServerlessConfigCheck {
   check() {
     const environment = this.serverless.service.provider.environment ?? {};
     // CloudFormation references (!Ref, !GetAtt) are objects: only literal settings are checked.
-    const literal = Object.fromEntries(Object.entries(environment).filter(([, value]) => typeof value === 'string' || typeof value === 'number').map(([key, value]) => [key, String(value)]));
+    const literal = Object.fromEntries(
+      Object.entries(environment)
+        .filter(([, value]) => typeof value === 'string' || typeof value === 'number')
+        .map(([key, value]) => [key, String(value)]),
+    );
     const root = this.serverless.serviceDir ?? process.cwd();
     const result = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'config', 'check-deploy-config.ts')], {
       cwd: root,
-      input: JSON.stringify({ env: literal, service: this.serverless.service.service, stage: this.serverless.service.provider.stage }),
+      input: JSON.stringify({
+        env: literal,
+        service: this.serverless.service.service,
+        stage: this.serverless.service.provider.stage,
+      }),
       encoding: 'utf8',
       env: { PATH: process.env.PATH ?? '', NODE_NO_WARNINGS: '1' },
     });
-    if (result.error) throw new this.serverless.classes.Error(`configuration check could not run: ${result.error.message}`);
+    if (result.error)
+      throw new this.serverless.classes.Error(`configuration check could not run: ${result.error.message}`);
     if (result.status !== 0) {
       const stage = this.serverless.service.provider.stage;
       const message = (result.stderr || result.stdout || 'configuration check failed').trim();
-      throw new this.serverless.classes.Error(`stage "${stage}": ${message} (README "Reach your corp" lists the settings)`);
+      throw new this.serverless.classes.Error(
+        `stage "${stage}": ${message} (README "Reach your corp" lists the settings)`,
+      );
     }
     this.log?.verbose?.('zone transport settings checked');
   }

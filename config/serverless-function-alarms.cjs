@@ -18,7 +18,13 @@ class FunctionAlarms {
     const service = this.serverless.service;
     const naming = this.serverless.getProvider('aws').naming;
     const template = service.provider.compiledCloudFormationTemplate;
-    const settings = { periodSeconds: 300, functionErrors: 1, functionThrottles: 1, topic: 'AlarmTopic', ...(service.custom?.alarms ?? {}) };
+    const settings = {
+      periodSeconds: 300,
+      functionErrors: 1,
+      functionThrottles: 1,
+      topic: 'AlarmTopic',
+      ...(service.custom?.alarms ?? {}),
+    };
     for (const name of service.getAllFunctions()) {
       const functionId = naming.getLambdaLogicalId(name);
       const stem = naming.getNormalizedFunctionName(name);

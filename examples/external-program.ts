@@ -28,10 +28,17 @@ function analyse(data: string): { errcode: number; result: string } {
   const turns = chat.split(/\n| (?=[^\s说：]{1,64}说：)/).filter((turn) => turn.includes('说：'));
   const speakers = new Set(turns.map((turn) => turn.slice(0, turn.indexOf('说：'))));
   const chars = turns.reduce((sum, turn) => sum + [...turn.slice(turn.indexOf('说：') + 2)].length, 0);
-  return { errcode: 0, result: JSON.stringify({ message_count: turns.length, char_count: chars, speakers: speakers.size }) };
+  return {
+    errcode: 0,
+    result: JSON.stringify({ message_count: turns.length, char_count: chars, speakers: speakers.size }),
+  };
 }
 
-async function report(callbackUrl: string, jobInfo: string, outcome: { errcode: number; result: string }): Promise<void> {
+async function report(
+  callbackUrl: string,
+  jobInfo: string,
+  outcome: { errcode: number; result: string },
+): Promise<void> {
   const response = await fetch(callbackUrl, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -49,7 +56,9 @@ const server = createServer(async (request, response) => {
     call = JSON.parse(Buffer.concat(chunks).toString('utf8')) as ProgramCall;
     if (typeof call.job_info !== 'string' || typeof call.data !== 'string') throw new Error('bad call');
   } catch {
-    response.writeHead(400, { 'content-type': 'application/json' }).end('{"error":"expected {ability_id, job_info, data}"}');
+    response
+      .writeHead(400, { 'content-type': 'application/json' })
+      .end('{"error":"expected {ability_id, job_info, data}"}');
     return;
   }
   let outcome: { errcode: number; result: string };
@@ -69,14 +78,18 @@ const server = createServer(async (request, response) => {
   }
   response.writeHead(202, { 'content-type': 'application/json' }).end('{}');
   setTimeout(() => {
-    report(callbackUrl, call.job_info, outcome).catch((error: Error) => process.stderr.write(`report failed: ${error.name}\n`));
+    report(callbackUrl, call.job_info, outcome).catch((error: Error) =>
+      process.stderr.write(`report failed: ${error.name}\n`),
+    );
   }, delayMs);
 });
 
 server.listen(port, '127.0.0.1', () => {
   const address = server.address();
   const shown = typeof address === 'object' && address ? address.port : port;
-  process.stderr.write(`sample analysis program listening on http://127.0.0.1:${shown}/ (${syncMode ? 'sync' : 'async'} mode)\n`);
+  process.stderr.write(
+    `sample analysis program listening on http://127.0.0.1:${shown}/ (${syncMode ? 'sync' : 'async'} mode)\n`,
+  );
 });
 // Stop at the first SIGINT or SIGTERM, even with a keep-alive connection open (close() alone waits for it).
 const stop = () => {

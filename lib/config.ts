@@ -3,14 +3,14 @@
  * variable. The README's configuration table documents each one.
  */
 import * as z from 'zod';
-import { type ResultClassifier, parseErrcodeList } from './poll/classify.js';
 import scheduleDefaults from '../config/poll-schedule.json' with { type: 'json' };
 import { type BudgetWindow, CorpIdSchema, DEFAULT_CORP_ID } from './budget/port.js';
-import { DEFAULT_SWEEP, type SweepSettings } from './poll/sweep.js';
-import { DEFAULT_IDEMPOTENCY, type IdempotencySettings } from './tasks/idempotency.js';
+import { parseErrcodeList, type ResultClassifier } from './poll/classify.js';
 import { DEFAULT_POLL_SCHEDULE, type PollSchedule, PollScheduleSchema } from './poll/schedule.js';
+import { DEFAULT_SWEEP, type SweepSettings } from './poll/sweep.js';
 import { DEFAULT_PENDING_ERRCODES, DEFAULT_TRANSIENT_ERRCODES } from './protocol/errcodes.js';
 import { secretText } from './secretText.js';
+import { DEFAULT_IDEMPOTENCY, type IdempotencySettings } from './tasks/idempotency.js';
 
 type Env = Record<string, string | undefined>;
 
@@ -81,7 +81,10 @@ export const ZoneTimeoutSchema = z.coerce
   .number()
   .int()
   .min(100)
-  .max(LIMITS.maxZoneTimeoutMs, `must be at most ${LIMITS.maxZoneTimeoutMs}: a zone call must end inside createTask's 25 s timeout (API Gateway gives up at 29 s)`)
+  .max(
+    LIMITS.maxZoneTimeoutMs,
+    `must be at most ${LIMITS.maxZoneTimeoutMs}: a zone call must end inside createTask's 25 s timeout (API Gateway gives up at 29 s)`,
+  )
   .default(10_000);
 
 /** Where the task records live (every function). */
@@ -128,7 +131,14 @@ export const CreateEventSourcesEnvSchema = z.object({
   CREATE_EVENT_SOURCES: z
     .string()
     .optional()
-    .transform((text) => (text === undefined ? undefined : text.split(',').map((source) => source.trim()).filter((source) => source !== '')))
+    .transform((text) =>
+      text === undefined
+        ? undefined
+        : text
+            .split(',')
+            .map((source) => source.trim())
+            .filter((source) => source !== ''),
+    )
     .refine((sources) => sources === undefined || sources.length > 0, 'must name at least one event source'),
 });
 
@@ -179,17 +189,24 @@ function crossCheck(parsed: z.infer<typeof CommonEnvSchema>, schedule: PollSched
         `dead-letter queue after ${LIMITS.maxReceiveCount} receives (maxReceiveCount, config/poll-schedule.json), ${LIMITS.receiveHeadroom} of them kept for budget waits, duplicates and completion retries`,
     );
   }
-  if ((where === 'aws' && schedule.leaseSeconds <= LIMITS.pollerTimeoutSeconds) || schedule.leaseSeconds > LIMITS.queueVisibilitySeconds) {
+  if (
+    (where === 'aws' && schedule.leaseSeconds <= LIMITS.pollerTimeoutSeconds) ||
+    schedule.leaseSeconds > LIMITS.queueVisibilitySeconds
+  ) {
     problems.push(
       `POLL_LEASE_SECONDS: must be ${where === 'aws' ? `more than the poller's timeout (${LIMITS.pollerTimeoutSeconds} s), so a running step keeps its task, and ` : ''}` +
         `at most the poll queue's visibility timeout (${LIMITS.queueVisibilitySeconds} s)`,
     );
   }
   if (parsed.BUDGET_PER_MINUTE > LIMITS.wecomPerMinute) {
-    problems.push(`BUDGET_PER_MINUTE: must be at most WeCom's own limit, ${LIMITS.wecomPerMinute} calls a minute per corp (0 turns the budget off)`);
+    problems.push(
+      `BUDGET_PER_MINUTE: must be at most WeCom's own limit, ${LIMITS.wecomPerMinute} calls a minute per corp (0 turns the budget off)`,
+    );
   }
   if (parsed.BUDGET_PER_HOUR > LIMITS.wecomPerHour) {
-    problems.push(`BUDGET_PER_HOUR: must be at most WeCom's own limit, ${LIMITS.wecomPerHour} calls an hour per corp (0 turns the budget off)`);
+    problems.push(
+      `BUDGET_PER_HOUR: must be at most WeCom's own limit, ${LIMITS.wecomPerHour} calls an hour per corp (0 turns the budget off)`,
+    );
   }
   if (parsed.WECOM_CORP_SECRET !== undefined) {
     problems.push(

@@ -26,7 +26,8 @@ export function createLogger(logger: Logger = new Logger({ serviceName: SERVICE_
     debug: (message, attributes) => logger.debug(message, attributes ?? {}),
     info: (message, attributes) => logger.info(message, attributes ?? {}),
     warn: (message, attributes) => logger.warn(message, attributes ?? {}),
-    error: (message, attributes) => (attributes instanceof Error ? logger.error(message, attributes) : logger.error(message, attributes ?? {})),
+    error: (message, attributes) =>
+      attributes instanceof Error ? logger.error(message, attributes) : logger.error(message, attributes ?? {}),
   };
 }
 

@@ -3,7 +3,7 @@
  * embedded-metric-format lines through Powertools Metrics (namespace `WecomZoneTasks`), flushed at
  * the end of each invocation; locally they are counted in memory.
  */
-import { MetricUnit, Metrics } from '@aws-lambda-powertools/metrics';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { MiddlewareObj } from '@middy/core';
 import { errorKind, type Log } from './log.js';
 import type { TaskStatus } from './tasks/task.js';
@@ -50,7 +50,9 @@ const POLL_METRIC = { pending: 'PollsPending', transient: 'PollsTransient', fina
 
 /** Powertools Metrics behind the port; `flush()` publishes what the invocation added. */
 export class PowertoolsTaskMetrics implements TaskMetrics {
-  constructor(readonly metrics: Metrics = new Metrics({ namespace: METRIC_NAMESPACE, serviceName: 'wecom-zone-tasks' })) {}
+  constructor(
+    readonly metrics: Metrics = new Metrics({ namespace: METRIC_NAMESPACE, serviceName: 'wecom-zone-tasks' }),
+  ) {}
 
   taskCreated(): void {
     this.metrics.addMetric('TasksCreated', MetricUnit.Count, 1);
@@ -94,7 +96,8 @@ export class MemoryTaskMetrics implements TaskMetrics {
   taskCompleted(status: Exclude<TaskStatus, 'PENDING'>, durationMs: number): void {
     this.#add(COMPLETION_METRIC[status]);
     this.completionTimesMs.push(durationMs);
-    if (this.completionTimesMs.length > this.keep) this.completionTimesMs.splice(0, this.completionTimesMs.length - Math.floor(this.keep / 2));
+    if (this.completionTimesMs.length > this.keep)
+      this.completionTimesMs.splice(0, this.completionTimesMs.length - Math.floor(this.keep / 2));
   }
 
   budgetWait(): void {

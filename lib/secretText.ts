@@ -19,7 +19,9 @@ export class SecretWhitespaceError extends Error {
 export function secretText(location: string, value: string): string {
   const text = value.replace(/[\r\n]+$/, '');
   if (text !== text.trim()) {
-    throw new SecretWhitespaceError(`${location}: the secret starts or ends in whitespace; remove it (a secret never holds spaces at its ends)`);
+    throw new SecretWhitespaceError(
+      `${location}: the secret starts or ends in whitespace; remove it (a secret never holds spaces at its ends)`,
+    );
   }
   return text;
 }

@@ -13,7 +13,10 @@ import { serveEmulator } from '../lib/zone/emulator/server.js';
 import { startFakeWecomApi } from '../test/support/fakeWecomApi.js';
 
 const env = process.env;
-const emulator = new ZoneEmulator({ archive: SAMPLE_ARCHIVE, programs: samplePrograms(Number(env.ZONE_PROGRAM_LATENCY_MS ?? 3000)) });
+const emulator = new ZoneEmulator({
+  archive: SAMPLE_ARCHIVE,
+  programs: samplePrograms(Number(env.ZONE_PROGRAM_LATENCY_MS ?? 3000)),
+});
 const zone = await serveEmulator(emulator, { port: Number(env.ZONE_PORT ?? 4000), host: '127.0.0.1' });
 const fake = await startFakeWecomApi({
   port: Number(env.FAKE_WECOM_PORT ?? 4100),

@@ -6,10 +6,9 @@ import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
 import { HttpError } from '../http/errors.js';
 import { jsonErrorHandler } from '../http/middleware.js';
-import { logLambdaContext } from '../log.js';
 import { readJsonBody, singleHeader, validate } from '../http/request.js';
 import { jsonResponse } from '../http/response.js';
-import { taskLocation } from '../tasks/jobid.js';
+import { logLambdaContext } from '../log.js';
 import { flushMetrics } from '../metrics.js';
 import {
   createOnce,
@@ -19,12 +18,13 @@ import {
   IdempotencyKeyReusedError,
   SettledFailureError,
 } from '../tasks/idempotency.js';
+import { taskLocation } from '../tasks/jobid.js';
 import { TaskTooLargeError } from '../tasks/recordSize.js';
 import {
   BudgetSpentError,
+  type SubmitDependencies,
   settledFailureError,
   settledFailureOf,
-  type SubmitDependencies,
   submitTask,
   TaskNotRecordedError,
   ZoneRateLimitedError,
@@ -53,7 +53,11 @@ export function makeCreateTaskHandler(
       if (key !== undefined && !IDEMPOTENCY_KEY_PATTERN.test(key)) {
         throw new HttpError(400, 'invalid_request', 'Idempotency-Key: must be 1-255 visible ASCII characters');
       }
-      const { callback_url: callbackUrl, corp_id: corpId, ...request } = validate(CreateTaskBodySchema, readJsonBody(event));
+      const {
+        callback_url: callbackUrl,
+        corp_id: corpId,
+        ...request
+      } = validate(CreateTaskBodySchema, readJsonBody(event));
       if (callbackUrl !== undefined) checkCallbackUrl(callbackUrl, deps.callbackPolicy);
       const submit = () => submitTask(request, deps, { callbackUrl, corpId });
       try {
@@ -84,17 +88,33 @@ export function createErrorAnswer(error: unknown): unknown {
   if (error instanceof SettledFailureError) {
     // A retry with the key of a request that ended this way: the same answer, never a second task.
     const answer = createErrorAnswer(settledFailureError(error.failure));
-    return answer instanceof HttpError ? new HttpError(answer.statusCode, answer.code, answer.message, answer.details, { ...answer.headers, 'idempotent-replayed': 'true' }) : answer;
+    return answer instanceof HttpError
+      ? new HttpError(answer.statusCode, answer.code, answer.message, answer.details, {
+          ...answer.headers,
+          'idempotent-replayed': 'true',
+        })
+      : answer;
   }
-  if (error instanceof IdempotencyKeyReusedError) return new HttpError(422, 'idempotency_key_reused', `Idempotency-Key: ${error.message}`);
-  if (error instanceof IdempotencyInProgressError) return new HttpError(409, 'idempotency_in_progress', error.message, {}, { 'retry-after': '1' });
+  if (error instanceof IdempotencyKeyReusedError)
+    return new HttpError(422, 'idempotency_key_reused', `Idempotency-Key: ${error.message}`);
+  if (error instanceof IdempotencyInProgressError)
+    return new HttpError(409, 'idempotency_in_progress', error.message, {}, { 'retry-after': '1' });
   if (error instanceof TaskTooLargeError) return new HttpError(413, 'task_too_large', error.message);
   if (error instanceof ZoneRejectedError) {
-    return new HttpError(422, 'zone_rejected', `the zone rejected the task: ${error.errmsg}`, { errcode: error.errcode, errmsg: error.errmsg });
+    return new HttpError(422, 'zone_rejected', `the zone rejected the task: ${error.errmsg}`, {
+      errcode: error.errcode,
+      errmsg: error.errmsg,
+    });
   }
   if (error instanceof BudgetSpentError) {
     const seconds = secondsUntil(error.retryAt);
-    return new HttpError(503, 'budget_spent', `${error.message}; retry in ${seconds} s`, {}, { 'retry-after': String(seconds) });
+    return new HttpError(
+      503,
+      'budget_spent',
+      `${error.message}; retry in ${seconds} s`,
+      {},
+      { 'retry-after': String(seconds) },
+    );
   }
   if (error instanceof ZoneRateLimitedError) {
     const seconds = secondsUntil(error.retryAt);
@@ -107,20 +127,35 @@ export function createErrorAnswer(error: unknown): unknown {
     );
   }
   if (error instanceof TaskNotRecordedError) {
-    return new HttpError(502, 'task_not_recorded', error.message, error.jobid === undefined ? {} : { jobid: error.jobid });
+    return new HttpError(
+      502,
+      'task_not_recorded',
+      error.message,
+      error.jobid === undefined ? {} : { jobid: error.jobid },
+    );
   }
   if (error instanceof ZoneUnavailableError && error.reach === 'unknown') {
     // Not 503: a client that retries (ours does on 503) could leave a second task at the zone.
     const what = error.detail?.message ? `${error.detail.message}: ` : '';
-    return new HttpError(502, 'zone_outcome_unknown', `${what}${zoneOutcomeUnknownMessage}`, { errcode: error.errcode });
+    return new HttpError(502, 'zone_outcome_unknown', `${what}${zoneOutcomeUnknownMessage}`, {
+      errcode: error.errcode,
+    });
   }
   if (error instanceof ZoneUnavailableError && error.detail?.misconfigured) {
     // Nothing was created, and retrying will not help until the deployment's settings are fixed.
-    return new HttpError(503, 'zone_misconfigured', `${error.detail.message}; nothing was created`, { errcode: error.errcode });
+    return new HttpError(503, 'zone_misconfigured', `${error.detail.message}; nothing was created`, {
+      errcode: error.errcode,
+    });
   }
   if (error instanceof ZoneUnavailableError) {
     const what = error.detail ? `the zone could not be reached (${error.detail.message})` : 'the zone is busy';
-    return new HttpError(503, 'zone_unavailable', `${what}; nothing was created; retry later`, { errcode: error.errcode }, { 'retry-after': '5' });
+    return new HttpError(
+      503,
+      'zone_unavailable',
+      `${what}; nothing was created; retry later`,
+      { errcode: error.errcode },
+      { 'retry-after': '5' },
+    );
   }
   return error;
 }
@@ -128,7 +163,11 @@ export function createErrorAnswer(error: unknown): unknown {
 function checkCallbackUrl(url: string, policy: CallbackPolicy | undefined): void {
   if (!policy?.enabled) {
     // Name the setting of the place this runs (AWS: the SSM parameter; npm start: the local secret).
-    throw new HttpError(400, 'invalid_request', `callback_url: callbacks are not configured here (set ${policy?.setting ?? 'CALLBACK_SECRET_PARAM'})`);
+    throw new HttpError(
+      400,
+      'invalid_request',
+      `callback_url: callbacks are not configured here (set ${policy?.setting ?? 'CALLBACK_SECRET_PARAM'})`,
+    );
   }
   if (!policy.allowHttp && !url.startsWith('https:')) {
     throw new HttpError(400, 'invalid_request', 'callback_url: must be an https URL');

@@ -13,9 +13,20 @@ import { validate } from '../http/request.js';
 import type { Log } from '../log.js';
 import { errorKind, logLambdaContext } from '../log.js';
 import { flushMetrics } from '../metrics.js';
-import { createOnce, IDEMPOTENCY_KEY_PATTERN, type IdempotencyDependencies, SettledFailureError } from '../tasks/idempotency.js';
+import {
+  createOnce,
+  IDEMPOTENCY_KEY_PATTERN,
+  type IdempotencyDependencies,
+  SettledFailureError,
+} from '../tasks/idempotency.js';
 import { TaskTooLargeError } from '../tasks/recordSize.js';
-import { settledFailureOf, type SubmitDependencies, type SubmittedTask, submitTask, ZoneRejectedError } from '../tasks/submitTask.js';
+import {
+  type SubmitDependencies,
+  type SubmittedTask,
+  settledFailureOf,
+  submitTask,
+  ZoneRejectedError,
+} from '../tasks/submitTask.js';
 import { type CallbackPolicy, CreateTaskBodySchema } from './http.js';
 
 export const CREATE_DETAIL_TYPE = 'CreateProgramTask';
@@ -61,21 +72,29 @@ export async function createFromPayload(
   const { callback_url: callbackUrl, corp_id: corpId, ...request } = body;
   if (callbackUrl !== undefined && !deps.callbackPolicy?.enabled) {
     const setting = deps.callbackPolicy?.setting ?? 'CALLBACK_SECRET_PARAM';
-    return { status: 'rejected', error: 'invalid_request', message: `callback_url: callbacks are not configured here (set ${setting})` };
+    return {
+      status: 'rejected',
+      error: 'invalid_request',
+      message: `callback_url: callbacks are not configured here (set ${setting})`,
+    };
   }
   if (callbackUrl !== undefined && !deps.callbackPolicy?.allowHttp && !callbackUrl.startsWith('https:')) {
     return { status: 'rejected', error: 'invalid_request', message: 'callback_url: must be an https URL' };
   }
   try {
-    const { task, replayed } = await createOnce(idempotencyKey, request, { ...deps, settledFailure: settledFailureOf }, () =>
-      submitTask(request, deps, { callbackUrl, corpId }),
+    const { task, replayed } = await createOnce(
+      idempotencyKey,
+      request,
+      { ...deps, settledFailure: settledFailureOf },
+      () => submitTask(request, deps, { callbackUrl, corpId }),
     );
     return { status: 'created', task, replayed };
   } catch (error) {
     if (error instanceof ZoneRejectedError) {
       return { status: 'rejected', error: 'zone_rejected', message: error.errmsg, errcode: error.errcode };
     }
-    if (error instanceof TaskTooLargeError) return { status: 'rejected', error: 'task_too_large', message: error.message };
+    if (error instanceof TaskTooLargeError)
+      return { status: 'rejected', error: 'task_too_large', message: error.message };
     const failure = error instanceof SettledFailureError ? error.failure : settledFailureOf(error);
     if (failure) return { status: 'untracked', error: failure.error, jobid: failure.jobid, errcode: failure.errcode };
     // Busy, rate-limited, budget spent, unreachable: nothing was created; the event source retries.
@@ -87,16 +106,24 @@ function logOutcome(logger: Log, source: Record<string, string>, outcome: Create
   if (outcome.status === 'created') {
     logger.info('create request handled', { ...source, jobid: outcome.task.jobid, replayed: outcome.replayed });
   } else if (outcome.status === 'untracked') {
-    logger.error('the zone may hold a task this request created, which is not tracked; not retried (a retry creates another)', {
-      ...source,
-      error: outcome.error,
-      jobid: outcome.jobid,
-      errcode: outcome.errcode,
-    });
+    logger.error(
+      'the zone may hold a task this request created, which is not tracked; not retried (a retry creates another)',
+      {
+        ...source,
+        error: outcome.error,
+        jobid: outcome.jobid,
+        errcode: outcome.errcode,
+      },
+    );
   } else {
     // A validation problem names a field (ours to log); a zone's errmsg is not ours to vouch for: its code only.
     const problem = outcome.error === 'zone_rejected' ? undefined : outcome.message;
-    logger.error('create request rejected; dropping it', { ...source, error: outcome.error, problem, errcode: outcome.errcode });
+    logger.error('create request rejected; dropping it', {
+      ...source,
+      error: outcome.error,
+      problem,
+      errcode: outcome.errcode,
+    });
   }
 }
 
@@ -112,30 +139,40 @@ function recordKey(record: SQSRecord): string {
  * @example
  * export const handler = makeCreateFromQueueHandler(awsDependencies());
  */
-export function makeCreateFromQueueHandler(deps: CreateFromEventDependencies): (event: SQSEvent, context: Context) => Promise<SQSBatchResponse> {
+export function makeCreateFromQueueHandler(
+  deps: CreateFromEventDependencies,
+): (event: SQSEvent, context: Context) => Promise<SQSBatchResponse> {
   return middy<SQSEvent, SQSBatchResponse>()
     .use(logLambdaContext(deps.logger))
     .use(flushMetrics(deps.metrics, deps.logger))
     .handler(async (event) => {
-    const results = await Promise.allSettled(
-      event.Records.map(async (record) => {
-        let payload: unknown;
-        try {
-          payload = JSON.parse(record.body);
-        } catch {
-          return logOutcome(deps.logger, { messageId: record.messageId }, { status: 'rejected', error: 'invalid_json', message: 'the message body is not valid JSON' });
-        }
-        logOutcome(deps.logger, { messageId: record.messageId }, await createFromPayload(payload, recordKey(record), deps));
-      }),
-    );
-    const batchItemFailures = results.flatMap((result, index) => {
-      if (result.status === 'fulfilled') return [];
-      const messageId = event.Records[index]?.messageId ?? '';
-      deps.logger.warn('create request failed; it will be retried', { messageId, error: errorKind(result.reason) });
-      return [{ itemIdentifier: messageId }];
+      const results = await Promise.allSettled(
+        event.Records.map(async (record) => {
+          let payload: unknown;
+          try {
+            payload = JSON.parse(record.body);
+          } catch {
+            return logOutcome(
+              deps.logger,
+              { messageId: record.messageId },
+              { status: 'rejected', error: 'invalid_json', message: 'the message body is not valid JSON' },
+            );
+          }
+          logOutcome(
+            deps.logger,
+            { messageId: record.messageId },
+            await createFromPayload(payload, recordKey(record), deps),
+          );
+        }),
+      );
+      const batchItemFailures = results.flatMap((result, index) => {
+        if (result.status === 'fulfilled') return [];
+        const messageId = event.Records[index]?.messageId ?? '';
+        deps.logger.warn('create request failed; it will be retried', { messageId, error: errorKind(result.reason) });
+        return [{ itemIdentifier: messageId }];
+      });
+      return { batchItemFailures };
     });
-    return { batchItemFailures };
-  });
 }
 
 /**
@@ -149,12 +186,16 @@ export function makeCreateFromEventHandler(
     .use(logLambdaContext(deps.logger))
     .use(flushMetrics(deps.metrics, deps.logger))
     .handler(async (event) => {
-    const source = String(event.source ?? '').slice(0, 256);
-    const outcome: CreateOutcome =
-      deps.allowedSources !== undefined && !deps.allowedSources.includes(source)
-        ? { status: 'rejected', error: 'source_not_allowed', message: 'the event source is not in CREATE_EVENT_SOURCES' }
-        : await createFromPayload(event.detail, `eventbridge:${event.id}`, deps);
-    logOutcome(deps.logger, { eventId: event.id, source }, outcome);
-    return outcome;
-  });
+      const source = String(event.source ?? '').slice(0, 256);
+      const outcome: CreateOutcome =
+        deps.allowedSources !== undefined && !deps.allowedSources.includes(source)
+          ? {
+              status: 'rejected',
+              error: 'source_not_allowed',
+              message: 'the event source is not in CREATE_EVENT_SOURCES',
+            }
+          : await createFromPayload(event.detail, `eventbridge:${event.id}`, deps);
+      logOutcome(deps.logger, { eventId: event.id, source }, outcome);
+      return outcome;
+    });
 }

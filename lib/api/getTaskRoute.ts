@@ -5,12 +5,12 @@ import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
 import { HttpError, notFound } from '../http/errors.js';
 import { jsonErrorHandler } from '../http/middleware.js';
-import { logLambdaContext } from '../log.js';
 import { jsonResponse } from '../http/response.js';
 import type { Log } from '../log.js';
+import { logLambdaContext } from '../log.js';
+import { jobidFromPathSegment } from '../tasks/jobid.js';
 import type { TaskStore } from '../tasks/store.js';
 import { taskView } from '../tasks/task.js';
-import { jobidFromPathSegment } from '../tasks/jobid.js';
 import type { HttpHandler } from './http.js';
 
 /** `GET /tasks/{jobid}` → the task's view, or 404. */

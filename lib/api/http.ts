@@ -14,7 +14,10 @@ import { JobidPathSchema } from '../tasks/jobid.js';
  */
 export const CreateTaskBodySchema = z.strictObject({
   ...createProgramTaskRequestShape,
-  callback_url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).max(2048).optional(),
+  callback_url: z
+    .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
+    .max(2048)
+    .optional(),
   /** Whose WeCom call budget the task uses (a provider serving several corps); default `DEFAULT_CORP_ID`. */
   corp_id: CorpIdSchema.optional(),
 });

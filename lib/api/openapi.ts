@@ -149,7 +149,10 @@ export const EXAMPLES = {
       message: 'msg_list[1].encrypt_info.secret_key: must be a non-empty string',
       issues: [{ path: 'msg_list[1].encrypt_info.secret_key', message: 'must be a non-empty string' }],
     },
-    invalid_idempotency_key: { error: 'invalid_request', message: 'Idempotency-Key: must be 1-255 visible ASCII characters' },
+    invalid_idempotency_key: {
+      error: 'invalid_request',
+      message: 'Idempotency-Key: must be 1-255 visible ASCII characters',
+    },
     invalid_jobid: {
       error: 'invalid_request',
       message:
@@ -172,7 +175,10 @@ export const EXAMPLES = {
       message: 'a request with this Idempotency-Key is still in progress; retry shortly',
     },
     payload_too_large: { error: 'payload_too_large', message: 'the body exceeds 10485760 bytes' },
-    unsupported_media_type: { error: 'unsupported_media_type', message: 'content-type must be application/json, got text/plain' },
+    unsupported_media_type: {
+      error: 'unsupported_media_type',
+      message: 'content-type must be application/json, got text/plain',
+    },
     idempotency_key_reused: {
       error: 'idempotency_key_reused',
       message: 'Idempotency-Key: the Idempotency-Key was used with a different request',
@@ -183,20 +189,26 @@ export const EXAMPLES = {
       errcode: ERRCODE.programNotFound,
       errmsg: 'program PROG_X not found',
     },
-    zone_unavailable: { error: 'zone_unavailable', message: 'the zone is busy or unreachable; nothing was created; retry later', errcode: ERRCODE.systemBusy },
+    zone_unavailable: {
+      error: 'zone_unavailable',
+      message: 'the zone is busy or unreachable; nothing was created; retry later',
+      errcode: ERRCODE.systemBusy,
+    },
     budget_spent: {
       error: 'budget_spent',
-      message: "this deployment's call budget for the corp is spent (BUDGET_PER_MINUTE / BUDGET_PER_HOUR); nothing was created; retry in 41 s",
+      message:
+        "this deployment's call budget for the corp is spent (BUDGET_PER_MINUTE / BUDGET_PER_HOUR); nothing was created; retry in 41 s",
     },
     zone_rate_limited: {
       error: 'zone_rate_limited',
-      message: 'WeCom says the corp is over its call limit (45009); nothing was created; the corp backs off for a minute: retry in 60 s',
+      message:
+        'WeCom says the corp is over its call limit (45009); nothing was created; the corp backs off for a minute: retry in 60 s',
       errcode: ERRCODE.frequencyLimit,
     },
     zone_misconfigured: {
       error: 'zone_misconfigured',
       message:
-        'create_program_task: WeCom answered 790016 for relay ability invoke_create_program_task: the request does not match the ability\'s input protocol; set the input protocol of ability invoke_create_program_task in the admin console to relay/protocol/invoke_create_program_task.input.json; nothing was created',
+        "create_program_task: WeCom answered 790016 for relay ability invoke_create_program_task: the request does not match the ability's input protocol; set the input protocol of ability invoke_create_program_task in the admin console to relay/protocol/invoke_create_program_task.input.json; nothing was created",
       errcode: 790_016,
     },
     zone_outcome_unknown: {
@@ -277,7 +289,9 @@ export function openApiDocument() {
           parameters: [{ $ref: '#/components/parameters/IdempotencyKey' }],
           requestBody: {
             required: true,
-            content: { [JSON_TYPE]: { schema: ref('CreateTaskBody'), examples: { document: { value: EXAMPLES.request } } } },
+            content: {
+              [JSON_TYPE]: { schema: ref('CreateTaskBody'), examples: { document: { value: EXAMPLES.request } } },
+            },
           },
           responses: {
             '202': {
@@ -309,7 +323,7 @@ export function openApiDocument() {
               { 'retry-after': RETRY_AFTER },
             ),
             '413': errorAnswer(
-              '`payload_too_large`: the body is over 6 MB (Lambda\'s synchronous payload limit). ' +
+              "`payload_too_large`: the body is over 6 MB (Lambda's synchronous payload limit). " +
                 'On AWS, API Gateway answers this itself, with its own body `{"message": ...}`. ' +
                 "`task_too_large`: the task's record could outgrow DynamoDB's 400 KB item limit (its ids, one fail_list entry per " +
                 'message, room for the result); refused before the zone is called, so nothing was created.',
@@ -360,11 +374,16 @@ export function openApiDocument() {
               content: {
                 [JSON_TYPE]: {
                   schema: ref('TaskView'),
-                  examples: { pending: { value: EXAMPLES.task.pending }, succeeded: { value: EXAMPLES.task.succeeded } },
+                  examples: {
+                    pending: { value: EXAMPLES.task.pending },
+                    succeeded: { value: EXAMPLES.task.succeeded },
+                  },
                 },
               },
             },
-            '400': errorAnswer('`invalid_request`: the path segment is not a jobid in one of its two forms.', ['invalid_jobid']),
+            '400': errorAnswer('`invalid_request`: the path segment is not a jobid in one of its two forms.', [
+              'invalid_jobid',
+            ]),
             '401': { $ref: '#/components/responses/Unauthorized' },
             '404': errorAnswer('`not_found`: no task with this jobid.', ['not_found']),
             '500': { $ref: '#/components/responses/InternalError' },
@@ -388,17 +407,32 @@ export function openApiDocument() {
     components: {
       schemas: {
         ...componentSchemas('input', [
-          [CreateTaskBodySchema, { id: 'CreateTaskBody', description: 'The body of `POST /tasks`; unknown top-level fields are refused.' }],
+          [
+            CreateTaskBodySchema,
+            { id: 'CreateTaskBody', description: 'The body of `POST /tasks`; unknown top-level fields are refused.' },
+          ],
           [MessageRefSchema, { id: 'MessageRef', description: 'A message of the archive and the key to decrypt it.' }],
-          [DebugInfoSchema, { id: 'DebugInfo', description: 'Debug mode only: replaces `{chat}` and `{chatcontent}`.' }],
+          [
+            DebugInfoSchema,
+            { id: 'DebugInfo', description: 'Debug mode only: replaces `{chat}` and `{chatcontent}`.' },
+          ],
         ]),
         ...componentSchemas('output', [
           [CreatedTaskSchema, { id: 'CreatedTask', description: 'The 202 answer of `POST /tasks`.' }],
           [TaskViewSchema, { id: 'TaskView', description: 'What `GET /tasks/{jobid}` answers.' }],
           [TaskStatusSchema, { id: 'TaskStatus' }],
-          [FailedMessageSchema, { id: 'FailedMessage', description: 'A message the zone did not use, without its key.' }],
+          [
+            FailedMessageSchema,
+            { id: 'FailedMessage', description: 'A message the zone did not use, without its key.' },
+          ],
           [ErrorBodySchema, { id: 'ErrorBody', description: 'Every error answer.' }],
-          [ErrorIssueSchema, { id: 'ErrorIssue', description: 'Where in the body (`msg_list[3].encrypt_info.secret_key`), and the problem.' }],
+          [
+            ErrorIssueSchema,
+            {
+              id: 'ErrorIssue',
+              description: 'Where in the body (`msg_list[3].encrypt_info.secret_key`), and the problem.',
+            },
+          ],
         ]),
       },
       parameters: {
@@ -417,12 +451,15 @@ export function openApiDocument() {
           required: true,
           description:
             'The task, as the `location` of `POST /tasks` writes it: a jobid of `A-Z a-z 0-9 _ -` as it is, any other jobid ' +
-            '(the zone\'s are opaque: `+ / =`, long ones) as `~` followed by the base64url of its UTF-8 bytes.',
+            "(the zone's are opaque: `+ / =`, long ones) as `~` followed by the base64url of its UTF-8 bytes.",
           schema: jsonSchema(JobidSchema, 'input'),
         },
       },
       headers: {
-        Location: { description: 'The task: `/tasks/{jobid}`, the jobid in its path form.', schema: jsonSchema(LocationSchema) },
+        Location: {
+          description: 'The task: `/tasks/{jobid}`, the jobid in its path form.',
+          schema: jsonSchema(LocationSchema),
+        },
         IdempotentReplayed: {
           description: 'Present when this answer replays the first request with the same `Idempotency-Key`.',
           schema: jsonSchema(IdempotentReplayedSchema),

@@ -17,7 +17,9 @@ export function makeSweepHandler(deps: SweepDependencies): (event: unknown, cont
 }
 
 /** The SQS-triggered poller (`ReportBatchItemFailures`). */
-export function makePollResultHandler(deps: PollDependencies): (event: SQSEvent, context: Context) => Promise<SQSBatchResponse> {
+export function makePollResultHandler(
+  deps: PollDependencies,
+): (event: SQSEvent, context: Context) => Promise<SQSBatchResponse> {
   return middy<SQSEvent, SQSBatchResponse>()
     .use(logLambdaContext(deps.logger))
     .use(flushMetrics(deps.metrics, deps.logger))

@@ -11,12 +11,12 @@ import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/c
 import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import {
   assessWindow,
-  budgetCounterKey,
+  BUCKETS_PER_WINDOW,
   type BudgetDecision,
   type BudgetWindow,
   bucketMs,
   bucketOf,
-  BUCKETS_PER_WINDOW,
+  budgetCounterKey,
   byLength,
   type CallBudget,
   counterExpiresAt,
@@ -88,7 +88,11 @@ export class DynamoCallBudget implements CallBudget {
   }
 
   /** One grant as a conditional write; undefined when granted, else the refusal. */
-  async #take(corpId: string, window: BudgetWindow, now: number): Promise<Exclude<BudgetDecision, { granted: true }> | undefined> {
+  async #take(
+    corpId: string,
+    window: BudgetWindow,
+    now: number,
+  ): Promise<Exclude<BudgetDecision, { granted: true }> | undefined> {
     const key = budgetCounterKey(corpId, window);
     let snapshot = this.#seen.get(key);
     let fresh = false;
@@ -154,7 +158,9 @@ export class DynamoCallBudget implements CallBudget {
 
   /** The counter as stored now (created empty when missing, so updates can add to it). */
   async #read(key: string, now: number): Promise<Snapshot> {
-    const { Item } = await this.#documents.send(new GetCommand({ TableName: this.tableName, Key: { jobid: key }, ConsistentRead: true }));
+    const { Item } = await this.#documents.send(
+      new GetCommand({ TableName: this.tableName, Key: { jobid: key }, ConsistentRead: true }),
+    );
     if (Item?.total === undefined || Item.marks === undefined) {
       const { Attributes } = await this.#documents.send(
         new UpdateCommand({

@@ -131,7 +131,8 @@ export function assessWindow(
   for (const [index, bucket] of marked.entries()) {
     const next = marked[index + 1];
     const left = next === undefined ? 0 : counter.total - (counter.marks[String(next)] ?? counter.total);
-    if (left < window.limit) return { granted: false, retryAt: (bucket + BUCKETS_PER_WINDOW + 1) * bucketMs(window), reason: 'budget' };
+    if (left < window.limit)
+      return { granted: false, retryAt: (bucket + BUCKETS_PER_WINDOW + 1) * bucketMs(window), reason: 'budget' };
   }
   return { granted: false, retryAt: (current + BUCKETS_PER_WINDOW + 1) * bucketMs(window), reason: 'budget' };
 }
@@ -164,7 +165,8 @@ export function takeOnCounter(counter: WindowCounter, window: BudgetWindow, at: 
   counter.marks[bucket] ??= counter.total;
   counter.total += 1;
   // Pruned once a bucket has passed (at its first call), not on every call: simulations make millions.
-  if (counter.marks[bucket] === counter.total - 1) for (const stale of staleMarks(counter, window, at)) delete counter.marks[stale];
+  if (counter.marks[bucket] === counter.total - 1)
+    for (const stale of staleMarks(counter, window, at)) delete counter.marks[stale];
 }
 
 /**

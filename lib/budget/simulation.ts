@@ -7,12 +7,12 @@
  */
 import { commonConfig } from '../config.js';
 import type { Log } from '../log.js';
-import { DEFAULT_POLL_SCHEDULE, type PollSchedule } from '../poll/schedule.js';
 import { pollTaskRecord } from '../poll/pollTask.js';
+import { DEFAULT_POLL_SCHEDULE, type PollSchedule } from '../poll/schedule.js';
 import { ERRCODE } from '../protocol/errcodes.js';
-import { seededRandom } from '../random.js';
 import type { GetProgramTaskResultResponse } from '../protocol/zone.js';
 import type { PollMessage, PollQueue } from '../queue/port.js';
+import { seededRandom } from '../random.js';
 import { MemoryTaskStore } from '../tasks/memoryStore.js';
 import { BudgetSpentError, submitTask, ZoneRateLimitedError } from '../tasks/submitTask.js';
 import type { ZoneClient } from '../zone/client.js';
@@ -144,7 +144,9 @@ function percentile(sorted: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
 }
 
-type SimEvent = { kind: 'create'; corpId: string; index: number } | { kind: 'poll'; body: string; receiptHandle: string };
+type SimEvent =
+  | { kind: 'create'; corpId: string; index: number }
+  | { kind: 'poll'; body: string; receiptHandle: string };
 
 export async function simulateCapacity(options: SimulationOptions): Promise<CorpReport[]> {
   const random = seededRandom(options.seed ?? 53659);
@@ -179,7 +181,8 @@ export async function simulateCapacity(options: SimulationOptions): Promise<Corp
     const report = stats.get(corpId);
     for (const window of zoneLimits) {
       const made = counter(`made#${corpId}#${window.seconds}`, window.seconds * 1000).add(clock);
-      if (counter(`served#${corpId}#${window.seconds}`, window.seconds * 1000).count(clock) >= window.limit) over = true;
+      if (counter(`served#${corpId}#${window.seconds}`, window.seconds * 1000).count(clock) >= window.limit)
+        over = true;
       if (report) {
         if (window.seconds === 60) report.maxCallsPerMinute = Math.max(report.maxCallsPerMinute, made);
         if (window.seconds === 3600) report.maxCallsPerHour = Math.max(report.maxCallsPerHour, made);
@@ -207,7 +210,8 @@ export async function simulateCapacity(options: SimulationOptions): Promise<Corp
     async getProgramTaskResult(jobid): Promise<GetProgramTaskResultResponse> {
       const corpId = corpOfJob.get(jobid) ?? '';
       if (!countCall(corpId)) return { errcode: ERRCODE.frequencyLimit, errmsg: 'frequency limit', fail_list: [] };
-      if (clock < (finishAt.get(jobid) ?? 0)) return { errcode: ERRCODE.resultPending, errmsg: 'waiting', fail_list: [] };
+      if (clock < (finishAt.get(jobid) ?? 0))
+        return { errcode: ERRCODE.resultPending, errmsg: 'waiting', fail_list: [] };
       return { errcode: 0, errmsg: 'ok', fail_list: [], response_errcode: 0, response_data: '{"score":1}' };
     },
   };
@@ -216,7 +220,11 @@ export async function simulateCapacity(options: SimulationOptions): Promise<Corp
   let handles = 0;
   const queue: PollQueue = {
     async sendPoll(message: PollMessage, delaySeconds: number) {
-      events.push(clock + delaySeconds * 1000, { kind: 'poll', body: JSON.stringify(message), receiptHandle: `r${++handles}` });
+      events.push(clock + delaySeconds * 1000, {
+        kind: 'poll',
+        body: JSON.stringify(message),
+        receiptHandle: `r${++handles}`,
+      });
     },
     async deferPoll(_receiptHandle: string, delaySeconds: number) {
       deferredTo = clock + delaySeconds * 1000;
@@ -275,7 +283,8 @@ export async function simulateCapacity(options: SimulationOptions): Promise<Corp
       load.corpId,
       Array.from({ length: load.tasks }, () => Math.exp(logMin + random() * (logMax - logMin)) * 1000),
     );
-    for (let index = 0; index < load.tasks; index++) events.push(load.submitAtMs ?? 0, { kind: 'create', corpId: load.corpId, index });
+    for (let index = 0; index < load.tasks; index++)
+      events.push(load.submitAtMs ?? 0, { kind: 'create', corpId: load.corpId, index });
   }
 
   const request = {
@@ -296,13 +305,17 @@ export async function simulateCapacity(options: SimulationOptions): Promise<Corp
         await submitTask(request, deps, { corpId: value.corpId });
       } catch (error) {
         // A careful client retries after the window, spread over the next 20 s.
-        const retryAt = error instanceof BudgetSpentError || error instanceof ZoneRateLimitedError ? error.retryAt : clock + 5000;
+        const retryAt =
+          error instanceof BudgetSpentError || error instanceof ZoneRateLimitedError ? error.retryAt : clock + 5000;
         events.push(retryAt + Math.floor(random() * 20_000), value);
       }
       continue;
     }
     deferredTo = undefined;
-    const outcome = await pollTaskRecord({ messageId: value.receiptHandle, receiptHandle: value.receiptHandle, body: value.body }, deps);
+    const outcome = await pollTaskRecord(
+      { messageId: value.receiptHandle, receiptHandle: value.receiptHandle, body: value.body },
+      deps,
+    );
     if (outcome === 'waiting' && deferredTo !== undefined) events.push(deferredTo, value);
     else if (outcome === 'done') {
       const jobid = (JSON.parse(value.body) as { jobid: string }).jobid;

@@ -80,16 +80,28 @@ export class SqliteCallBudget implements CallBudget {
   }
 
   #read(key: string): WindowCounter {
-    const row = this.db.get<CounterRow>('SELECT total, marks, blocked_until FROM budget WHERE counter_key = :key', { key });
+    const row = this.db.get<CounterRow>('SELECT total, marks, blocked_until FROM budget WHERE counter_key = :key', {
+      key,
+    });
     if (!row) return { total: 0, marks: {} };
-    return { total: row.total, marks: JSON.parse(row.marks) as Record<string, number>, blocked_until: row.blocked_until ?? undefined };
+    return {
+      total: row.total,
+      marks: JSON.parse(row.marks) as Record<string, number>,
+      blocked_until: row.blocked_until ?? undefined,
+    };
   }
 
   #write(key: string, counter: WindowCounter, expiresAt: number): void {
     this.db.run(
       `INSERT INTO budget (counter_key, total, marks, blocked_until, expires_at) VALUES (:key, :total, :marks, :blockedUntil, :expiresAt)
        ON CONFLICT (counter_key) DO UPDATE SET total = :total, marks = :marks, blocked_until = :blockedUntil, expires_at = max(expires_at, :expiresAt)`,
-      { key, total: counter.total, marks: JSON.stringify(counter.marks), blockedUntil: counter.blocked_until ?? null, expiresAt },
+      {
+        key,
+        total: counter.total,
+        marks: JSON.stringify(counter.marks),
+        blockedUntil: counter.blocked_until ?? null,
+        expiresAt,
+      },
     );
   }
 }

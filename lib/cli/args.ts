@@ -239,7 +239,8 @@ function isCommand(word: string | undefined): word is CommandName {
 }
 
 function checkRegion(region: string | undefined, command: CommandName): string | undefined {
-  if (region !== undefined && !REGION.test(region)) throw new UsageError('--region: not an AWS region name (e.g. ap-southeast-1)', command);
+  if (region !== undefined && !REGION.test(region))
+    throw new UsageError('--region: not an AWS region name (e.g. ap-southeast-1)', command);
   return region;
 }
 
@@ -250,7 +251,10 @@ function guarded<T>(command: CommandName, parse: () => T): T {
   } catch (error) {
     const message = (error as Error).message.replace(/\. To specify a positional argument.*$/s, '');
     const dashJobid = command === 'get' && /^Unknown option '-[A-Za-z0-9_-]*'$/.test(message);
-    throw new UsageError(dashJobid ? `${message}; a jobid that starts with "-" goes after "--": ${PROGRAM} get -- <jobid>` : message, command);
+    throw new UsageError(
+      dashJobid ? `${message}; a jobid that starts with "-" goes after "--": ${PROGRAM} get -- <jobid>` : message,
+      command,
+    );
   }
 }
 
@@ -266,12 +270,15 @@ function connection(
   } catch {
     throw new UsageError(`--url / ${URL_ENV}: not a URL`, command);
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`--url / ${URL_ENV}: must be http:// or https://`, command);
-  if (url.username || url.password) throw new UsageError(`--url / ${URL_ENV}: credentials in the URL are not supported; use --token`, command);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new UsageError(`--url / ${URL_ENV}: must be http:// or https://`, command);
+  if (url.username || url.password)
+    throw new UsageError(`--url / ${URL_ENV}: credentials in the URL are not supported; use --token`, command);
   const given = values.token ?? (env[TOKEN_ENV] || undefined);
   // A token read from a file (`--token "$(cat f)"` keeps none, `export T=…` from a CRLF file keeps a CR).
   const token = given === undefined ? undefined : given.replace(/[\r\n]+$/, '');
-  if (token !== undefined && !/^[\x21-\x7e]+$/.test(token)) throw new UsageError(`--token / ${TOKEN_ENV}: must be visible ASCII characters`, command);
+  if (token !== undefined && !/^[\x21-\x7e]+$/.test(token))
+    throw new UsageError(`--token / ${TOKEN_ENV}: must be visible ASCII characters`, command);
   // The deployed API's own URL always needs a signature; anything else only when asked.
   const sigv4 = values.sigv4 === true || executeApiRegion(url) !== undefined;
   if (sigv4 && token !== undefined) {
@@ -283,7 +290,10 @@ function connection(
   const region = checkRegion(values.region, command);
   if (region !== undefined && !sigv4) throw new UsageError('--region: only applies with --sigv4', command);
   if (sigv4 && url.protocol !== 'https:' && !isLoopback(url.hostname)) {
-    throw new UsageError('--sigv4: the URL must be https (requests carry secret keys, and a captured signed request can be replayed for 5 minutes)', command);
+    throw new UsageError(
+      '--sigv4: the URL must be https (requests carry secret keys, and a captured signed request can be replayed for 5 minutes)',
+      command,
+    );
   }
   return { url: url.href.replace(/\/+$/, ''), token, sigv4, region, json: values.json === true };
 }
@@ -295,7 +305,8 @@ function isLoopback(hostname: string): boolean {
 
 function onePositional(command: CommandName, positionals: string[], what: string): string {
   if (positionals.length === 0) throw new UsageError(`${command}: missing ${what}`, command);
-  if (positionals.length > 1) throw new UsageError(`${command}: expected one ${what}, got ${positionals.length} arguments`, command);
+  if (positionals.length > 1)
+    throw new UsageError(`${command}: expected one ${what}, got ${positionals.length} arguments`, command);
   return positionals[0] as string;
 }
 
@@ -315,7 +326,12 @@ export function parseCommand(argv: string[], env: NodeJS.ProcessEnv): Command {
     const { values, positionals } = guarded('submit', () =>
       parseArgs({
         args: rest,
-        options: { ...CONNECTION, wait: { type: 'boolean' }, timeout: { type: 'string' }, 'idempotency-key': { type: 'string' } },
+        options: {
+          ...CONNECTION,
+          wait: { type: 'boolean' },
+          timeout: { type: 'string' },
+          'idempotency-key': { type: 'string' },
+        },
         allowPositionals: true,
         strict: true,
       }),
@@ -336,17 +352,31 @@ export function parseCommand(argv: string[], env: NodeJS.ProcessEnv): Command {
     }
     return {
       name: 'submit',
-      options: { ...connection(values, env, 'submit'), file, wait: values.wait === true, timeoutSeconds, idempotencyKey },
+      options: {
+        ...connection(values, env, 'submit'),
+        file,
+        wait: values.wait === true,
+        timeoutSeconds,
+        idempotencyKey,
+      },
     };
   }
 
   if (word === 'get') {
-    const { values, positionals } = guarded('get', () => parseArgs({ args: rest, options: CONNECTION, allowPositionals: true, strict: true }));
+    const { values, positionals } = guarded('get', () =>
+      parseArgs({ args: rest, options: CONNECTION, allowPositionals: true, strict: true }),
+    );
     if (values.help) return { name: 'help', topic: 'get' };
     const jobid = onePositional('get', positionals, 'jobid');
     if (jobid === '') throw new UsageError('get: the jobid is empty', 'get');
     // The ~form of a location (`/tasks/~…`) names the same task as the jobid it encodes.
-    return { name: 'get', options: { ...connection(values, env, 'get'), jobid: (jobid.startsWith('~') && jobidFromPathSegment(jobid)) || jobid } };
+    return {
+      name: 'get',
+      options: {
+        ...connection(values, env, 'get'),
+        jobid: (jobid.startsWith('~') && jobidFromPathSegment(jobid)) || jobid,
+      },
+    };
   }
 
   if (word === 'redrive') {
@@ -367,7 +397,11 @@ export function parseCommand(argv: string[], env: NodeJS.ProcessEnv): Command {
     );
     if (values.help) return { name: 'help', topic: 'redrive' };
     const kind = onePositional('redrive', positionals, 'kind (poll, create or events)');
-    if (!(REDRIVE_KINDS as readonly string[]).includes(kind)) throw new UsageError(`redrive: unknown kind "${kind.slice(0, 40)}"; one of ${REDRIVE_KINDS.join(', ')}`, 'redrive');
+    if (!(REDRIVE_KINDS as readonly string[]).includes(kind))
+      throw new UsageError(
+        `redrive: unknown kind "${kind.slice(0, 40)}"; one of ${REDRIVE_KINDS.join(', ')}`,
+        'redrive',
+      );
     const queueUrl = (option: 'from' | 'to'): string => {
       const value = values[option];
       if (value === undefined) throw new UsageError(`redrive: --${option} QUEUE_URL is required`, 'redrive');
@@ -375,7 +409,10 @@ export function parseCommand(argv: string[], env: NodeJS.ProcessEnv): Command {
         const parsed = new URL(value);
         if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') throw new Error('protocol');
       } catch {
-        throw new UsageError(`--${option}: not a queue URL (https://sqs.<region>.amazonaws.com/<account>/<name>)`, 'redrive');
+        throw new UsageError(
+          `--${option}: not a queue URL (https://sqs.<region>.amazonaws.com/<account>/<name>)`,
+          'redrive',
+        );
       }
       return value;
     };
@@ -389,7 +426,14 @@ export function parseCommand(argv: string[], env: NodeJS.ProcessEnv): Command {
     }
     return {
       name: 'redrive',
-      options: { kind: kind as RedriveKind, from, to, max, region: checkRegion(values.region, 'redrive'), json: values.json === true },
+      options: {
+        kind: kind as RedriveKind,
+        from,
+        to,
+        max,
+        region: checkRegion(values.region, 'redrive'),
+        json: values.json === true,
+      },
     };
   }
 
@@ -408,7 +452,8 @@ export function parseCommand(argv: string[], env: NodeJS.ProcessEnv): Command {
     }),
   );
   if (values.help) return { name: 'help', topic: 'zone' };
-  if (positionals.length > 0) throw new UsageError(`zone: unexpected argument "${String(positionals[0]).slice(0, 40)}"`, 'zone');
+  if (positionals.length > 0)
+    throw new UsageError(`zone: unexpected argument "${String(positionals[0]).slice(0, 40)}"`, 'zone');
   return {
     name: 'zone',
     options: {

@@ -33,7 +33,9 @@ export function isCredentialsError(error: unknown): boolean {
 /** The error a user sees when the credential chain finds nothing. */
 export function noCredentials(what: string, error: unknown): AwsSetupError {
   const reason = printable(String((error as Error | undefined)?.message ?? ''), 200);
-  return new AwsSetupError(`${what}: no AWS credentials found (${reason || 'none of the default providers had any'}); ${NO_CREDENTIALS_HELP}`);
+  return new AwsSetupError(
+    `${what}: no AWS credentials found (${reason || 'none of the default providers had any'}); ${NO_CREDENTIALS_HELP}`,
+  );
 }
 
 /**
@@ -86,8 +88,16 @@ export function sigv4Signer(options: SigV4Options = {}): RequestSigner {
   let signer: Promise<SignatureV4> | undefined;
   const make = async (url: URL): Promise<SignatureV4> => {
     const region = options.region ?? executeApiRegion(url) ?? (await defaultRegion(env));
-    if (!region) throw new AwsSetupError('--sigv4: no AWS region: give --region, or set AWS_REGION (an execute-api URL names its own)');
-    return new SignatureV4({ service: 'execute-api', region, credentials: resolvedCredentials(credentials), sha256: Sha256 });
+    if (!region)
+      throw new AwsSetupError(
+        '--sigv4: no AWS region: give --region, or set AWS_REGION (an execute-api URL names its own)',
+      );
+    return new SignatureV4({
+      service: 'execute-api',
+      region,
+      credentials: resolvedCredentials(credentials),
+      sha256: Sha256,
+    });
   };
   return {
     async sign({ method, url, headers, body }) {

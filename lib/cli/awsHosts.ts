@@ -14,5 +14,8 @@ export function executeApiRegion(url: string | URL): string | undefined {
 /** `sqs.{region}.amazonaws.com` (and the legacy `{region}.queue.amazonaws.com`): a queue URL's region. */
 export function sqsUrlRegion(url: string | URL): string | undefined {
   const host = new URL(url).hostname;
-  return /^sqs\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$/.exec(host)?.[1] ?? /^([a-z0-9-]+)\.queue\.amazonaws\.com(?:\.cn)?$/.exec(host)?.[1];
+  return (
+    /^sqs\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$/.exec(host)?.[1] ??
+    /^([a-z0-9-]+)\.queue\.amazonaws\.com(?:\.cn)?$/.exec(host)?.[1]
+  );
 }

@@ -52,13 +52,19 @@ export class InterruptedError extends Error {
 
 /** Text from the network shown on a terminal: no control characters (no escape sequences), bounded. */
 export function printable(text: string, max = 500): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this strips, so a server cannot drive the terminal
   const clean = text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, ' ');
   return clean.length > max ? `${clean.slice(0, max)}…` : clean;
 }
 
 /** Signs a request (SigV4, `lib/cli/aws.ts`): returns every header to send. */
 export interface ApiRequestSigner {
-  sign(request: { method: string; url: URL; headers: Record<string, string>; body?: string }): Promise<Record<string, string>>;
+  sign(request: {
+    method: string;
+    url: URL;
+    headers: Record<string, string>;
+    body?: string;
+  }): Promise<Record<string, string>>;
 }
 
 export interface ApiClientOptions {
@@ -81,8 +87,16 @@ export class ApiClient {
   constructor(private readonly options: ApiClientOptions) {}
 
   /** `POST /tasks` once. */
-  async create(body: string, idempotencyKey: string, signal?: AbortSignal): Promise<{ task: CreatedTask; raw: unknown; replayed: boolean }> {
-    const answer = await this.request('POST', '/tasks', { body, headers: { 'content-type': 'application/json', 'idempotency-key': idempotencyKey }, signal });
+  async create(
+    body: string,
+    idempotencyKey: string,
+    signal?: AbortSignal,
+  ): Promise<{ task: CreatedTask; raw: unknown; replayed: boolean }> {
+    const answer = await this.request('POST', '/tasks', {
+      body,
+      headers: { 'content-type': 'application/json', 'idempotency-key': idempotencyKey },
+      signal,
+    });
     const parsed = CreatedTaskSchema.safeParse(answer.json);
     if (!parsed.success) throw notTheApi('POST /tasks', answer.status);
     return { task: parsed.data, raw: answer.json, replayed: answer.headers.get('idempotent-replayed') === 'true' };
@@ -108,7 +122,8 @@ export class ApiClient {
     if (this.options.token) headers.authorization = `Bearer ${this.options.token}`;
     const url = `${this.options.url}${path}`;
     // Signed on every try (a retry gets a fresh x-amz-date); a signing failure (no credentials) is not the API's.
-    if (this.options.signer) headers = await this.options.signer.sign({ method, url: new URL(url), headers, body: init.body });
+    if (this.options.signer)
+      headers = await this.options.signer.sign({ method, url: new URL(url), headers, body: init.body });
     let status: number;
     let responseHeaders: Headers;
     let text: string;
@@ -125,7 +140,10 @@ export class ApiClient {
       text = await response.text();
     } catch (error) {
       if (init.signal?.aborted) throw new InterruptedError('interrupted');
-      throw new ApiError(`${route}: cannot reach ${this.options.url} (${networkReason(error, timeoutMs)})`, 'unavailable');
+      throw new ApiError(
+        `${route}: cannot reach ${this.options.url} (${networkReason(error, timeoutMs)})`,
+        'unavailable',
+      );
     }
     let json: unknown;
     try {
@@ -150,8 +168,10 @@ export class ApiClient {
     const code = body.error ? printable(body.error, 60) : undefined;
     const message = printable(body.message ?? (json === undefined ? 'the answer is not JSON' : 'no message'));
     const details: string[] = [];
-    for (const issue of body.issues?.slice(1, 20) ?? []) details.push(`${printable(issue.path, 200)}: ${printable(issue.message, 200)}`);
-    if (body.errcode !== undefined) details.push(`errcode ${body.errcode}${body.errmsg ? ` (${printable(body.errmsg, 200)})` : ''}`);
+    for (const issue of body.issues?.slice(1, 20) ?? [])
+      details.push(`${printable(issue.path, 200)}: ${printable(issue.message, 200)}`);
+    if (body.errcode !== undefined)
+      details.push(`errcode ${body.errcode}${body.errmsg ? ` (${printable(body.errmsg, 200)})` : ''}`);
     const retryAfterHeader = responseHeaders.get('retry-after');
     const retryAfter = retryAfterHeader === null ? Number.NaN : Number(retryAfterHeader);
     throw new ApiError(

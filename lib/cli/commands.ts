@@ -3,11 +3,20 @@
  */
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import type { TaskStatus, TaskView } from '../tasks/task.js';
-import { type ConnectionOptions, EXIT, type ExitCode, type GetOptions, getCommandLine, PROGRAM, type SubmitOptions, UsageError } from './args.js';
-import { abortableSleep, ApiClient, ApiError, createWithRetry, InterruptedError } from './client.js';
-import { formatAccepted, formatTask } from './format.js';
 import { jsonErrorPlace } from '../jsonError.js';
+import type { TaskStatus, TaskView } from '../tasks/task.js';
+import {
+  type ConnectionOptions,
+  EXIT,
+  type ExitCode,
+  type GetOptions,
+  getCommandLine,
+  PROGRAM,
+  type SubmitOptions,
+  UsageError,
+} from './args.js';
+import { ApiClient, ApiError, abortableSleep, createWithRetry, InterruptedError } from './client.js';
+import { formatAccepted, formatTask } from './format.js';
 import { ProgressReporter, type ProgressStream } from './progress.js';
 
 export interface CliIo {
@@ -87,7 +96,8 @@ export async function readRequestFile(file: string, io: Pick<CliIo, 'stdin' | 's
     throw new UsageError(`${name}: cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
   }
   text = text.replace(/^\uFEFF/, '');
-  if (text.trim() === '') throw new UsageError(`${name}: is empty; a create_program_task request (a JSON object) is required`);
+  if (text.trim() === '')
+    throw new UsageError(`${name}: is empty; a create_program_task request (a JSON object) is required`);
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -137,7 +147,14 @@ export async function apiClient(options: ConnectionOptions, env: NodeJS.ProcessE
 
 /** The same error with more lines under it. */
 function withHint(error: ApiError, hint: string): ApiError {
-  return new ApiError(error.message, error.kind, error.status, error.code, [...error.details, hint], error.retryAfterSeconds);
+  return new ApiError(
+    error.message,
+    error.kind,
+    error.status,
+    error.code,
+    [...error.details, hint],
+    error.retryAfterSeconds,
+  );
 }
 
 export async function submit(options: SubmitOptions, io: CliIo): Promise<ExitCode> {
@@ -165,14 +182,18 @@ export async function submit(options: SubmitOptions, io: CliIo): Promise<ExitCod
     });
   } catch (error) {
     if (error instanceof InterruptedError) {
-      io.stderr.write(`interrupted; if the task was created, submitting again with --idempotency-key ${idempotencyKey} returns it\n`);
+      io.stderr.write(
+        `interrupted; if the task was created, submitting again with --idempotency-key ${idempotencyKey} returns it\n`,
+      );
       return EXIT.interrupted;
     }
-    if (error instanceof ApiError && error.kind === 'unavailable') throw withHint(error, createFailureHint(error, idempotencyKey));
+    if (error instanceof ApiError && error.kind === 'unavailable')
+      throw withHint(error, createFailureHint(error, idempotencyKey));
     throw error;
   }
   const { task, raw, replayed } = created;
-  if (replayed && (options.json || options.wait)) io.stderr.write(`an earlier submit with this Idempotency-Key created task ${task.jobid}\n`);
+  if (replayed && (options.json || options.wait))
+    io.stderr.write(`an earlier submit with this Idempotency-Key created task ${task.jobid}\n`);
 
   if (!options.wait) {
     io.stdout.write(options.json ? json(raw) : formatAccepted(task, { replayed, program: PROGRAM }));
@@ -181,7 +202,8 @@ export async function submit(options: SubmitOptions, io: CliIo): Promise<ExitCod
 
   const tty = Boolean(io.stderr.isTTY) && io.env.TERM !== 'dumb';
   const progress = new ProgressReporter(io.stderr, { tty, color: tty && !io.env.NO_COLOR });
-  const deadline = options.timeoutSeconds === undefined ? Number.POSITIVE_INFINITY : startedAt + options.timeoutSeconds * 1000;
+  const deadline =
+    options.timeoutSeconds === undefined ? Number.POSITIVE_INFINITY : startedAt + options.timeoutSeconds * 1000;
   const { jobid } = task;
   let status: TaskStatus = task.status;
   let last: { view: TaskView; raw: unknown } | undefined;
@@ -201,9 +223,16 @@ export async function submit(options: SubmitOptions, io: CliIo): Promise<ExitCod
         status = last.view.status;
         progress.update({ jobid, status, attempts: last.view.attempts, elapsedMs: elapsed() });
       } catch (error) {
-        if (!(error instanceof ApiError) || error.kind !== 'unavailable' || ++failures >= MAX_POLL_FAILURES) throw error;
+        if (!(error instanceof ApiError) || error.kind !== 'unavailable' || ++failures >= MAX_POLL_FAILURES)
+          throw error;
         const what = error.status === undefined ? 'API unreachable' : `API answered ${error.status}`;
-        progress.update({ jobid, status, attempts: last?.view.attempts ?? 0, elapsedMs: elapsed(), note: `${what}, retrying ${failures}/${MAX_POLL_FAILURES - 1}` });
+        progress.update({
+          jobid,
+          status,
+          attempts: last?.view.attempts ?? 0,
+          elapsedMs: elapsed(),
+          note: `${what}, retrying ${failures}/${MAX_POLL_FAILURES - 1}`,
+        });
       }
     }
   } catch (error) {
@@ -212,7 +241,8 @@ export async function submit(options: SubmitOptions, io: CliIo): Promise<ExitCod
       io.stderr.write(`interrupted: task ${jobid} keeps running; see it with: ${getCommandLine(jobid)}\n`);
       return EXIT.interrupted;
     }
-    if (error instanceof ApiError) throw withHint(error, `task ${jobid} may still be running; see it with: ${getCommandLine(jobid)}`);
+    if (error instanceof ApiError)
+      throw withHint(error, `task ${jobid} may still be running; see it with: ${getCommandLine(jobid)}`);
     throw error;
   }
   progress.finish(true);

@@ -3,8 +3,8 @@
  */
 import type { TaskView } from '../tasks/task.js';
 import { getCommandLine } from './args.js';
-import { printable } from './client.js';
 import type { CreatedTask } from './client.js';
+import { printable } from './client.js';
 
 const row = (label: string, value: string) => `${label.padEnd(17)}${value}`;
 
@@ -40,9 +40,11 @@ export function formatTask(view: TaskView): string {
     row('polls', String(view.attempts)),
     row('created', view.created_at),
   ];
-  if (view.completed_at) lines.push(row('completed', `${view.completed_at}${duration(view.created_at, view.completed_at)}`));
+  if (view.completed_at)
+    lines.push(row('completed', `${view.completed_at}${duration(view.created_at, view.completed_at)}`));
   else lines.push(row('updated', view.updated_at));
-  if (view.errcode !== null) lines.push(row('errcode', `${view.errcode}${view.errmsg ? ` (${printable(view.errmsg, 300)})` : ''}`));
+  if (view.errcode !== null)
+    lines.push(row('errcode', `${view.errcode}${view.errmsg ? ` (${printable(view.errmsg, 300)})` : ''}`));
   if (view.response_errcode !== null) lines.push(row('response_errcode', String(view.response_errcode)));
   lines.push(...failList(view.fail_list));
   if (view.response_data !== null) lines.push('response_data:', formatResponseData(view.response_data));

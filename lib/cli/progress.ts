@@ -52,7 +52,8 @@ export function plainProgressLine(state: ProgressState): string {
  * is coloured.
  */
 export function ttyProgressLine(state: ProgressState, options: TtyLineOptions = {}): string {
-  const glyph = state.status === 'PENDING' ? (SPINNER[(options.frame ?? 0) % SPINNER.length] as string) : GLYPH[state.status];
+  const glyph =
+    state.status === 'PENDING' ? (SPINNER[(options.frame ?? 0) % SPINNER.length] as string) : GLYPH[state.status];
   const pieces: Array<{ text: string; color?: string }> = [
     { text: `${glyph} ` },
     { text: state.status, color: COLOR[state.status] },
@@ -136,7 +137,10 @@ export class ProgressReporter {
     if (!this.state) return;
     const elapsedMs = this.state.status === 'PENDING' ? Date.now() - this.startedAt : this.state.elapsedMs;
     this.stream.write(
-      ttyProgressLine({ ...this.state, elapsedMs }, { columns: this.stream.columns, color: this.options.color, frame: this.frame }),
+      ttyProgressLine(
+        { ...this.state, elapsedMs },
+        { columns: this.stream.columns, color: this.options.color, frame: this.frame },
+      ),
     );
     this.drawn = true;
   }

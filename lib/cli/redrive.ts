@@ -3,7 +3,7 @@
  * working consumer (logic: `lib/ops/redrive.ts`). SQS through the AWS SDK with the default
  * credential chain; the region from --region, the queue URL, or the default chain.
  */
-import { type RedriveOptions, EXIT, type ExitCode, PROGRAM } from './args.js';
+import { EXIT, type ExitCode, PROGRAM, type RedriveOptions } from './args.js';
 import { AwsSetupError, defaultRegion, isCredentialsError, noCredentials } from './aws.js';
 import { sqsUrlRegion } from './awsHosts.js';
 import { ApiError, printable } from './client.js';
@@ -23,7 +23,14 @@ export async function redriveCommand(options: RedriveOptions, io: CliIo): Promis
   const sqs = new SQSClient({ region });
   let report: Awaited<ReturnType<typeof redrive>>;
   try {
-    report = await redrive({ kind: options.kind, from: options.from, to: options.to, max: options.max, sqs, signal: io.signal });
+    report = await redrive({
+      kind: options.kind,
+      from: options.from,
+      to: options.to,
+      max: options.max,
+      sqs,
+      signal: io.signal,
+    });
   } catch (error) {
     throw sqsError(error);
   } finally {
@@ -31,9 +38,13 @@ export async function redriveCommand(options: RedriveOptions, io: CliIo): Promis
   }
   if (options.json) io.stdout.write(`${JSON.stringify(report)}\n`);
   else {
-    io.stdout.write(`moved ${report.moved} message${report.moved === 1 ? '' : 's'} from ${options.from} to ${options.to}\n`);
+    io.stdout.write(
+      `moved ${report.moved} message${report.moved === 1 ? '' : 's'} from ${options.from} to ${options.to}\n`,
+    );
     for (const [reason, count] of Object.entries(report.leftReasons)) {
-      io.stdout.write(`left ${count} in the dead-letter queue: ${REASONS[reason] ?? reason} (see "${PROGRAM} help redrive")\n`);
+      io.stdout.write(
+        `left ${count} in the dead-letter queue: ${REASONS[reason] ?? reason} (see "${PROGRAM} help redrive")\n`,
+      );
     }
   }
   if (report.interrupted) {
@@ -47,11 +58,17 @@ export async function redriveCommand(options: RedriveOptions, io: CliIo): Promis
 function sqsError(error: unknown): unknown {
   if (isCredentialsError(error)) return noCredentials('redrive', error);
   const name = (error as Error | undefined)?.name ?? 'Error';
-  if (name === 'RedriveSendError') return new ApiError(`redrive: ${printable((error as Error).message, 200)}`, 'rejected');
+  if (name === 'RedriveSendError')
+    return new ApiError(`redrive: ${printable((error as Error).message, 200)}`, 'rejected');
   const status = (error as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode;
   if (status !== undefined && status >= 400 && status < 500) {
-    return new ApiError(`redrive: SQS refused the call (${printable(name, 80)}): check the queue URLs, the region and your permissions`, 'rejected', status);
+    return new ApiError(
+      `redrive: SQS refused the call (${printable(name, 80)}): check the queue URLs, the region and your permissions`,
+      'rejected',
+      status,
+    );
   }
-  if (status !== undefined) return new ApiError(`redrive: SQS answered ${status} (${printable(name, 80)}); try again`, 'unavailable', status);
+  if (status !== undefined)
+    return new ApiError(`redrive: SQS answered ${status} (${printable(name, 80)}); try again`, 'unavailable', status);
   return new ApiError(`redrive: SQS is unreachable (${printable(name, 80)})`, 'unavailable');
 }

@@ -8,14 +8,17 @@ import { type CliIo, get, submit } from './commands.js';
 import { zone } from './zone.js';
 
 function hints(error: ApiError, command: Command | undefined): string[] {
-  if (error.status === 401) return ['the API wants a bearer token: --token T or $WECOM_ZONE_TASKS_TOKEN (npm start checks LOCAL_API_TOKEN)'];
+  if (error.status === 401)
+    return ['the API wants a bearer token: --token T or $WECOM_ZONE_TASKS_TOKEN (npm start checks LOCAL_API_TOKEN)'];
   if (error.status === 403 && error.code === undefined && (command?.name === 'submit' || command?.name === 'get')) {
     // API Gateway's own answer (no error code of ours): the IAM authorizer refused the request.
     return command.options.sigv4
       ? [
-          'the IAM authorizer refused the signed request: the credentials need execute-api:Invoke on the API (stack output HttpApiExecuteArn), and the region must be the API\'s (--region)',
+          "the IAM authorizer refused the signed request: the credentials need execute-api:Invoke on the API (stack output HttpApiExecuteArn), and the region must be the API's (--region)",
         ]
-      : ['the deployed API requires AWS SigV4 signatures (IAM authorization): add --sigv4 (automatic for an execute-api URL)'];
+      : [
+          'the deployed API requires AWS SigV4 signatures (IAM authorization): add --sigv4 (automatic for an execute-api URL)',
+        ];
   }
   return [];
 }
@@ -39,7 +42,9 @@ function report(error: unknown, io: CliIo, command?: Command): ExitCode {
     return EXIT.usage;
   }
   // A bug: the name and message of our own error (never the request's content), and exit 1.
-  write(`${PROGRAM}: unexpected error: ${(error as Error)?.name ?? typeof error}: ${printable(String((error as Error)?.message ?? ''), 300)}`);
+  write(
+    `${PROGRAM}: unexpected error: ${(error as Error)?.name ?? typeof error}: ${printable(String((error as Error)?.message ?? ''), 300)}`,
+  );
   return EXIT.usage;
 }
 

@@ -11,13 +11,19 @@ export async function zone(options: ZoneOptions, io: CliIo): Promise<ExitCode> {
   const portText = options.port ?? (io.env.ZONE_PORT || '4000');
   const port = Number(portText);
   if (!/^\d{1,5}$/.test(portText.trim()) || port > 65_535) {
-    throw new UsageError(`${options.port !== undefined ? '--port' : 'ZONE_PORT'}: must be an integer from 0 to 65535`, 'zone');
+    throw new UsageError(
+      `${options.port !== undefined ? '--port' : 'ZONE_PORT'}: must be an integer from 0 to 65535`,
+      'zone',
+    );
   }
   const host = options.host ?? (io.env.HOST || '127.0.0.1');
   let configured: Awaited<ReturnType<typeof configureEmulator>>;
   try {
     const env = parseZoneEnv(io.env);
-    const files = { archive: options.archive ?? env.ZONE_ARCHIVE_FILE, programs: options.programs ?? env.ZONE_PROGRAMS_FILE };
+    const files = {
+      archive: options.archive ?? env.ZONE_ARCHIVE_FILE,
+      programs: options.programs ?? env.ZONE_PROGRAMS_FILE,
+    };
     configured = await configureEmulator(env, files);
   } catch (error) {
     if (error instanceof ZoneConfigError) throw new UsageError(error.message);
@@ -30,7 +36,8 @@ export async function zone(options: ZoneOptions, io: CliIo): Promise<ExitCode> {
     const code = (error as NodeJS.ErrnoException)?.code;
     if (code === 'EADDRINUSE') throw new UsageError(`port ${port} on ${host} is in use; choose another with --port`);
     if (code === 'EACCES') throw new UsageError(`not allowed to listen on port ${port}`);
-    if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') throw new UsageError(`--host / HOST: cannot listen on ${host} (${code})`);
+    if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND')
+      throw new UsageError(`--host / HOST: cannot listen on ${host} (${code})`);
     throw error;
   }
   configured.setCallbackUrl(`${served.url}${CALLBACK_PATH}`);

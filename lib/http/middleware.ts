@@ -15,17 +15,15 @@ import { errorResponse, internalErrorResponse } from './response.js';
  * @example
  * middy(handler).use(jsonErrorHandler({ logger }))
  */
-export function jsonErrorHandler(options: { logger: Log }): MiddlewareObj<
-  APIGatewayProxyEventV2,
-  APIGatewayProxyResultV2,
-  Error,
-  Context
-> {
+export function jsonErrorHandler(options: {
+  logger: Log;
+}): MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyResultV2, Error, Context> {
   return {
     onError: async (request) => {
       const { error } = request;
       if (error instanceof HttpError) {
-        if (error.statusCode >= 500) options.logger.warn('request failed upstream', { code: error.code, status: error.statusCode });
+        if (error.statusCode >= 500)
+          options.logger.warn('request failed upstream', { code: error.code, status: error.statusCode });
         request.response = errorResponse(error);
         return;
       }

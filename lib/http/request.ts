@@ -20,7 +20,10 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  * @param name the header name, any case
  * @returns the value, or undefined when the request has no such header
  */
-export function headerValue(headers: Readonly<Record<string, string | undefined>> | null | undefined, name: string): string | undefined {
+export function headerValue(
+  headers: Readonly<Record<string, string | undefined>> | null | undefined,
+  name: string,
+): string | undefined {
   if (!headers) return undefined;
   const wanted = name.toLowerCase();
   const values: string[] = [];
@@ -46,9 +49,12 @@ export const REPEATED_HEADER_SEPARATOR = ',';
  * @param label the header's name as the error names it, e.g. `Idempotency-Key`
  * @throws {HttpError} 400 `invalid_request` when the value holds a comma
  */
-export function singleHeader(headers: Readonly<Record<string, string | undefined>> | null | undefined, label: string): string | undefined {
+export function singleHeader(
+  headers: Readonly<Record<string, string | undefined>> | null | undefined,
+  label: string,
+): string | undefined {
   const value = headerValue(headers, label);
-  if (value !== undefined && value.includes(REPEATED_HEADER_SEPARATOR)) {
+  if (value?.includes(REPEATED_HEADER_SEPARATOR)) {
     throw new HttpError(
       400,
       'invalid_request',
@@ -78,7 +84,7 @@ export function readJsonBody(event: Pick<APIGatewayProxyEventV2, 'headers' | 'bo
   }
   try {
     return JSON.parse(text);
-  } catch (error) {
+  } catch (_error) {
     // V8's message gives the position, and may quote a few characters: answer with the kind only.
     throw new HttpError(400, 'invalid_json', 'the request body is not valid JSON');
   }

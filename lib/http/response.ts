@@ -15,11 +15,7 @@ export function jsonResponse(
 
 /** The JSON error body every route answers with: `{error, message, ...details}`. */
 export function errorResponse(error: HttpError): APIGatewayProxyStructuredResultV2 {
-  return jsonResponse(
-    error.statusCode,
-    { error: error.code, message: error.message, ...error.details },
-    error.headers,
-  );
+  return jsonResponse(error.statusCode, { error: error.code, message: error.message, ...error.details }, error.headers);
 }
 
 /**
@@ -28,4 +24,10 @@ export function errorResponse(error: HttpError): APIGatewayProxyStructuredResult
  * this answer may say it created nothing.
  */
 export const internalErrorResponse = () =>
-  errorResponse(new HttpError(500, 'internal_error', 'the request could not be completed (an internal error); it created nothing, so it is safe to retry'));
+  errorResponse(
+    new HttpError(
+      500,
+      'internal_error',
+      'the request could not be completed (an internal error); it created nothing, so it is safe to retry',
+    ),
+  );

@@ -69,7 +69,13 @@ function eventHeaders(request: IncomingMessage): Record<string, string> {
   return headers;
 }
 
-function toEvent(request: IncomingMessage, url: URL, route: Route, pathParameters: Record<string, string>, body: Buffer): APIGatewayProxyEventV2 {
+function toEvent(
+  request: IncomingMessage,
+  url: URL,
+  route: Route,
+  pathParameters: Record<string, string>,
+  body: Buffer,
+): APIGatewayProxyEventV2 {
   const headers = eventHeaders(request);
   // As API Gateway does: text stays text, anything that is not valid UTF-8 arrives base64-encoded.
   let text: string | undefined;
@@ -123,14 +129,28 @@ export function createApiServer(options: ApiServerOptions): Server {
         .filter((match) => match.parameters !== undefined);
       const match = candidates.find((candidate) => candidate.route.method === request.method);
       // As on AWS: public routes (the API document) need no credentials, every other request does.
-      if (options.bearerToken && !match?.route.public && eventHeaders(request).authorization !== `Bearer ${options.bearerToken}`) {
-        sendJson(response, 401, { error: 'unauthorized', message: 'a valid bearer token is required' }, { 'www-authenticate': 'Bearer' });
+      if (
+        options.bearerToken &&
+        !match?.route.public &&
+        eventHeaders(request).authorization !== `Bearer ${options.bearerToken}`
+      ) {
+        sendJson(
+          response,
+          401,
+          { error: 'unauthorized', message: 'a valid bearer token is required' },
+          { 'www-authenticate': 'Bearer' },
+        );
         return;
       }
       if (!match) {
         if (candidates.length > 0) {
           const allow = candidates.map((candidate) => candidate.route.method).join(', ');
-          sendJson(response, 405, { error: 'method_not_allowed', message: `${request.method} is not allowed here` }, { allow });
+          sendJson(
+            response,
+            405,
+            { error: 'method_not_allowed', message: `${request.method} is not allowed here` },
+            { allow },
+          );
         } else sendJson(response, 404, { error: 'not_found', message: `no route for ${request.method} ${path}` });
         return;
       }
@@ -144,10 +164,14 @@ export function createApiServer(options: ApiServerOptions): Server {
         }
         throw error;
       }
-      const result = await match.route.handler(toEvent(request, url, match.route, match.parameters ?? {}, body), localContext('api'));
+      const result = await match.route.handler(
+        toEvent(request, url, match.route, match.parameters ?? {}, body),
+        localContext('api'),
+      );
       writeResult(response, result);
     } catch {
-      if (!response.headersSent) sendJson(response, 500, { error: 'internal_error', message: 'the request could not be completed' });
+      if (!response.headersSent)
+        sendJson(response, 500, { error: 'internal_error', message: 'the request could not be completed' });
       else response.destroy();
     }
   });

@@ -157,7 +157,9 @@ export class LocalDatabase {
     try {
       mkdirSync(dir, { recursive: true });
     } catch (error) {
-      throw new DataDirError(`DATA_DIR ${options.dataDir}: cannot be created (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+      throw new DataDirError(
+        `DATA_DIR ${options.dataDir}: cannot be created (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
+      );
     }
     const file = join(dir, DATABASE_FILE);
     let db: DatabaseSync;
@@ -175,7 +177,9 @@ export class LocalDatabase {
       const version = (db.prepare('PRAGMA user_version').get() as { user_version: number }).user_version;
       if (version > SCHEMA_VERSION) {
         db.exec('ROLLBACK');
-        throw new DataDirError(`DATA_DIR ${options.dataDir}: ${DATABASE_FILE} was written by a newer version (schema ${version})`);
+        throw new DataDirError(
+          `DATA_DIR ${options.dataDir}: ${DATABASE_FILE} was written by a newer version (schema ${version})`,
+        );
       }
       // A new file reads version 0 and gets the schema as it is; an older one is migrated first.
       if (version > 0) for (let next = version + 1; next <= SCHEMA_VERSION; next++) db.exec(MIGRATIONS[next] ?? '');
@@ -187,7 +191,9 @@ export class LocalDatabase {
       if (error instanceof DataDirError) throw error;
       const message = (error as Error).message;
       if (/locked|busy/i.test(message)) {
-        throw new DataDirError(`DATA_DIR ${options.dataDir} is in use by another process (another npm start?): ${DATABASE_FILE} is locked`);
+        throw new DataDirError(
+          `DATA_DIR ${options.dataDir} is in use by another process (another npm start?): ${DATABASE_FILE} is locked`,
+        );
       }
       throw new DataDirError(`DATA_DIR ${options.dataDir}: ${DATABASE_FILE} cannot be used (${message})`);
     }

@@ -4,7 +4,7 @@
  * transport's) and the ones that depend on each other. Errors name the variable, never a value.
  */
 import * as z from 'zod';
-import { commonConfig, ConfigurationError, NotifyEnvSchema, parseEnv, secretEnv, ZONE_TRANSPORTS } from '../config.js';
+import { ConfigurationError, commonConfig, NotifyEnvSchema, parseEnv, secretEnv, ZONE_TRANSPORTS } from '../config.js';
 import { checkZoneTransportEnv } from '../wiring/zone.js';
 import { parseZoneEnv } from '../zone/emulator/settings.js';
 
@@ -21,11 +21,15 @@ export const LocalEnvSchema = z.object({
    * `emulator` (default; `bridge` when ZONE_BRIDGE_URL is set), or a real transport: `relay`, `bridge`,
    * `wecom`, with the settings the functions take (README "Reach your corp").
    */
-  ZONE_TRANSPORT: z.enum(['emulator', ...ZONE_TRANSPORTS], { error: `must be one of emulator, ${ZONE_TRANSPORTS.join(', ')}` }).optional(),
+  ZONE_TRANSPORT: z
+    .enum(['emulator', ...ZONE_TRANSPORTS], { error: `must be one of emulator, ${ZONE_TRANSPORTS.join(', ')}` })
+    .optional(),
   /** Talk to a zone bridge over HTTP instead of the embedded emulator. */
   ZONE_BRIDGE_URL: z.url().optional(),
   /** Signs completion callbacks (`callback_url`); on AWS the secret comes from SSM instead. */
-  CALLBACK_SIGNING_SECRET: secretEnv('CALLBACK_SIGNING_SECRET').pipe(z.string().min(16, 'must be at least 16 characters')).optional(),
+  CALLBACK_SIGNING_SECRET: secretEnv('CALLBACK_SIGNING_SECRET')
+    .pipe(z.string().min(16, 'must be at least 16 characters'))
+    .optional(),
   /** AWS only: refused here, where it would be silently ignored. */
   CALLBACK_SECRET_PARAM: z.string().optional(),
   /** Where tasks, the poll queue, idempotency keys and budgets are kept (SQLite); `:memory:` keeps them in memory. */
@@ -45,7 +49,9 @@ export function checkLocalEnv(env: Env): LocalEnv {
   const transport = local.ZONE_TRANSPORT ?? (local.ZONE_BRIDGE_URL ? 'bridge' : 'emulator');
   const problems: string[] = [];
   if (local.CALLBACK_SECRET_PARAM !== undefined) {
-    problems.push('CALLBACK_SECRET_PARAM: read on AWS only (an SSM parameter); npm start signs callbacks with CALLBACK_SIGNING_SECRET');
+    problems.push(
+      'CALLBACK_SECRET_PARAM: read on AWS only (an SSM parameter); npm start signs callbacks with CALLBACK_SIGNING_SECRET',
+    );
   }
   if (local.ZONE_BRIDGE_URL !== undefined && transport !== 'bridge') {
     problems.push(`ZONE_BRIDGE_URL: only read with ZONE_TRANSPORT=bridge (it is ${transport})`);
@@ -56,7 +62,10 @@ export function checkLocalEnv(env: Env): LocalEnv {
   if (problems.length > 0) throw new ConfigurationError(`invalid configuration: ${problems.join('; ')}`);
   // What the functions check too: the poll schedule, budgets, WECOM_CORP_SECRET, the notifications.
   commonConfig(env, 'local');
-  parseEnv(NotifyEnvSchema, Object.fromEntries(Object.entries(env).filter(([name]) => name !== 'CALLBACK_SECRET_PARAM')));
+  parseEnv(
+    NotifyEnvSchema,
+    Object.fromEntries(Object.entries(env).filter(([name]) => name !== 'CALLBACK_SECRET_PARAM')),
+  );
   if (transport === 'emulator') parseZoneEnv(env);
   else checkZoneTransportEnv({ ...env, ZONE_TRANSPORT: transport }, 'local');
   return { ...local, transport };

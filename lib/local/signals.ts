@@ -19,7 +19,10 @@ export interface StopOptions {
  * @example
  * onStopSignal(() => server.close());
  */
-export function onStopSignal(stop: (signal: 'SIGINT' | 'SIGTERM') => Promise<unknown> | unknown, options: StopOptions = {}): void {
+export function onStopSignal(
+  stop: (signal: 'SIGINT' | 'SIGTERM') => Promise<unknown> | unknown,
+  options: StopOptions = {},
+): void {
   let stopping = false;
   const handle = (signal: 'SIGINT' | 'SIGTERM') => {
     if (stopping) process.exit(SIGNAL_EXIT[signal]);

@@ -6,28 +6,27 @@
  * DynamoDB TTL and SQS retention make them expire on AWS, so memory stays flat.
  */
 import type { Server } from 'node:http';
-import { makeOpenApiHandler } from '../api/openapi.js';
-import { type CallbackPolicy } from '../api/http.js';
 import { makeCreateTaskHandler } from '../api/createTaskRoute.js';
 import { makeGetTaskHandler } from '../api/getTaskRoute.js';
+import type { CallbackPolicy } from '../api/http.js';
+import { makeOpenApiHandler } from '../api/openapi.js';
 import { makePollResultHandler } from '../api/pollRoutes.js';
-import type { PollDependencies } from '../poll/pollTask.js';
-import type { SweepDependencies } from '../poll/sweep.js';
-import type { IdempotencyDependencies } from '../tasks/idempotency.js';
-import type { SubmitDependencies } from '../tasks/submitTask.js';
+import type { CallBudget } from '../budget/port.js';
 import { commonConfig, NotifyEnvSchema, parseEnv } from '../config.js';
 import { createLogger, errorKind, type Log } from '../log.js';
 import { MemoryTaskMetrics } from '../metrics.js';
-import type { CallBudget } from '../budget/port.js';
 import { HttpCallbackSender } from '../notify/callback.js';
 import { MemoryCompletionPublisher } from '../notify/completion.js';
 import type { CompletionNotifier } from '../notify/notifyCompletion.js';
+import type { PollDependencies } from '../poll/pollTask.js';
 import type { PollSchedule } from '../poll/schedule.js';
+import type { SweepDependencies } from '../poll/sweep.js';
 import { sweepOverdue } from '../poll/sweep.js';
 import { type RunningEventSourceMapping, startEventSourceMapping } from '../queue/eventSourceMapping.js';
 import type { PollQueue, QueueConsumer } from '../queue/port.js';
-import type { IdempotencyStore } from '../tasks/idempotency.js';
+import type { IdempotencyDependencies, IdempotencyStore } from '../tasks/idempotency.js';
 import type { TaskStore } from '../tasks/store.js';
+import type { SubmitDependencies } from '../tasks/submitTask.js';
 import { zoneClient } from '../zone/client.js';
 import { ZoneEmulator } from '../zone/emulator/emulator.js';
 import { SAMPLE_ARCHIVE, samplePrograms } from '../zone/emulator/sample.js';
@@ -91,7 +90,10 @@ export interface LocalStack {
   stop(): Promise<void>;
 }
 
-export type LocalDependencies = SubmitDependencies & PollDependencies & SweepDependencies & IdempotencyDependencies & { callbackPolicy: CallbackPolicy };
+export type LocalDependencies = SubmitDependencies &
+  PollDependencies &
+  SweepDependencies &
+  IdempotencyDependencies & { callbackPolicy: CallbackPolicy };
 
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   const common = commonConfig(options.env ?? {}, 'local');
@@ -114,7 +116,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     publisher: events,
     callbacks: callbackSecret ? new HttpCallbackSender({ secret: async () => callbackSecret }) : undefined,
   };
-  const callbackPolicy: CallbackPolicy = { enabled: callbackSecret !== undefined, allowHttp: true, setting: 'CALLBACK_SIGNING_SECRET' };
+  const callbackPolicy: CallbackPolicy = {
+    enabled: callbackSecret !== undefined,
+    allowHttp: true,
+    setting: 'CALLBACK_SIGNING_SECRET',
+  };
   const metrics = new MemoryTaskMetrics();
   const budget = options.budget ?? state.budget;
   const deps: LocalDependencies = {

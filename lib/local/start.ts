@@ -7,12 +7,12 @@
  */
 import { parseArgs } from 'node:util';
 import { ConfigurationError, parseEnv } from '../config.js';
-import { DataDirError } from './database.js';
-import { CALLBACK_PATH, type ServedEmulator, serveEmulator } from '../zone/emulator/server.js';
-import { configureEmulator, parseZoneEnv, ZoneConfigError } from '../zone/emulator/settings.js';
 import { createLogger } from '../log.js';
 import { zoneTransport } from '../wiring/zone.js';
+import { CALLBACK_PATH, type ServedEmulator, serveEmulator } from '../zone/emulator/server.js';
+import { configureEmulator, parseZoneEnv, ZoneConfigError } from '../zone/emulator/settings.js';
 import type { ZoneTransport } from '../zone/port.js';
+import { DataDirError } from './database.js';
 import { checkLocalEnv } from './env.js';
 import { onStopSignal } from './signals.js';
 import { startLocalStack } from './stack.js';
@@ -44,7 +44,10 @@ async function main(): Promise<void> {
   } else {
     zone = zoneTransport({ ...process.env, ZONE_TRANSPORT: transport }, logger, {}, 'local');
     if (transport !== 'bridge') await checkCorpSecret({ ...process.env, ZONE_TRANSPORT: transport });
-    zoneName = transport === 'bridge' ? `zone bridge ${env.ZONE_BRIDGE_URL}` : `${transport} transport (WeCom API, corp ${process.env.WECOM_CORP_ID})`;
+    zoneName =
+      transport === 'bridge'
+        ? `zone bridge ${env.ZONE_BRIDGE_URL}`
+        : `${transport} transport (WeCom API, corp ${process.env.WECOM_CORP_ID})`;
   }
   const stack = await startLocalStack({
     port: env.PORT,
@@ -58,8 +61,13 @@ async function main(): Promise<void> {
     dataSync: env.DATA_SYNC,
   });
   stopping = [() => stack.stop(), ...stopping];
-  const recovered = stack.state.recoveredMessages > 0 ? `; ${stack.state.recoveredMessages} poll messages of the previous run back in the queue` : '';
-  process.stderr.write(`state: ${stack.state.durable ? `${stack.state.location} (durable${recovered})` : 'in memory (DATA_DIR=:memory:, lost on exit)'}\n`);
+  const recovered =
+    stack.state.recoveredMessages > 0
+      ? `; ${stack.state.recoveredMessages} poll messages of the previous run back in the queue`
+      : '';
+  process.stderr.write(
+    `state: ${stack.state.durable ? `${stack.state.location} (durable${recovered})` : 'in memory (DATA_DIR=:memory:, lost on exit)'}\n`,
+  );
   process.stderr.write(`wecom-zone-tasks listening on ${stack.url} with the ${zoneName}\n`);
 }
 
@@ -74,7 +82,9 @@ async function checkCorpSecret(env: Record<string, string | undefined>): Promise
   try {
     await source.get();
   } catch (error) {
-    throw new ConfigurationError(`invalid configuration: the corp secret (${source.location}): ${(error as Error).message}`);
+    throw new ConfigurationError(
+      `invalid configuration: the corp secret (${source.location}): ${(error as Error).message}`,
+    );
   }
 }
 
@@ -85,6 +95,8 @@ main().catch((error: unknown) => {
     error instanceof DataDirError ||
     ['EADDRINUSE', 'EACCES'].includes((error as NodeJS.ErrnoException)?.code ?? '') ||
     (error as { code?: string })?.code?.startsWith('ERR_PARSE_ARGS');
-  process.stderr.write(`${known ? (error as Error).message : `failed to start: ${(error as Error)?.name ?? 'error'}`}\n`);
+  process.stderr.write(
+    `${known ? (error as Error).message : `failed to start: ${(error as Error)?.name ?? 'error'}`}\n`,
+  );
   process.exit(1);
 });

@@ -3,8 +3,9 @@
  * `npm start` uses), or this process's memory (tests, `DATA_DIR=:memory:`). Both have the semantics
  * of the DynamoDB and SQS adapters (the port contract suites in `test/contract/` run on each).
  */
-import type { BudgetWindow, CallBudget } from '../budget/port.js';
+
 import { MemoryCallBudget } from '../budget/memoryBudget.js';
+import type { BudgetWindow, CallBudget } from '../budget/port.js';
 import { SqliteCallBudget } from '../budget/sqliteBudget.js';
 import { LocalQueue, type LocalQueueOptions } from '../queue/localQueue.js';
 import { sqliteQueue } from '../queue/sqliteQueue.js';

@@ -61,7 +61,11 @@ export class HttpCallbackSender implements CallbackSender {
     try {
       response = await fetch(url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', [TIMESTAMP_HEADER]: String(timestamp), [SIGNATURE_HEADER]: signature },
+        headers: {
+          'content-type': 'application/json',
+          [TIMESTAMP_HEADER]: String(timestamp),
+          [SIGNATURE_HEADER]: signature,
+        },
         body,
         redirect: 'manual',
         signal: AbortSignal.timeout(this.options.timeoutMs ?? 5000),
@@ -70,6 +74,7 @@ export class HttpCallbackSender implements CallbackSender {
       throw new CallbackDeliveryError(`callback unreachable (${(error as Error).name})`);
     }
     await response.body?.cancel();
-    if (response.status < 200 || response.status >= 300) throw new CallbackDeliveryError(`callback answered HTTP ${response.status}`);
+    if (response.status < 200 || response.status >= 300)
+      throw new CallbackDeliveryError(`callback answered HTTP ${response.status}`);
   }
 }

@@ -4,7 +4,7 @@
  * content, keys or the program's output (fetch that with GET /tasks/{jobid}).
  */
 import * as z from 'zod';
-import { TaskStatusSchema, type TaskRecord } from '../tasks/task.js';
+import { type TaskRecord, TaskStatusSchema } from '../tasks/task.js';
 
 export const COMPLETION_DETAIL_TYPE = 'ProgramTaskCompleted';
 

@@ -15,7 +15,14 @@ export class EventBridgePublisher implements CompletionPublisher {
   async publish(event: CompletionEvent): Promise<void> {
     const { FailedEntryCount = 0, Entries = [] } = await this.client.send(
       new PutEventsCommand({
-        Entries: [{ EventBusName: this.busName, Source: this.source, DetailType: COMPLETION_DETAIL_TYPE, Detail: JSON.stringify(event) }],
+        Entries: [
+          {
+            EventBusName: this.busName,
+            Source: this.source,
+            DetailType: COMPLETION_DETAIL_TYPE,
+            Detail: JSON.stringify(event),
+          },
+        ],
       }),
     );
     if (FailedEntryCount > 0) throw new Error(`EventBridge refused the event: ${Entries[0]?.ErrorCode ?? 'unknown'}`);

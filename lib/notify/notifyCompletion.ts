@@ -61,12 +61,18 @@ export async function notifyCompletion(task: TaskRecord, deps: NotifyDependencie
       await deps.store.recordNotification(task.jobid, { event_published_at: at(), event_attempts: attempts });
     } catch (error) {
       const abandoned = attempts >= MAX_EVENT_ATTEMPTS;
-      await deps.store.recordNotification(task.jobid, { event_attempts: attempts, event_abandoned: abandoned || undefined });
-      deps.logger[abandoned ? 'error' : 'warn'](abandoned ? 'completion event abandoned' : 'completion event not published; will retry', {
-        jobid: task.jobid,
-        attempts,
-        error: describe(error),
+      await deps.store.recordNotification(task.jobid, {
+        event_attempts: attempts,
+        event_abandoned: abandoned || undefined,
       });
+      deps.logger[abandoned ? 'error' : 'warn'](
+        abandoned ? 'completion event abandoned' : 'completion event not published; will retry',
+        {
+          jobid: task.jobid,
+          attempts,
+          error: describe(error),
+        },
+      );
       if (!abandoned) retries.push(backoffSeconds(attempts));
     }
   }
@@ -80,12 +86,18 @@ export async function notifyCompletion(task: TaskRecord, deps: NotifyDependencie
       deps.logger.info('completion callback delivered', { jobid: task.jobid, attempts });
     } catch (error) {
       const abandoned = attempts >= (notifier.maxCallbackAttempts ?? DEFAULT_MAX_CALLBACK_ATTEMPTS);
-      await deps.store.recordNotification(task.jobid, { callback_attempts: attempts, callback_abandoned: abandoned || undefined });
-      deps.logger[abandoned ? 'error' : 'warn'](abandoned ? 'completion callback abandoned' : 'completion callback failed; will retry', {
-        jobid: task.jobid,
-        attempts,
-        error: describe(error),
+      await deps.store.recordNotification(task.jobid, {
+        callback_attempts: attempts,
+        callback_abandoned: abandoned || undefined,
       });
+      deps.logger[abandoned ? 'error' : 'warn'](
+        abandoned ? 'completion callback abandoned' : 'completion callback failed; will retry',
+        {
+          jobid: task.jobid,
+          attempts,
+          error: describe(error),
+        },
+      );
       if (!abandoned) retries.push(backoffSeconds(attempts));
     }
   }

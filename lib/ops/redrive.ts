@@ -55,7 +55,9 @@ export const LambdaFailureRecordSchema = z.object({
     source: z.string(),
     detail: z.unknown(),
   }),
-  responseContext: z.object({ statusCode: z.number(), executedVersion: z.string().optional(), functionError: z.string().optional() }).optional(),
+  responseContext: z
+    .object({ statusCode: z.number(), executedVersion: z.string().optional(), functionError: z.string().optional() })
+    .optional(),
   responsePayload: z.unknown().optional(),
 });
 export type LambdaFailureRecord = z.infer<typeof LambdaFailureRecordSchema>;
@@ -91,7 +93,9 @@ export function redriveMessage(kind: RedriveKind, message: Message): Outgoing | 
   const json = parseJson(message.Body);
   if (json === undefined) return { left: 'not_json' };
   if (kind === 'poll') {
-    return PollMessageSchema.safeParse(json).success ? { body: message.Body ?? '', attributes: copyAttributes(message) } : { left: 'not_a_poll_message' };
+    return PollMessageSchema.safeParse(json).success
+      ? { body: message.Body ?? '', attributes: copyAttributes(message) }
+      : { left: 'not_a_poll_message' };
   }
   if (kind === 'create') {
     // A failure record has the wrong shape for the create queue's consumer, which would drop it.
@@ -101,17 +105,21 @@ export function redriveMessage(kind: RedriveKind, message: Message): Outgoing | 
     // Keep the key the consumer used (the attribute, else the message id): a redriven request that did
     // create its task before failing, or one moved twice, is answered from its idempotency record.
     if (!key || !IDEMPOTENCY_KEY_PATTERN.test(key)) {
-      if (!message.MessageId || !IDEMPOTENCY_KEY_PATTERN.test(message.MessageId)) return { left: 'not_a_create_request' };
+      if (!message.MessageId || !IDEMPOTENCY_KEY_PATTERN.test(message.MessageId))
+        return { left: 'not_a_create_request' };
       attributes[IDEMPOTENCY_KEY_ATTRIBUTE] = { DataType: 'String', StringValue: message.MessageId };
     }
     return { body: message.Body ?? '', attributes };
   }
   const record = LambdaFailureRecordSchema.safeParse(json);
-  if (!record.success || !CreateTaskBodySchema.safeParse(record.data.requestPayload.detail).success) return { left: 'not_a_create_event_failure' };
+  if (!record.success || !CreateTaskBodySchema.safeParse(record.data.requestPayload.detail).success)
+    return { left: 'not_a_create_event_failure' };
   return {
     body: JSON.stringify(record.data.requestPayload.detail),
     // One key per event: moving the same record twice creates one task.
-    attributes: { [IDEMPOTENCY_KEY_ATTRIBUTE]: { DataType: 'String', StringValue: `eventbridge:${record.data.requestPayload.id}` } },
+    attributes: {
+      [IDEMPOTENCY_KEY_ATTRIBUTE]: { DataType: 'String', StringValue: `eventbridge:${record.data.requestPayload.id}` },
+    },
   };
 }
 

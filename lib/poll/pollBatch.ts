@@ -11,14 +11,19 @@ import { type PollDependencies, pollTaskRecord, RECEIPT_SLACK_MS } from './pollT
 export async function pollBatch(event: SQSEvent, deps: PollDependencies): Promise<SQSBatchResponse> {
   // The batch was received just before this invocation: every hold counts from then (pollTask.ts).
   const receivedAt = (deps.now ?? Date.now)() - RECEIPT_SLACK_MS;
-  const outcomes = await Promise.allSettled(event.Records.map((record) => pollTaskRecord({ ...record, receivedAt }, deps)));
+  const outcomes = await Promise.allSettled(
+    event.Records.map((record) => pollTaskRecord({ ...record, receivedAt }, deps)),
+  );
   const batchItemFailures: SQSBatchResponse['batchItemFailures'] = [];
   outcomes.forEach((outcome, index) => {
     const { messageId } = event.Records[index] ?? { messageId: '' };
     if (outcome.status === 'fulfilled' && outcome.value === 'done') return;
     if (outcome.status === 'rejected') {
       // Retried after the queue's visibility timeout; the claim's lease has expired by then.
-      deps.logger.error('poll step failed; the message will be retried', { messageId, error: errorKind(outcome.reason) });
+      deps.logger.error('poll step failed; the message will be retried', {
+        messageId,
+        error: errorKind(outcome.reason),
+      });
     }
     batchItemFailures.push({ itemIdentifier: messageId });
   });

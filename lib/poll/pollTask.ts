@@ -9,10 +9,10 @@ import type * as z from 'zod';
 import { type CallBudget, isRateLimit, retryTime } from '../budget/port.js';
 import type { Log } from '../log.js';
 import type { TaskMetrics } from '../metrics.js';
-import { MAX_VISIBILITY_SECONDS, PollMessageSchema, type PollQueue } from '../queue/port.js';
 import { type CompletionNotifier, notifyCompletion } from '../notify/notifyCompletion.js';
-import type { TaskStore } from '../tasks/store.js';
+import { MAX_VISIBILITY_SECONDS, PollMessageSchema, type PollQueue } from '../queue/port.js';
 import { storableOutcome } from '../tasks/recordSize.js';
+import type { TaskStore } from '../tasks/store.js';
 import { isTerminal, type TaskOutcome, type TaskRecord } from '../tasks/task.js';
 import type { ZoneClient } from '../zone/client.js';
 import { ZoneConfigurationError, ZoneTransportError } from '../zone/port.js';
@@ -85,7 +85,10 @@ export async function pollTaskRecord(record: PollRecord, deps: PollDependencies)
     if (!decision.granted) {
       // Waits are clamped to the deadline, so a spent budget can delay a task's end but never prolong it.
       if (claimedAt >= task.deadline_at) {
-        const outcome = { status: 'TIMED_OUT' as const, errmsg: 'deadline passed while the corp call budget was spent' };
+        const outcome = {
+          status: 'TIMED_OUT' as const,
+          errmsg: 'deadline passed while the corp call budget was spent',
+        };
         return finish(task, { attempt, now: claimedAt }, outcome, message, record, deps);
       }
       return waitForBudget(task, { attempt, now: claimedAt }, decision, record, deps);
@@ -111,7 +114,10 @@ export async function pollTaskRecord(record: PollRecord, deps: PollDependencies)
   const random = deps.random?.() ?? Math.random();
   const transientStreak = answer.kind === 'transient' ? (task.transient_streak ?? 0) + 1 : 0;
   const scheduled = nextWaitSeconds(deps.schedule, ageSeconds, random);
-  const wanted = transientStreak > 0 ? Math.max(scheduled, transientBackoffSeconds(deps.schedule, transientStreak - 1, random)) : scheduled;
+  const wanted =
+    transientStreak > 0
+      ? Math.max(scheduled, transientBackoffSeconds(deps.schedule, transientStreak - 1, random))
+      : scheduled;
   const waitSeconds = Math.max(0, Math.min(wanted, untilDeadline, holdableSeconds(receivedAtOf(record, at), at)));
   const rescheduled = await deps.store.reschedule(jobid, {
     ...step,
@@ -139,14 +145,29 @@ async function waitForBudget(
   record: PollRecord,
   deps: PollDependencies,
 ): Promise<PollOutcome> {
-  const resumeAt = Math.min(retryTime(decision, (deps.budgetSpreadSeconds ?? 20) * 1000, deps.random?.()), task.deadline_at);
-  const waitSeconds = Math.min(holdableSeconds(receivedAtOf(record, step.now), step.now), Math.max(1, Math.ceil((resumeAt - step.now) / 1000)));
+  const resumeAt = Math.min(
+    retryTime(decision, (deps.budgetSpreadSeconds ?? 20) * 1000, deps.random?.()),
+    task.deadline_at,
+  );
+  const waitSeconds = Math.min(
+    holdableSeconds(receivedAtOf(record, step.now), step.now),
+    Math.max(1, Math.ceil((resumeAt - step.now) / 1000)),
+  );
   const released = await deps.store.releaseClaim(task.jobid, step, step.now + waitSeconds * 1000);
-  if (!released) return settleUnclaimed(await deps.store.get(task.jobid), { jobid: task.jobid, chain: task.chain }, record, deps);
+  if (!released)
+    return settleUnclaimed(await deps.store.get(task.jobid), { jobid: task.jobid, chain: task.chain }, record, deps);
   await deps.queue.deferPoll(record.receiptHandle, waitSeconds);
   deps.metrics?.budgetWait?.();
-  const why = decision.reason === 'rate_limited' ? 'WeCom rate-limited the corp (45009 / 45033)' : "the corp's call budget is spent";
-  deps.logger.debug(`${why}; waiting until a call fits`, { jobid: task.jobid, corpId: task.corp_id, reason: decision.reason, waitSeconds });
+  const why =
+    decision.reason === 'rate_limited'
+      ? 'WeCom rate-limited the corp (45009 / 45033)'
+      : "the corp's call budget is spent";
+  deps.logger.debug(`${why}; waiting until a call fits`, {
+    jobid: task.jobid,
+    corpId: task.corp_id,
+    reason: decision.reason,
+    waitSeconds,
+  });
   return 'waiting';
 }
 
@@ -157,7 +178,12 @@ async function askZone(jobid: string, deps: PollDependencies): Promise<ResultCla
     if (!(error instanceof ZoneTransportError)) throw error;
     // The transport's message is ours (what failed, what to fix), never the zone's or the request's text.
     const level = error instanceof ZoneConfigurationError ? 'error' : 'warn';
-    deps.logger[level]('zone call failed; will poll again', { jobid, sdkCode: error.sdkCode, errcode: error.wecomErrcode, problem: error.message });
+    deps.logger[level]('zone call failed; will poll again', {
+      jobid,
+      sdkCode: error.sdkCode,
+      errcode: error.wecomErrcode,
+      problem: error.message,
+    });
     return { kind: 'transient', errcode: error.sdkCode };
   }
 }
@@ -189,12 +215,19 @@ async function finish(
 }
 
 /** An ended task keeps its message until its completion has been announced (`notifyCompletion.ts`). */
-async function announce(task: TaskRecord | undefined, record: PollRecord, deps: PollDependencies): Promise<PollOutcome> {
+async function announce(
+  task: TaskRecord | undefined,
+  record: PollRecord,
+  deps: PollDependencies,
+): Promise<PollOutcome> {
   if (!task || !deps.notifier) return 'done';
   const result = await notifyCompletion(task, deps);
   if (result.done) return 'done';
   const at = (deps.now ?? Date.now)();
-  await deps.queue.deferPoll(record.receiptHandle, Math.min(result.retryInSeconds, holdableSeconds(receivedAtOf(record, at), at)));
+  await deps.queue.deferPoll(
+    record.receiptHandle,
+    Math.min(result.retryInSeconds, holdableSeconds(receivedAtOf(record, at), at)),
+  );
   return 'waiting';
 }
 
@@ -220,7 +253,10 @@ async function settleUnclaimed(
     return 'done';
   }
   const now = (deps.now ?? Date.now)();
-  const waitSeconds = Math.min(holdableSeconds(receivedAtOf(record, now), now), Math.max(1, Math.ceil((task.next_poll_at - now) / 1000)));
+  const waitSeconds = Math.min(
+    holdableSeconds(receivedAtOf(record, now), now),
+    Math.max(1, Math.ceil((task.next_poll_at - now) / 1000)),
+  );
   await deps.queue.deferPoll(record.receiptHandle, waitSeconds);
   deps.logger.debug('poll step not due or owned elsewhere; message held back', { jobid, waitSeconds });
   return 'waiting';
@@ -240,4 +276,3 @@ function parsePollMessage(body: string): ParsedPollMessage | undefined {
     return undefined;
   }
 }
-

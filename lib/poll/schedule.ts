@@ -58,7 +58,11 @@ export function nextWaitSeconds(schedule: PollSchedule, ageSeconds: number, rand
  * @example
  * transientBackoffSeconds(DEFAULT_POLL_SCHEDULE, 3, 0) // 16: 2 s doubled three times
  */
-export function transientBackoffSeconds(schedule: PollSchedule, streak: number, random: number = Math.random()): number {
+export function transientBackoffSeconds(
+  schedule: PollSchedule,
+  streak: number,
+  random: number = Math.random(),
+): number {
   const base = Math.min(schedule.maxWaitSeconds, Math.max(1, schedule.minWaitSeconds) * 2 ** Math.min(streak, 30));
   return Math.max(Math.min(1, base), Math.floor(base * (1 - schedule.jitter * random)));
 }

@@ -60,7 +60,10 @@ export async function sweepOverdue(deps: SweepDependencies): Promise<SweepReport
         });
       } catch (error) {
         report.sendFailed += 1;
-        deps.logger.error('could not send the poll message of a resumed task', { jobid: task.jobid, error: errorKind(error) });
+        deps.logger.error('could not send the poll message of a resumed task', {
+          jobid: task.jobid,
+          error: errorKind(error),
+        });
       }
     }),
   );

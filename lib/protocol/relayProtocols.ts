@@ -39,7 +39,9 @@ function sample(schema: JsonSchema, name: string): unknown {
   const type = Array.isArray(schema.type) ? schema.type[0] : schema.type;
   switch (type) {
     case 'object':
-      return Object.fromEntries(Object.entries(schema.properties ?? {}).map(([key, value]) => [key, sample(value, key)]));
+      return Object.fromEntries(
+        Object.entries(schema.properties ?? {}).map(([key, value]) => [key, sample(value, key)]),
+      );
     case 'array':
       return [sample(schema.items ?? {}, name)];
     case 'string':

@@ -7,7 +7,7 @@ import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type { QueueConsumer } from './port.js';
 
-export type SqsBatchHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse | undefined | void>;
+export type SqsBatchHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse | undefined>;
 
 export interface EventSourceMappingOptions {
   consumer: QueueConsumer & { interrupt?(): void };
@@ -65,7 +65,9 @@ export function startEventSourceMapping(options: EventSourceMappingOptions): Run
         const response = await handler({ Records: records }, localContext('pollResult'));
         const failed = new Set((response?.batchItemFailures ?? []).map((failure) => failure.itemIdentifier));
         await Promise.all(
-          records.filter((record) => !failed.has(record.messageId)).map((record) => consumer.delete(record.receiptHandle)),
+          records
+            .filter((record) => !failed.has(record.messageId))
+            .map((record) => consumer.delete(record.receiptHandle)),
         );
       } catch (error) {
         options.onInvocationError?.(error);

@@ -9,7 +9,13 @@
 import { randomUUID } from 'node:crypto';
 import type { SQSRecord } from 'aws-lambda';
 import scheduleDefaults from '../../config/poll-schedule.json' with { type: 'json' };
-import { MAX_DELAY_SECONDS, MAX_VISIBILITY_SECONDS, type PollMessage, type PollQueue, type QueueConsumer } from './port.js';
+import {
+  MAX_DELAY_SECONDS,
+  MAX_VISIBILITY_SECONDS,
+  type PollMessage,
+  type PollQueue,
+  type QueueConsumer,
+} from './port.js';
 
 export interface LocalQueueOptions {
   /** Default visibility timeout of a received message, as the queue's attribute. */
@@ -144,7 +150,10 @@ export class LocalQueue implements PollQueue, QueueConsumer {
     checkSeconds('VisibilityTimeout', delaySeconds, MAX_VISIBILITY_SECONDS);
     const now = this.#now();
     const receivedAt = this.#receivedAt.get(receiptHandle);
-    if (receivedAt !== undefined && now + delaySeconds * this.#msPerSecond > receivedAt + MAX_VISIBILITY_SECONDS * this.#msPerSecond) {
+    if (
+      receivedAt !== undefined &&
+      now + delaySeconds * this.#msPerSecond > receivedAt + MAX_VISIBILITY_SECONDS * this.#msPerSecond
+    ) {
       throw new VisibilityLimitError(
         `Value ${delaySeconds} for parameter VisibilityTimeout is invalid. Reason: Total VisibilityTimeout for the message is beyond the limit [${MAX_VISIBILITY_SECONDS} seconds]`,
       );
@@ -160,7 +169,12 @@ export class LocalQueue implements PollQueue, QueueConsumer {
     const interruptions = this.#interruptions;
     for (;;) {
       const now = this.#now();
-      const received = this.#storage.receive(now, maxMessages, now + this.#visibilityTimeoutSeconds * this.#msPerSecond, this.#maxReceiveCount);
+      const received = this.#storage.receive(
+        now,
+        maxMessages,
+        now + this.#visibilityTimeoutSeconds * this.#msPerSecond,
+        this.#maxReceiveCount,
+      );
       this.#noteReceipts(received, now);
       if (received.length > 0 || now >= waitUntil || interruptions !== this.#interruptions) {
         return received.map((message) => this.#record(message));
@@ -189,7 +203,10 @@ export class LocalQueue implements PollQueue, QueueConsumer {
    * letters older than the dead-letter queue's. Returns how many.
    */
   async purgeExpired(now: number): Promise<number> {
-    return this.#storage.purge(now - this.#retentionSeconds * this.#msPerSecond, now - this.#deadLetterRetentionSeconds * this.#msPerSecond);
+    return this.#storage.purge(
+      now - this.#retentionSeconds * this.#msPerSecond,
+      now - this.#deadLetterRetentionSeconds * this.#msPerSecond,
+    );
   }
 
   /** End every long poll now (empty-handed), so a stopping consumer returns at once. */
@@ -202,7 +219,8 @@ export class LocalQueue implements PollQueue, QueueConsumer {
     for (const message of received) if (message.receiptHandle) this.#receivedAt.set(message.receiptHandle, now);
     // A handle past its 12 h can change nothing any more: forget it.
     if (this.#receivedAt.size > 10_000) {
-      for (const [handle, at] of this.#receivedAt) if (at + MAX_VISIBILITY_SECONDS * this.#msPerSecond < now) this.#receivedAt.delete(handle);
+      for (const [handle, at] of this.#receivedAt)
+        if (at + MAX_VISIBILITY_SECONDS * this.#msPerSecond < now) this.#receivedAt.delete(handle);
     }
   }
 
@@ -260,7 +278,12 @@ export class MemoryQueueStorage implements QueueStorage {
       if (message.visibleAt > now) continue;
       if (message.receiveCount >= maxReceiveCount) {
         this.#remove(message);
-        this.#deadLetters.push({ messageId: message.messageId, body: message.body, receiveCount: message.receiveCount, sentAt: message.sentAt });
+        this.#deadLetters.push({
+          messageId: message.messageId,
+          body: message.body,
+          receiveCount: message.receiveCount,
+          sentAt: message.sentAt,
+        });
         continue;
       }
       message.receiveCount += 1;

@@ -6,7 +6,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { LocalDatabase } from '../local/database.js';
-import { type DeadLetter, LocalQueue, type LocalQueueOptions, type QueueStorage, type StoredMessage } from './localQueue.js';
+import {
+  type DeadLetter,
+  LocalQueue,
+  type LocalQueueOptions,
+  type QueueStorage,
+  type StoredMessage,
+} from './localQueue.js';
 
 interface MessageRow {
   message_id: string;
@@ -45,10 +51,13 @@ export class SqliteQueueStorage implements QueueStorage {
     return this.db.transaction(() => {
       const received: StoredMessage[] = [];
       for (;;) {
-        const rows = this.db.all<MessageRow>('SELECT * FROM queue_messages WHERE visible_at <= :now ORDER BY visible_at LIMIT :n', {
-          now,
-          n: max - received.length,
-        });
+        const rows = this.db.all<MessageRow>(
+          'SELECT * FROM queue_messages WHERE visible_at <= :now ORDER BY visible_at LIMIT :n',
+          {
+            now,
+            n: max - received.length,
+          },
+        );
         let redriven = 0;
         for (const row of rows) {
           if (row.receive_count >= maxReceiveCount) {
@@ -69,7 +78,13 @@ export class SqliteQueueStorage implements QueueStorage {
             `UPDATE queue_messages SET receive_count = :count, first_received_at = :first, receipt_handle = :handle,
                visible_at = :visibleAt, leased = 1
              WHERE message_id = :id`,
-            { id: message.messageId, count: message.receiveCount, first: message.firstReceivedAt, handle: message.receiptHandle, visibleAt: visibleUntil },
+            {
+              id: message.messageId,
+              count: message.receiveCount,
+              first: message.firstReceivedAt,
+              handle: message.receiptHandle,
+              visibleAt: visibleUntil,
+            },
           );
           received.push(message);
         }
@@ -80,10 +95,13 @@ export class SqliteQueueStorage implements QueueStorage {
   }
 
   changeVisibility(receiptHandle: string, visibleAt: number): boolean {
-    const { changes } = this.db.run('UPDATE queue_messages SET visible_at = :visibleAt, leased = 0 WHERE receipt_handle = :handle', {
-      handle: receiptHandle,
-      visibleAt,
-    });
+    const { changes } = this.db.run(
+      'UPDATE queue_messages SET visible_at = :visibleAt, leased = 0 WHERE receipt_handle = :handle',
+      {
+        handle: receiptHandle,
+        visibleAt,
+      },
+    );
     return changes === 1;
   }
 
@@ -92,7 +110,10 @@ export class SqliteQueueStorage implements QueueStorage {
   }
 
   nextVisibleAt(): number {
-    return this.db.get<{ next: number | null }>('SELECT min(visible_at) AS next FROM queue_messages')?.next ?? Number.POSITIVE_INFINITY;
+    return (
+      this.db.get<{ next: number | null }>('SELECT min(visible_at) AS next FROM queue_messages')?.next ??
+      Number.POSITIVE_INFINITY
+    );
   }
 
   size(): number {
@@ -101,7 +122,9 @@ export class SqliteQueueStorage implements QueueStorage {
 
   deadLetters(): DeadLetter[] {
     return this.db
-      .all<{ message_id: string; body: string; receive_count: number }>('SELECT message_id, body, receive_count FROM queue_dead_letters ORDER BY rowid')
+      .all<{ message_id: string; body: string; receive_count: number }>(
+        'SELECT message_id, body, receive_count FROM queue_dead_letters ORDER BY rowid',
+      )
       .map((row) => ({ messageId: row.message_id, body: row.body, receiveCount: row.receive_count }));
   }
 
@@ -109,7 +132,8 @@ export class SqliteQueueStorage implements QueueStorage {
     return this.db.transaction(
       () =>
         this.db.run('DELETE FROM queue_messages WHERE sent_at <= :before', { before: messagesSentBefore }).changes +
-        this.db.run('DELETE FROM queue_dead_letters WHERE sent_at <= :before', { before: deadLettersSentBefore }).changes,
+        this.db.run('DELETE FROM queue_dead_letters WHERE sent_at <= :before', { before: deadLettersSentBefore })
+          .changes,
     );
   }
 
@@ -119,12 +143,18 @@ export class SqliteQueueStorage implements QueueStorage {
    * visibility timeout. Messages held back by ChangeMessageVisibility keep their time. Returns how many.
    */
   releaseLeased(now: number): number {
-    return this.db.run('UPDATE queue_messages SET visible_at = :now, leased = 0 WHERE leased = 1 AND visible_at > :now', { now }).changes;
+    return this.db.run(
+      'UPDATE queue_messages SET visible_at = :now, leased = 0 WHERE leased = 1 AND visible_at > :now',
+      { now },
+    ).changes;
   }
 }
 
 /** The embedded queue on the durable local database. */
-export function sqliteQueue(db: LocalDatabase, options: LocalQueueOptions = {}): { queue: LocalQueue; storage: SqliteQueueStorage } {
+export function sqliteQueue(
+  db: LocalDatabase,
+  options: LocalQueueOptions = {},
+): { queue: LocalQueue; storage: SqliteQueueStorage } {
   const storage = new SqliteQueueStorage(db);
   return { queue: new LocalQueue(options, storage), storage };
 }

@@ -67,7 +67,9 @@ export class SqsPollQueue implements PollQueue, QueueConsumer {
           {
             dataType: value.DataType ?? 'String',
             ...(value.StringValue !== undefined ? { stringValue: value.StringValue } : {}),
-            ...(value.BinaryValue !== undefined ? { binaryValue: Buffer.from(value.BinaryValue).toString('base64') } : {}),
+            ...(value.BinaryValue !== undefined
+              ? { binaryValue: Buffer.from(value.BinaryValue).toString('base64') }
+              : {}),
             stringListValues: [],
             binaryListValues: [],
           },

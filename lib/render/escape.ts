@@ -7,7 +7,9 @@
 import type { EscapeType } from '../protocol/zone.js';
 
 // Fast path: most chat text has nothing to escape and is returned as it is.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: JSON escapes every C0 control character (RFC 8259 section 7); matching them is the point
 const NEEDS_ESCAPE = /["\\/\u0000-\u001f]/;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: JSON escapes every C0 control character (RFC 8259 section 7); matching them is the point
 const AFFECTED = /["\\/\u0000-\u001f]/g;
 
 /**

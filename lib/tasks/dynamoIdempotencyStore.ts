@@ -4,7 +4,12 @@
  */
 import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { type IdempotencyClaim, type IdempotencyStore, type SettledFailure, SettledFailureSchema } from './idempotency.js';
+import {
+  type IdempotencyClaim,
+  type IdempotencyStore,
+  type SettledFailure,
+  SettledFailureSchema,
+} from './idempotency.js';
 import type { SubmittedTask } from './submitTask.js';
 
 interface IdempotencyItem {
@@ -29,8 +34,19 @@ export class DynamoIdempotencyStore implements IdempotencyStore {
     this.#documents = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
   }
 
-  async claim(key: string, fingerprint: string, now: number, options: { staleAfterMs: number; expiresAt: number }): Promise<IdempotencyClaim> {
-    const item: IdempotencyItem = { idempotency_key: key, fingerprint, status: 'IN_PROGRESS', claimed_at: now, expires_at: options.expiresAt };
+  async claim(
+    key: string,
+    fingerprint: string,
+    now: number,
+    options: { staleAfterMs: number; expiresAt: number },
+  ): Promise<IdempotencyClaim> {
+    const item: IdempotencyItem = {
+      idempotency_key: key,
+      fingerprint,
+      status: 'IN_PROGRESS',
+      claimed_at: now,
+      expires_at: options.expiresAt,
+    };
     try {
       await this.#documents.send(
         new PutCommand({
@@ -62,7 +78,11 @@ export class DynamoIdempotencyStore implements IdempotencyStore {
     const item = Item as IdempotencyItem | undefined;
     if (!item) return undefined;
     if (item.status === 'FAILED' && item.failure) {
-      return { kind: 'failed', fingerprint: item.fingerprint, failure: SettledFailureSchema.parse(JSON.parse(item.failure)) };
+      return {
+        kind: 'failed',
+        fingerprint: item.fingerprint,
+        failure: SettledFailureSchema.parse(JSON.parse(item.failure)),
+      };
     }
     return item.status === 'COMPLETED' && item.response
       ? { kind: 'completed', fingerprint: item.fingerprint, response: JSON.parse(item.response) as SubmittedTask }

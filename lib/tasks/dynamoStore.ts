@@ -143,8 +143,14 @@ export class DynamoTaskStore implements TaskStore {
       // attribute_exists: `<>` holds on a missing attribute, so without it a notification recorded
       // after the record expired (TTL) would create a stray partial item.
       ConditionExpression: 'attribute_exists(jobid) AND #status <> :pending',
-      ExpressionAttributeNames: { '#status': 'status', ...Object.fromEntries(entries.map(([field]) => [`#${field}`, field])) },
-      ExpressionAttributeValues: { ':pending': 'PENDING', ...Object.fromEntries(entries.map(([field, value]) => [`:${field}`, value])) },
+      ExpressionAttributeNames: {
+        '#status': 'status',
+        ...Object.fromEntries(entries.map(([field]) => [`#${field}`, field])),
+      },
+      ExpressionAttributeValues: {
+        ':pending': 'PENDING',
+        ...Object.fromEntries(entries.map(([field, value]) => [`:${field}`, value])),
+      },
     });
   }
 

@@ -40,7 +40,12 @@ export interface IdempotencyStore {
    * Claim `key` unless a record exists; a record still IN_PROGRESS after `staleAfter` (its owner
    * died: longer than the create function's timeout) may be claimed again.
    */
-  claim(key: string, fingerprint: string, now: number, options: { staleAfterMs: number; expiresAt: number }): Promise<IdempotencyClaim>;
+  claim(
+    key: string,
+    fingerprint: string,
+    now: number,
+    options: { staleAfterMs: number; expiresAt: number },
+  ): Promise<IdempotencyClaim>;
   get(key: string): Promise<IdempotencyClaim | undefined>;
   complete(key: string, response: SubmittedTask): Promise<void>;
   /** The request failed after the zone may have created a task: keep the answer with the key. */
@@ -90,11 +95,17 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
     { fingerprint: string; claimedAt: number; response?: SubmittedTask; failure?: SettledFailure; expiresAt: number }
   >();
 
-  async claim(key: string, fingerprint: string, now: number, options: { staleAfterMs: number; expiresAt: number }): Promise<IdempotencyClaim> {
+  async claim(
+    key: string,
+    fingerprint: string,
+    now: number,
+    options: { staleAfterMs: number; expiresAt: number },
+  ): Promise<IdempotencyClaim> {
     const existing = this.#records.get(key);
     const expired = existing && existing.expiresAt * 1000 <= now;
     // Only a claim that never settled can be stale: a settled failure stays with its key until it expires.
-    const stale = existing && !existing.response && !existing.failure && existing.claimedAt + options.staleAfterMs <= now;
+    const stale =
+      existing && !existing.response && !existing.failure && existing.claimedAt + options.staleAfterMs <= now;
     if (!existing || expired || stale) {
       this.#records.set(key, { fingerprint, claimedAt: now, expiresAt: options.expiresAt });
       return { kind: 'claimed' };
@@ -105,7 +116,8 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
   async get(key: string): Promise<IdempotencyClaim | undefined> {
     const record = this.#records.get(key);
     if (!record) return undefined;
-    if (record.failure) return { kind: 'failed', fingerprint: record.fingerprint, failure: structuredClone(record.failure) };
+    if (record.failure)
+      return { kind: 'failed', fingerprint: record.fingerprint, failure: structuredClone(record.failure) };
     return record.response
       ? { kind: 'completed', fingerprint: record.fingerprint, response: structuredClone(record.response) }
       : { kind: 'in_progress', fingerprint: record.fingerprint };
@@ -190,7 +202,8 @@ export async function createOnce(
     expiresAt: Math.floor(started / 1000) + settings.ttlSeconds,
   });
   while (claim.kind === 'in_progress') {
-    if (claim.fingerprint !== fingerprint) throw new IdempotencyKeyReusedError('the Idempotency-Key was used with a different request');
+    if (claim.fingerprint !== fingerprint)
+      throw new IdempotencyKeyReusedError('the Idempotency-Key was used with a different request');
     if (now() - started >= settings.waitMs) {
       throw new IdempotencyInProgressError('a request with this Idempotency-Key is still in progress; retry shortly');
     }
@@ -234,9 +247,12 @@ async function settle(write: () => Promise<void>, deps: IdempotencyDependencies)
       return;
     } catch (error) {
       if (attempt >= 3) {
-        deps.logger?.error('Idempotency-Key record not written; a retry with this key after 30 s may create another task', {
-          error: errorKind(error),
-        });
+        deps.logger?.error(
+          'Idempotency-Key record not written; a retry with this key after 30 s may create another task',
+          {
+            error: errorKind(error),
+          },
+        );
         return;
       }
       await new Promise((resolve) => setTimeout(resolve, 50 * attempt));

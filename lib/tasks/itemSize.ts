@@ -19,11 +19,7 @@ export class ItemTooLargeError extends Error {
 }
 
 function numberBytes(value: number): number {
-  const digits = Math.abs(value)
-    .toExponential()
-    .replace(/e.*$/, '')
-    .replace('.', '')
-    .replace(/0+$/, '');
+  const digits = Math.abs(value).toExponential().replace(/e.*$/, '').replace('.', '').replace(/0+$/, '');
   return Math.ceil(Math.max(1, digits.length) / 2) + 1;
 }
 
@@ -34,7 +30,8 @@ export function attributeValueBytes(value: unknown): number {
   if (typeof value === 'string') return Buffer.byteLength(value, 'utf8');
   if (typeof value === 'number') return numberBytes(value);
   if (value instanceof Uint8Array) return value.byteLength;
-  if (Array.isArray(value)) return 3 + value.reduce<number>((sum, element) => sum + 1 + attributeValueBytes(element), 0);
+  if (Array.isArray(value))
+    return 3 + value.reduce<number>((sum, element) => sum + 1 + attributeValueBytes(element), 0);
   if (typeof value === 'object') {
     let sum = 3;
     for (const [name, element] of Object.entries(value as Record<string, unknown>)) {

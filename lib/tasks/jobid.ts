@@ -17,6 +17,7 @@ export const RESERVED_KEY_PREFIX = 'budget#';
 
 const PLAIN_JOBID = /^[A-Za-z0-9_-]+$/;
 // C0 controls, DEL and C1 controls: never part of an id WeCom hands out, and unsafe on a terminal.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this rejects
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 
 /** A jobid this service can store and serve: 1–1024 UTF-8 bytes, no control characters, not a reserved key. */
@@ -42,7 +43,10 @@ const MAX_SEGMENT_LENGTH = 1 + Math.ceil((MAX_JOBID_BYTES * 4) / 3);
  */
 export const JobidPathSchema = z
   .string()
-  .regex(new RegExp(`^(?:[A-Za-z0-9_-]{1,${MAX_JOBID_BYTES}}|~[A-Za-z0-9_-]{2,${MAX_SEGMENT_LENGTH - 1}})$`), 'is not a jobid');
+  .regex(
+    new RegExp(`^(?:[A-Za-z0-9_-]{1,${MAX_JOBID_BYTES}}|~[A-Za-z0-9_-]{2,${MAX_SEGMENT_LENGTH - 1}})$`),
+    'is not a jobid',
+  );
 
 /**
  * The path segment of a jobid: itself when it is made of `A-Z a-z 0-9 _ -`, else `~` + base64url.

@@ -23,7 +23,7 @@ export class MemoryTaskStore implements TaskStore {
 
   async claimPoll(jobid: string, chain: number, now: number, leaseUntil: number): Promise<ClaimResult> {
     const task = this.#tasks.get(jobid);
-    if (!task || task.status !== 'PENDING' || task.chain !== chain || task.next_poll_at > now) {
+    if (task?.status !== 'PENDING' || task.chain !== chain || task.next_poll_at > now) {
       return { claimed: false, task: task && structuredClone(task) };
     }
     task.attempts += 1;
@@ -72,7 +72,7 @@ export class MemoryTaskStore implements TaskStore {
 
   async resumeChain(jobid: string, seenNextPollAt: number, now: number): Promise<number | undefined> {
     const task = this.#tasks.get(jobid);
-    if (!task || task.status !== 'PENDING' || task.next_poll_at !== seenNextPollAt) return undefined;
+    if (task?.status !== 'PENDING' || task.next_poll_at !== seenNextPollAt) return undefined;
     task.chain += 1;
     task.next_poll_at = now;
     task.updated_at = new Date(now).toISOString();

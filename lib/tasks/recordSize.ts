@@ -21,7 +21,11 @@ export const MAX_ENTRY_ERRMSG_BYTES = 160;
 
 /** A fail_list as stored: `{errcode, errmsg, msgid}` only (never a key), errmsg bounded. */
 export function storedFailList(list: readonly FailedMessage[]): FailedMessage[] {
-  return list.map(({ errcode, errmsg, msgid }) => ({ errcode, errmsg: truncateUtf8(errmsg, MAX_ENTRY_ERRMSG_BYTES), msgid }));
+  return list.map(({ errcode, errmsg, msgid }) => ({
+    errcode,
+    errmsg: truncateUtf8(errmsg, MAX_ENTRY_ERRMSG_BYTES),
+    msgid,
+  }));
 }
 
 /** A task's errmsg as stored. */
@@ -39,7 +43,10 @@ const WIDE_MS = 9_999_999_999_999;
  * at its widest, and every message of `msg_list` in a fail_list entry with the longest errmsg (a
  * message is dropped as a duplicate at creation or reported at the end, never both).
  */
-export function worstCaseRecordBytes(request: CreateProgramTaskRequest, options: { callbackUrl?: string; corpId: string }): number {
+export function worstCaseRecordBytes(
+  request: CreateProgramTaskRequest,
+  options: { callbackUrl?: string; corpId: string },
+): number {
   const record: TaskRecord = {
     jobid: 'x'.repeat(MAX_JOBID_BYTES),
     status: 'SUCCEEDED',
@@ -62,7 +69,11 @@ export function worstCaseRecordBytes(request: CreateProgramTaskRequest, options:
     errcode: BIG,
     errmsg: 'x'.repeat(MAX_STORED_ERRMSG_BYTES),
     response_errcode: BIG,
-    fail_list: request.msg_list.map(({ msgid }) => ({ errcode: BIG, errmsg: 'x'.repeat(MAX_ENTRY_ERRMSG_BYTES), msgid })),
+    fail_list: request.msg_list.map(({ msgid }) => ({
+      errcode: BIG,
+      errmsg: 'x'.repeat(MAX_ENTRY_ERRMSG_BYTES),
+      msgid,
+    })),
     completed_at: LONGEST_TIME,
     callback_url: options.callbackUrl,
     event_published_at: LONGEST_TIME,
@@ -98,14 +109,21 @@ export function worstCaseAnswerBytes(request: CreateProgramTaskRequest): number 
   const answer = {
     jobid: 'x'.repeat(MAX_JOBID_BYTES),
     status: 'PENDING',
-    fail_list: request.msg_list.map(({ msgid }) => ({ errcode: BIG, errmsg: 'x'.repeat(MAX_ENTRY_ERRMSG_BYTES), msgid })),
+    fail_list: request.msg_list.map(({ msgid }) => ({
+      errcode: BIG,
+      errmsg: 'x'.repeat(MAX_ENTRY_ERRMSG_BYTES),
+      msgid,
+    })),
   };
   // The key digest, fingerprint, status and times around it: well under 1 KB.
   return Buffer.byteLength(JSON.stringify(answer), 'utf8') + 1024;
 }
 
 /** Throws {@link TaskTooLargeError} when a task of this request could not always be stored. */
-export function checkRecordFits(request: CreateProgramTaskRequest, options: { callbackUrl?: string; corpId: string }): void {
+export function checkRecordFits(
+  request: CreateProgramTaskRequest,
+  options: { callbackUrl?: string; corpId: string },
+): void {
   const bytes = Math.max(worstCaseRecordBytes(request, options), worstCaseAnswerBytes(request));
   const limit = MAX_TASK_RECORD_BYTES - RESULT_ROOM_BYTES;
   if (bytes > limit) throw new TaskTooLargeError(bytes, limit);
@@ -138,5 +156,9 @@ export function storableOutcome(task: TaskRecord, outcome: TaskOutcome): TaskOut
   const failed: TaskOutcome = { ...withoutData, errmsg: storedErrmsg(reason) };
   if (finished(failed) <= MAX_TASK_RECORD_BYTES) return failed;
   // Only a record created before the size check could get here: drop the entries too, and say so.
-  return { ...failed, fail_list: undefined, errmsg: storedErrmsg(`${reason}; the ${failures} fail_list entries are not kept either`) };
+  return {
+    ...failed,
+    fail_list: undefined,
+    errmsg: storedErrmsg(`${reason}; the ${failures} fail_list entries are not kept either`),
+  };
 }

@@ -3,7 +3,12 @@
  * local SQLite database, claimed with one conditional upsert, the DynamoDB adapter's condition.
  */
 import type { LocalDatabase } from '../local/database.js';
-import { type IdempotencyClaim, type IdempotencyStore, type SettledFailure, SettledFailureSchema } from './idempotency.js';
+import {
+  type IdempotencyClaim,
+  type IdempotencyStore,
+  type SettledFailure,
+  SettledFailureSchema,
+} from './idempotency.js';
 import { checkItemSize } from './itemSize.js';
 import type { SubmittedTask } from './submitTask.js';
 
@@ -17,7 +22,12 @@ interface IdempotencyRow {
 export class SqliteIdempotencyStore implements IdempotencyStore {
   constructor(readonly db: LocalDatabase) {}
 
-  async claim(key: string, fingerprint: string, now: number, options: { staleAfterMs: number; expiresAt: number }): Promise<IdempotencyClaim> {
+  async claim(
+    key: string,
+    fingerprint: string,
+    now: number,
+    options: { staleAfterMs: number; expiresAt: number },
+  ): Promise<IdempotencyClaim> {
     // Free, expired (not yet purged), or left IN_PROGRESS by a request that died: as DynamoDB's condition.
     const { changes } = this.db.run(
       `INSERT INTO idempotency (idempotency_key, fingerprint, status, claimed_at, expires_at, response)
@@ -40,10 +50,17 @@ export class SqliteIdempotencyStore implements IdempotencyStore {
   }
 
   async get(key: string): Promise<IdempotencyClaim | undefined> {
-    const row = this.db.get<IdempotencyRow>('SELECT fingerprint, status, response FROM idempotency WHERE idempotency_key = :key', { key });
+    const row = this.db.get<IdempotencyRow>(
+      'SELECT fingerprint, status, response FROM idempotency WHERE idempotency_key = :key',
+      { key },
+    );
     if (!row) return undefined;
     if (row.status === 'FAILED' && row.response !== null) {
-      return { kind: 'failed', fingerprint: row.fingerprint, failure: SettledFailureSchema.parse(JSON.parse(row.response)) };
+      return {
+        kind: 'failed',
+        fingerprint: row.fingerprint,
+        failure: SettledFailureSchema.parse(JSON.parse(row.response)),
+      };
     }
     return row.status === 'COMPLETED' && row.response !== null
       ? { kind: 'completed', fingerprint: row.fingerprint, response: JSON.parse(row.response) as SubmittedTask }

@@ -83,7 +83,11 @@ export class SqliteTaskStore implements TaskStore {
   }
 
   async reschedule(jobid: string, step: RescheduleStep): Promise<boolean> {
-    const patch = { updated_at: new Date(step.now).toISOString(), last_errcode: step.lastErrcode, transient_streak: step.transientStreak };
+    const patch = {
+      updated_at: new Date(step.now).toISOString(),
+      last_errcode: step.lastErrcode,
+      transient_streak: step.transientStreak,
+    };
     return this.#stepUpdate(jobid, step, 'next_poll_at = :next, record = json_patch(record, :patch)', {
       next: step.nextPollAt,
       patch: JSON.stringify(patch),
@@ -101,18 +105,26 @@ export class SqliteTaskStore implements TaskStore {
     const { status, ...fields } = outcome;
     // json_patch replaces arrays (fail_list) whole and skips undefined fields, as the DynamoDB SET does.
     const patch = JSON.stringify({ ...fields, updated_at: at, completed_at: at });
-    return this.#stepUpdate(jobid, step, 'status = :status, pending_shard = NULL, record = json_patch(record, :patch)', {
-      status,
-      patch,
-    });
+    return this.#stepUpdate(
+      jobid,
+      step,
+      'status = :status, pending_shard = NULL, record = json_patch(record, :patch)',
+      {
+        status,
+        patch,
+      },
+    );
   }
 
   async findOverdue(cutoff: number, limit: number): Promise<TaskRecord[]> {
     return this.db
-      .all<TaskRow>('SELECT * FROM tasks WHERE pending_shard IS NOT NULL AND next_poll_at < :cutoff ORDER BY next_poll_at LIMIT :limit', {
-        cutoff,
-        limit,
-      })
+      .all<TaskRow>(
+        'SELECT * FROM tasks WHERE pending_shard IS NOT NULL AND next_poll_at < :cutoff ORDER BY next_poll_at LIMIT :limit',
+        {
+          cutoff,
+          limit,
+        },
+      )
       .map(toRecord);
   }
 
@@ -129,7 +141,10 @@ export class SqliteTaskStore implements TaskStore {
   async recordNotification(jobid: string, fields: NotificationFields): Promise<void> {
     const patch = JSON.stringify(fields);
     if (patch === '{}') return;
-    this.db.run(`UPDATE tasks SET record = json_patch(record, :patch) WHERE jobid = :jobid AND status <> 'PENDING'`, { jobid, patch });
+    this.db.run(`UPDATE tasks SET record = json_patch(record, :patch) WHERE jobid = :jobid AND status <> 'PENDING'`, {
+      jobid,
+      patch,
+    });
   }
 
   /**

@@ -2,18 +2,19 @@
  * Creating a task: the zone creates it, we store the record (never a key), then send the task's one
  * and only poll message.
  */
-import type { Log } from '../log.js';
+
 import { type CallBudget, DEFAULT_CORP_ID, isRateLimit } from '../budget/port.js';
-import type { TaskMetrics } from '../metrics.js';
-import type { SettledFailure } from './idempotency.js';
+import type { Log } from '../log.js';
 import { errorKind } from '../log.js';
+import type { TaskMetrics } from '../metrics.js';
 import type { ResultClassifier } from '../poll/classify.js';
 import type { PollSchedule } from '../poll/schedule.js';
+import { SDK_CODE } from '../protocol/errcodes.js';
 import type { CreateProgramTaskRequest, CreateProgramTaskResponse } from '../protocol/zone.js';
 import type { PollQueue } from '../queue/port.js';
 import type { ZoneClient } from '../zone/client.js';
 import { type ZoneCallReach, ZoneConfigurationError, ZoneTransportError } from '../zone/port.js';
-import { SDK_CODE } from '../protocol/errcodes.js';
+import type { SettledFailure } from './idempotency.js';
 import { jobidProblem } from './jobid.js';
 import { checkRecordFits, storedFailList } from './recordSize.js';
 import { TaskExistsError, type TaskStore } from './store.js';
@@ -64,7 +65,9 @@ export class ZoneRejectedError extends Error {
 export class BudgetSpentError extends Error {
   override readonly name = 'BudgetSpentError';
   constructor(readonly retryAt: number) {
-    super("this deployment's call budget for the corp is spent (BUDGET_PER_MINUTE / BUDGET_PER_HOUR); nothing was created");
+    super(
+      "this deployment's call budget for the corp is spent (BUDGET_PER_MINUTE / BUDGET_PER_HOUR); nothing was created",
+    );
   }
 }
 
@@ -144,7 +147,9 @@ async function createInZone(
     if (deps.budget) {
       const decision = await deps.budget.tryAcquire(corpId, now());
       if (!decision.granted) {
-        throw decision.reason === 'rate_limited' ? new ZoneRateLimitedError(decision.retryAt) : new BudgetSpentError(decision.retryAt);
+        throw decision.reason === 'rate_limited'
+          ? new ZoneRateLimitedError(decision.retryAt)
+          : new BudgetSpentError(decision.retryAt);
       }
     }
     let response: CreateProgramTaskResponse;
@@ -198,7 +203,8 @@ async function recordCreated(
   options: { callbackUrl?: string },
 ): Promise<TaskRecord> {
   const jobid = response.jobid;
-  if (jobid === undefined || jobid === '') throw new TaskNotRecordedError(undefined, 'the zone answered success without a jobid');
+  if (jobid === undefined || jobid === '')
+    throw new TaskNotRecordedError(undefined, 'the zone answered success without a jobid');
   const problem = jobidProblem(jobid);
   // The jobid is not echoed when it is the problem (it may hold control characters).
   if (problem !== undefined) throw new TaskNotRecordedError(undefined, `the zone's jobid ${problem}`);
@@ -229,9 +235,11 @@ async function recordCreated(
       await deps.store.create(task);
       return task;
     } catch (error) {
-      if (error instanceof TaskExistsError) throw new TaskNotRecordedError(jobid, 'a task with this jobid is already recorded');
+      if (error instanceof TaskExistsError)
+        throw new TaskNotRecordedError(jobid, 'a task with this jobid is already recorded');
       deps.logger.error('task record not written', { jobid, attempt, error: errorKind(error) });
-      if (attempt >= RECORD_ATTEMPTS) throw new TaskNotRecordedError(jobid, `the task store failed: ${errorKind(error)}`);
+      if (attempt >= RECORD_ATTEMPTS)
+        throw new TaskNotRecordedError(jobid, `the task store failed: ${errorKind(error)}`);
       await sleep(100 * 3 ** (attempt - 1));
     }
   }
@@ -295,7 +303,8 @@ async function afterRecorded(task: TaskRecord, deps: SubmitDependencies): Promis
  * second zone task.
  */
 export function settledFailureOf(error: unknown): SettledFailure | undefined {
-  if (error instanceof TaskNotRecordedError) return { error: 'task_not_recorded', jobid: error.jobid, reason: error.message };
+  if (error instanceof TaskNotRecordedError)
+    return { error: 'task_not_recorded', jobid: error.jobid, reason: error.message };
   if (error instanceof ZoneUnavailableError && error.reach === 'unknown') {
     // Our own account of what failed (never the zone's text): the replay answers with the same words.
     return { error: 'zone_outcome_unknown', errcode: error.errcode, reason: error.detail?.message ?? '' };
@@ -311,5 +320,10 @@ export const zoneOutcomeUnknownMessage =
 export function settledFailureError(failure: SettledFailure): TaskNotRecordedError | ZoneUnavailableError {
   return failure.error === 'task_not_recorded'
     ? new TaskNotRecordedError(failure.jobid, 'replayed', failure.reason)
-    : new ZoneUnavailableError(failure.errcode ?? 0, 'replayed', 'unknown', failure.reason ? { message: failure.reason, misconfigured: false } : undefined);
+    : new ZoneUnavailableError(
+        failure.errcode ?? 0,
+        'replayed',
+        'unknown',
+        failure.reason ? { message: failure.reason, misconfigured: false } : undefined,
+      );
 }

@@ -70,7 +70,12 @@ export type TaskRecord = z.infer<typeof TaskRecordSchema>;
 export type NotificationFields = Partial<
   Pick<
     TaskRecord,
-    'event_published_at' | 'event_attempts' | 'event_abandoned' | 'callback_delivered_at' | 'callback_attempts' | 'callback_abandoned'
+    | 'event_published_at'
+    | 'event_attempts'
+    | 'event_abandoned'
+    | 'callback_delivered_at'
+    | 'callback_attempts'
+    | 'callback_abandoned'
   >
 >;
 

@@ -8,7 +8,7 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { CallbackPolicy } from '../api/http.js';
-import { commonConfig, CreateEventSourcesEnvSchema, parseEnv } from '../config.js';
+import { CreateEventSourcesEnvSchema, commonConfig, parseEnv } from '../config.js';
 import { createLogger } from '../log.js';
 import { PowertoolsTaskMetrics } from '../metrics.js';
 import type { IdempotencyDependencies } from '../tasks/idempotency.js';
@@ -48,5 +48,8 @@ export function createFromEventDependencies(
   env: Record<string, string | undefined> = process.env,
   clients: { dynamodb?: DynamoDBClient; sqs?: SQSClient } & ZoneClients = {},
 ): CreateDependencies & { allowedSources?: readonly string[] } {
-  return { ...createDependencies(env, clients), allowedSources: parseEnv(CreateEventSourcesEnvSchema, env).CREATE_EVENT_SOURCES };
+  return {
+    ...createDependencies(env, clients),
+    allowedSources: parseEnv(CreateEventSourcesEnvSchema, env).CREATE_EVENT_SOURCES,
+  };
 }

@@ -20,7 +20,11 @@ export function idempotencyStore(env: Env, client: DynamoDBClient = new DynamoDB
 }
 
 /** The per-corp budget counters live in the tasks table; none when the budget is off. */
-export function callBudget(env: Env, common: CommonConfig, client: DynamoDBClient = new DynamoDBClient({})): CallBudget | undefined {
+export function callBudget(
+  env: Env,
+  common: CommonConfig,
+  client: DynamoDBClient = new DynamoDBClient({}),
+): CallBudget | undefined {
   if (common.budgetWindows.length === 0) return undefined;
   return new DynamoCallBudget(client, parseEnv(TasksEnvSchema, env).TASKS_TABLE, common.budgetWindows);
 }

@@ -8,9 +8,9 @@ import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { CallbackPolicy } from '../api/http.js';
 import { ConfigurationError, NotifyEnvSchema, parseEnv } from '../config.js';
 import { HttpCallbackSender } from '../notify/callback.js';
-import { secretText } from '../secretText.js';
 import type { CompletionEvent } from '../notify/completion.js';
 import type { CompletionNotifier } from '../notify/notifyCompletion.js';
+import { secretText } from '../secretText.js';
 
 type Env = Record<string, string | undefined>;
 
@@ -21,7 +21,11 @@ export interface NotifierClients {
 
 /** What the create functions need to know: whether `callback_url` is accepted (https only on AWS). */
 export function callbackPolicy(env: Env): CallbackPolicy {
-  return { enabled: parseEnv(NotifyEnvSchema, env).CALLBACK_SECRET_PARAM !== undefined, allowHttp: false, setting: 'CALLBACK_SECRET_PARAM' };
+  return {
+    enabled: parseEnv(NotifyEnvSchema, env).CALLBACK_SECRET_PARAM !== undefined,
+    allowHttp: false,
+    setting: 'CALLBACK_SECRET_PARAM',
+  };
 }
 
 export function completionNotifier(env: Env, clients: NotifierClients = {}): CompletionNotifier {
@@ -37,11 +41,18 @@ export function completionNotifier(env: Env, clients: NotifierClients = {}): Com
       ]);
       return new EventBridgePublisher(clients.eventBridge ?? new EventBridgeClient({}), busName, config.EVENT_SOURCE);
     };
-    notifier.publisher = { publish: async (event) => (await (publisher ??= load())).publish(event) };
+    notifier.publisher = {
+      publish: async (event) => {
+        publisher ??= load();
+        return (await publisher).publish(event);
+      },
+    };
   }
   const secretName = config.CALLBACK_SECRET_PARAM;
   if (secretName) {
-    let parameters: Promise<{ get(name: string, options: { decrypt: boolean; maxAge: number }): Promise<unknown> }> | undefined;
+    let parameters:
+      | Promise<{ get(name: string, options: { decrypt: boolean; maxAge: number }): Promise<unknown> }>
+      | undefined;
     const load = async () => {
       const { SSMProvider } = await import('@aws-lambda-powertools/parameters/ssm');
       return new SSMProvider(clients.ssm ? { awsSdkV3Client: clients.ssm } : {});
@@ -49,8 +60,10 @@ export function completionNotifier(env: Env, clients: NotifierClients = {}): Com
     notifier.callbacks = new HttpCallbackSender({
       // Powertools caches the value (5 minutes), so a rotated secret is picked up without a deploy.
       secret: async () => {
-        const value = await (await (parameters ??= load())).get(secretName, { decrypt: true, maxAge: 300 });
-        if (typeof value !== 'string' || value === '') throw new ConfigurationError(`CALLBACK_SECRET_PARAM: parameter ${secretName} is empty`);
+        parameters ??= load();
+        const value = await (await parameters).get(secretName, { decrypt: true, maxAge: 300 });
+        if (typeof value !== 'string' || value === '')
+          throw new ConfigurationError(`CALLBACK_SECRET_PARAM: parameter ${secretName} is empty`);
         try {
           return secretText(`CALLBACK_SECRET_PARAM: parameter ${secretName}`, value);
         } catch (error) {

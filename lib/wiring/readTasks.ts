@@ -4,7 +4,10 @@ import { createLogger, type Log } from '../log.js';
 import type { TaskStore } from '../tasks/store.js';
 import { taskStore } from './dynamo.js';
 
-export function readDependencies(env: Record<string, string | undefined> = process.env, clients: { dynamodb?: DynamoDBClient } = {}): {
+export function readDependencies(
+  env: Record<string, string | undefined> = process.env,
+  clients: { dynamodb?: DynamoDBClient } = {},
+): {
   store: TaskStore;
   logger: Log;
 } {

@@ -3,6 +3,9 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { parseEnv, QueueEnvSchema } from '../config.js';
 import { SqsPollQueue } from '../queue/sqsQueue.js';
 
-export function pollQueue(env: Record<string, string | undefined>, client: SQSClient = new SQSClient({})): SqsPollQueue {
+export function pollQueue(
+  env: Record<string, string | undefined>,
+  client: SQSClient = new SQSClient({}),
+): SqsPollQueue {
   return new SqsPollQueue(client, parseEnv(QueueEnvSchema, env).POLL_QUEUE_URL);
 }

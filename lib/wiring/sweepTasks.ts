@@ -11,5 +11,10 @@ export function sweepDependencies(
   env: Record<string, string | undefined> = process.env,
   clients: { dynamodb?: DynamoDBClient; sqs?: SQSClient } = {},
 ): SweepDependencies {
-  return { ...commonConfig(env), logger: createLogger(), store: taskStore(env, clients.dynamodb), queue: pollQueue(env, clients.sqs) };
+  return {
+    ...commonConfig(env),
+    logger: createLogger(),
+    store: taskStore(env, clients.dynamodb),
+    queue: pollQueue(env, clients.sqs),
+  };
 }

@@ -7,7 +7,7 @@
  */
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { SSMClient } from '@aws-sdk/client-ssm';
-import { ConfigurationError, parseEnv, type ZoneTransportName, ZoneTransportEnvSchema } from '../config.js';
+import { ConfigurationError, parseEnv, ZoneTransportEnvSchema, type ZoneTransportName } from '../config.js';
 import type { Log } from '../log.js';
 import { HttpZoneTransport } from '../zone/httpTransport.js';
 import type { ZoneTransport } from '../zone/port.js';
@@ -40,7 +40,9 @@ function requireHttps(variable: string, url: string | undefined): void {
   const host = parsed.hostname.replace(/^\[|\]$/g, '');
   const loopback = host === 'localhost' || host === '::1' || /^127(\.\d{1,3}){3}$/.test(host);
   if (parsed.protocol === 'http:' && loopback) return;
-  throw new ConfigurationError(`invalid configuration: ${variable}: must be an https URL on AWS (requests carry secret keys)`);
+  throw new ConfigurationError(
+    `invalid configuration: ${variable}: must be an https URL on AWS (requests carry secret keys)`,
+  );
 }
 
 /**
@@ -61,7 +63,8 @@ export function checkZoneTransportEnv(env: Env, where: 'aws' | 'local' = 'aws'):
     bridgeTokenParam: config.ZONE_BRIDGE_TOKEN_PARAM,
   };
   if (config.ZONE_TRANSPORT === 'bridge') {
-    if (!config.ZONE_BRIDGE_URL) throw new ConfigurationError('invalid configuration: ZONE_BRIDGE_URL: required when ZONE_TRANSPORT=bridge');
+    if (!config.ZONE_BRIDGE_URL)
+      throw new ConfigurationError('invalid configuration: ZONE_BRIDGE_URL: required when ZONE_TRANSPORT=bridge');
     if (where === 'aws') {
       requireHttps('ZONE_BRIDGE_URL', config.ZONE_BRIDGE_URL);
       if (config.ZONE_BRIDGE_TOKEN !== undefined) {
@@ -96,17 +99,26 @@ function ssmBridgeToken(name: string, clients: ZoneClients): () => Promise<strin
 }
 
 /** The transport the settings name; WeCom transports load on their first call. */
-export function zoneTransport(env: Env, logger: Log, clients: ZoneClients = {}, where: 'aws' | 'local' = 'aws'): ZoneTransport {
+export function zoneTransport(
+  env: Env,
+  logger: Log,
+  clients: ZoneClients = {},
+  where: 'aws' | 'local' = 'aws',
+): ZoneTransport {
   const settings = checkZoneTransportEnv(env, where);
   if (settings.transport === 'bridge') {
-    const bearerToken = settings.bridgeTokenParam ? ssmBridgeToken(settings.bridgeTokenParam, clients) : settings.bridgeToken;
+    const bearerToken = settings.bridgeTokenParam
+      ? ssmBridgeToken(settings.bridgeTokenParam, clients)
+      : settings.bridgeToken;
     return new HttpZoneTransport({ baseUrl: settings.bridgeUrl ?? '', timeoutMs: settings.timeoutMs, bearerToken });
   }
   let transport: Promise<ZoneTransport> | undefined;
   const load = () => {
     transport ??= import('../zone/wecom/config.js').then(({ relayTransportFromEnv, wecomTransportFromEnv }) => {
       const dependencies = { ssm: clients.ssm, secretsManager: clients.secretsManager, logger };
-      return settings.transport === 'relay' ? relayTransportFromEnv(env, dependencies) : wecomTransportFromEnv(env, dependencies);
+      return settings.transport === 'relay'
+        ? relayTransportFromEnv(env, dependencies)
+        : wecomTransportFromEnv(env, dependencies);
     });
     return transport;
   };

@@ -17,7 +17,11 @@ export interface ZoneClient {
   getProgramTaskResult(jobid: string): Promise<GetProgramTaskResultResponse>;
 }
 
-function parseResponse<T>(apiName: string, json: string, schema: { safeParse(v: unknown): { success: true; data: T } | { success: false } }): T {
+function parseResponse<T>(
+  apiName: string,
+  json: string,
+  schema: { safeParse(v: unknown): { success: true; data: T } | { success: false } },
+): T {
   let body: unknown;
   try {
     body = JSON.parse(json);

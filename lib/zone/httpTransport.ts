@@ -37,7 +37,11 @@ export class HttpZoneTransport implements ZoneTransport {
     } catch (error) {
       // The error's kind only: never a message we did not write (it could name more than we want).
       const kind = error instanceof Error ? error.name : typeof error;
-      throw new ZoneTransportError(SDK_CODE.internal, `${apiName}: the zone bridge token could not be read (${kind})`, 'not_sent');
+      throw new ZoneTransportError(
+        SDK_CODE.internal,
+        `${apiName}: the zone bridge token could not be read (${kind})`,
+        'not_sent',
+      );
     }
     if (token) headers.authorization = `Bearer ${token}`;
     return headers;

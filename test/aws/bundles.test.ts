@@ -19,14 +19,30 @@ import { ZoneEmulator } from '../../lib/zone/emulator/emulator.js';
 import { SAMPLE_ARCHIVE, samplePrograms } from '../../lib/zone/emulator/sample.js';
 import { serveEmulator } from '../../lib/zone/emulator/server.js';
 import { DOC_EXAMPLE_REQUEST, SECRETS_AND_CHAT, submitAndWait } from '../support/fixtures.js';
+import {
+  AWS_TEST_ENV,
+  createIdempotencyTable,
+  createPollQueue,
+  createTasksTable,
+  dynamoClient,
+  motoEndpoint,
+  sqsClient,
+} from '../support/moto.js';
 import { packageAndUnzip } from '../support/osls.js';
-import { AWS_TEST_ENV, createIdempotencyTable, createPollQueue, createTasksTable, dynamoClient, motoEndpoint, sqsClient } from '../support/moto.js';
 
 const run = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, '../..');
 // Inside the project, so the bundles resolve the AWS SDK from node_modules as the Lambda runtime provides it.
 const OUT = join(ROOT, '.bundles-test');
-const FUNCTIONS = ['createTask', 'getTask', 'pollResult', 'sweepOverdue', 'createFromQueue', 'createFromEvent', 'openapi'];
+const FUNCTIONS = [
+  'createTask',
+  'getTask',
+  'pollResult',
+  'sweepOverdue',
+  'createFromQueue',
+  'createFromEvent',
+  'openapi',
+];
 /** The budget from the spine issue: each function's minified bundle under 250 KB. */
 const BUNDLE_BUDGET_BYTES = 250 * 1024;
 /**
@@ -67,35 +83,45 @@ describe('osls package', () => {
     ['getTask', ['client-dynamodb', 'lib-dynamodb']],
     ['createTask', ['client-dynamodb', 'client-sqs', 'lib-dynamodb']],
     ['pollResult', ['client-dynamodb', 'client-sqs', 'lib-dynamodb']],
-  ])('%s loads only the SDK clients it always uses at cold start (EventBridge, SSM, Secrets Manager wait for first use)', async (name, expected) => {
-    const probe = `
+  ])(
+    '%s loads only the SDK clients it always uses at cold start (EventBridge, SSM, Secrets Manager wait for first use)',
+    async (name, expected) => {
+      const probe = `
       const bundle = require(process.argv[1]);
       if (typeof bundle.handler !== 'function') throw new Error('no handler');
       const loaded = Object.keys(require.cache).map((file) => /@aws-sdk\\/([a-z-]+)\\//.exec(file)?.[1]).filter(Boolean);
       process.stdout.write(JSON.stringify([...new Set(loaded)].filter((p) => p.startsWith('client-') || p === 'lib-dynamodb').sort()));`;
-    const { stdout } = await run(process.execPath, ['-e', probe, join(OUT, name, 'functions', `${name}.cjs`)], {
-      cwd: ROOT,
-      env: {
-        ...process.env,
-        TASKS_TABLE: 't',
-        IDEMPOTENCY_TABLE: 'i',
-        POLL_QUEUE_URL: 'http://127.0.0.1:1/q',
-        ZONE_TRANSPORT: 'bridge',
-        ZONE_BRIDGE_URL: 'http://127.0.0.1:1',
-        EVENT_BUS_NAME: 'default',
-        CALLBACK_SECRET_PARAM: '/wecom-zone-tasks/dev/callback-secret',
-        AWS_REGION: 'us-east-1',
-      },
-    });
-    expect(JSON.parse(stdout)).toEqual(expected);
-  });
+      const { stdout } = await run(process.execPath, ['-e', probe, join(OUT, name, 'functions', `${name}.cjs`)], {
+        cwd: ROOT,
+        env: {
+          ...process.env,
+          TASKS_TABLE: 't',
+          IDEMPOTENCY_TABLE: 'i',
+          POLL_QUEUE_URL: 'http://127.0.0.1:1/q',
+          ZONE_TRANSPORT: 'bridge',
+          ZONE_BRIDGE_URL: 'http://127.0.0.1:1',
+          EVENT_BUS_NAME: 'default',
+          CALLBACK_SECRET_PARAM: '/wecom-zone-tasks/dev/callback-secret',
+          AWS_REGION: 'us-east-1',
+        },
+      });
+      expect(JSON.parse(stdout)).toEqual(expected);
+    },
+  );
 
   it('declares the queue, its dead-letter queue, the table and one role per function', async () => {
-    const template = JSON.parse(await readFile(join(OUT, 'package', 'cloudformation-template-update-stack.json'), 'utf8'));
+    const template = JSON.parse(
+      await readFile(join(OUT, 'package', 'cloudformation-template-update-stack.json'), 'utf8'),
+    );
     const resources = template.Resources;
     expect(resources.PollQueue.Properties.RedrivePolicy.maxReceiveCount).toBe(250);
-    expect(resources.PollQueue.Properties.VisibilityTimeout).toBeGreaterThanOrEqual(6 * resources.PollResultLambdaFunction.Properties.Timeout);
-    expect(resources.TasksTable.Properties).toMatchObject({ BillingMode: 'PAY_PER_REQUEST', TimeToLiveSpecification: { AttributeName: 'expires_at', Enabled: true } });
+    expect(resources.PollQueue.Properties.VisibilityTimeout).toBeGreaterThanOrEqual(
+      6 * resources.PollResultLambdaFunction.Properties.Timeout,
+    );
+    expect(resources.TasksTable.Properties).toMatchObject({
+      BillingMode: 'PAY_PER_REQUEST',
+      TimeToLiveSpecification: { AttributeName: 'expires_at', Enabled: true },
+    });
     const mapping = Object.values(resources).find((r: any) => r.Type === 'AWS::Lambda::EventSourceMapping') as any;
     expect(mapping.Properties.FunctionResponseTypes).toEqual(['ReportBatchItemFailures']);
     const pollActions = JSON.stringify(resources.PollResultRole.Properties.Policies);
@@ -105,10 +131,16 @@ describe('osls package', () => {
   });
 
   it('protects every HTTP route with IAM authorization and schedules the sweeper', async () => {
-    const template = JSON.parse(await readFile(join(OUT, 'package', 'cloudformation-template-update-stack.json'), 'utf8'));
+    const template = JSON.parse(
+      await readFile(join(OUT, 'package', 'cloudformation-template-update-stack.json'), 'utf8'),
+    );
     const resources = Object.values(template.Resources) as { Type: string; Properties: Record<string, unknown> }[];
     const routes = resources.filter((r) => r.Type === 'AWS::ApiGatewayV2::Route');
-    expect(routes.map((route) => route.Properties.RouteKey).sort()).toEqual(['GET /openapi.json', 'GET /tasks/{jobid}', 'POST /tasks']);
+    expect(routes.map((route) => route.Properties.RouteKey).sort()).toEqual([
+      'GET /openapi.json',
+      'GET /tasks/{jobid}',
+      'POST /tasks',
+    ]);
     for (const route of routes.filter((r) => String(r.Properties.RouteKey).includes('/tasks'))) {
       expect(route.Properties.AuthorizationType).toBe('AWS_IAM');
     }
@@ -171,7 +203,11 @@ describe.skipIf(!motoEndpoint)('the packaged bundles on DynamoDB + SQS (moto)', 
       expect(task.status).toBe('SUCCEEDED');
       expect(JSON.parse(task.response_data)).toEqual({ avg_reply_time: 2, negative_feedback_cnt: 0 });
 
-      const bad = await fetch(`${url}/tasks`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{' });
+      const bad = await fetch(`${url}/tasks`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{',
+      });
       expect(bad.status).toBe(400);
 
       const { ScanCommand } = await import('@aws-sdk/client-dynamodb');
@@ -188,7 +224,11 @@ describe.skipIf(!motoEndpoint)('the packaged bundles on DynamoDB + SQS (moto)', 
   it('createTask behind a REST API (payload 1.0) or an ALB: an Idempotency-Key in any letter case replays the first task', async () => {
     const body = JSON.stringify(DOC_EXAMPLE_REQUEST);
     const invoke = async (event: unknown) =>
-      (await createTask(event as Parameters<HttpHandler>[0], localContext('createTask'))) as { statusCode: number; headers?: Record<string, string>; body: string };
+      (await createTask(event as Parameters<HttpHandler>[0], localContext('createTask'))) as {
+        statusCode: number;
+        headers?: Record<string, string>;
+        body: string;
+      };
     const before = zone.calls.create_program_task ?? 0;
     const key = `rest-${randomUUID()}`;
 
@@ -261,7 +301,11 @@ function restApiEvent(headers: Record<string, string>, body: string) {
 /** An Application Load Balancer event (multi-value headers off): headers as the client sent them. https://docs.aws.amazon.com/elasticloadbalancing/latest/application/lambda-functions.html */
 function albEvent(headers: Record<string, string>, body: string) {
   return {
-    requestContext: { elb: { targetGroupArn: 'arn:aws:elasticloadbalancing:ap-southeast-1:123456789012:targetgroup/tasks/6d0ecf831eec9f09' } },
+    requestContext: {
+      elb: {
+        targetGroupArn: 'arn:aws:elasticloadbalancing:ap-southeast-1:123456789012:targetgroup/tasks/6d0ecf831eec9f09',
+      },
+    },
     httpMethod: 'POST',
     path: '/tasks',
     queryStringParameters: {},

@@ -26,7 +26,9 @@ function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
 async function packageStage(args: string[], env: NodeJS.ProcessEnv): Promise<{ ok: boolean; output: string }> {
   try {
     // One packaging at a time across test files: they share the project's build folders.
-    const { stdout, stderr } = await withPackageLock(() => run(OSLS, ['package', '--package', join(OUT, args.join('-') || 'default'), ...args], { cwd: ROOT, env }));
+    const { stdout, stderr } = await withPackageLock(() =>
+      run(OSLS, ['package', '--package', join(OUT, args.join('-') || 'default'), ...args], { cwd: ROOT, env }),
+    );
     return { ok: true, output: stdout + stderr };
   } catch (error) {
     const failed = error as { stdout?: string; stderr?: string };
@@ -41,7 +43,8 @@ describe('osls package checks the zone transport settings', () => {
     const { ok, output } = await packageStage([], cleanEnv());
     expect(ok).toBe(false);
     expect(output).toMatch(/stage "dev"/);
-    for (const name of ['WECOM_CORP_ID', 'WECOM_RELAY_PROGRAM_ID', 'WECOM_CORP_SECRET_PARAM']) expect(output).toContain(name);
+    for (const name of ['WECOM_CORP_ID', 'WECOM_RELAY_PROGRAM_ID', 'WECOM_CORP_SECRET_PARAM'])
+      expect(output).toContain(name);
   }, 120_000);
 
   it('refuses an unknown transport, and the bridge without its URL', async () => {

@@ -3,11 +3,21 @@
  * source mapping, and EventBridge envelopes as moto's EventBridge delivers them.
  */
 import { randomUUID } from 'node:crypto';
-import { CreateEventBusCommand, EventBridgeClient, PutEventsCommand, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
+import {
+  CreateEventBusCommand,
+  EventBridgeClient,
+  PutEventsCommand,
+  PutRuleCommand,
+  PutTargetsCommand,
+} from '@aws-sdk/client-eventbridge';
 import { GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { EventBridgeEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CREATE_DETAIL_TYPE, makeCreateFromEventHandler, makeCreateFromQueueHandler } from '../../lib/api/eventSources.js';
+import {
+  CREATE_DETAIL_TYPE,
+  makeCreateFromEventHandler,
+  makeCreateFromQueueHandler,
+} from '../../lib/api/eventSources.js';
 import { type LocalStack, startLocalStack } from '../../lib/local/stack.js';
 import { localContext, startEventSourceMapping } from '../../lib/queue/eventSourceMapping.js';
 import { SqsPollQueue } from '../../lib/queue/sqsQueue.js';
@@ -32,7 +42,9 @@ describe.skipIf(!motoEndpoint)('creating tasks from SQS and EventBridge (moto)',
     const send = (body: string) => sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: body }));
     await send(JSON.stringify(DOC_EXAMPLE_REQUEST));
     await send(JSON.stringify({ ...DOC_EXAMPLE_REQUEST, escape_type: 1 }));
-    await send(JSON.stringify({ ...DOC_EXAMPLE_REQUEST, msg_list: [{ msgid: 'MSGID1', encrypt_info: { secret_key: '' } }] }));
+    await send(
+      JSON.stringify({ ...DOC_EXAMPLE_REQUEST, msg_list: [{ msgid: 'MSGID1', encrypt_info: { secret_key: '' } }] }),
+    );
     await send('{"not json');
     const before = zone.calls.create_program_task ?? 0;
 
@@ -53,48 +65,96 @@ describe.skipIf(!motoEndpoint)('creating tasks from SQS and EventBridge (moto)',
       },
     });
     try {
-      await waitFor(async () => (logger.lines.filter((line) => line.includes('create request')).length >= 8 ? true : undefined), 20_000, 100);
+      await waitFor(
+        async () => (logger.lines.filter((line) => line.includes('create request')).length >= 8 ? true : undefined),
+        20_000,
+        100,
+      );
     } finally {
       await mapping.stop();
     }
-    const handled = logger.lines.map((line) => JSON.parse(line)).filter((line) => line.message === 'create request handled');
+    const handled = logger.lines
+      .map((line) => JSON.parse(line))
+      .filter((line) => line.message === 'create request handled');
     expect(handled.filter((line) => !line.replayed)).toHaveLength(2);
     expect(handled.filter((line) => line.replayed)).toHaveLength(2);
     expect((zone.calls.create_program_task ?? 0) - before).toBe(2);
-    const rejected = logger.lines.map((line) => JSON.parse(line)).filter((line) => line.message.startsWith('create request rejected'));
-    expect(rejected.map((line) => line.problem)).toContain('msg_list[0].encrypt_info.secret_key: must be a non-empty string');
+    const rejected = logger.lines
+      .map((line) => JSON.parse(line))
+      .filter((line) => line.message.startsWith('create request rejected'));
+    expect(rejected.map((line) => line.problem)).toContain(
+      'msg_list[0].encrypt_info.secret_key: must be a non-empty string',
+    );
     expect(rejected.map((line) => line.problem)).toContain('the message body is not valid JSON');
     for (const secret of SECRETS_AND_CHAT) expect(logger.lines.join('\n')).not.toContain(secret);
     const jobids = [...new Set(handled.map((line) => line.jobid as string))];
-    await waitFor(async () => ((await Promise.all(jobids.map((id) => stack.store.get(id)))).every((t) => t?.status === 'SUCCEEDED') ? true : undefined), 20_000, 100);
+    await waitFor(
+      async () =>
+        (await Promise.all(jobids.map((id) => stack.store.get(id)))).every((t) => t?.status === 'SUCCEEDED')
+          ? true
+          : undefined,
+      20_000,
+      100,
+    );
   });
 
   it('CreateProgramTask events, as EventBridge delivers them, create one task per event id', async () => {
-    const config = { endpoint: motoEndpoint, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } };
+    const config = {
+      endpoint: motoEndpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    };
     const events = new EventBridgeClient(config);
     const sqs = sqsClient();
     const bus = `upstream-${randomUUID()}`;
     await events.send(new CreateEventBusCommand({ Name: bus }));
     const capture = await createPollQueue(sqs);
-    const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: capture, AttributeNames: ['QueueArn'] }));
-    await events.send(new PutRuleCommand({ Name: 'create', EventBusName: bus, EventPattern: JSON.stringify({ 'detail-type': [CREATE_DETAIL_TYPE] }) }));
-    await events.send(new PutTargetsCommand({ Rule: 'create', EventBusName: bus, Targets: [{ Id: 'capture', Arn: Attributes?.QueueArn }] }));
+    const { Attributes } = await sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl: capture, AttributeNames: ['QueueArn'] }),
+    );
+    await events.send(
+      new PutRuleCommand({
+        Name: 'create',
+        EventBusName: bus,
+        EventPattern: JSON.stringify({ 'detail-type': [CREATE_DETAIL_TYPE] }),
+      }),
+    );
+    await events.send(
+      new PutTargetsCommand({
+        Rule: 'create',
+        EventBusName: bus,
+        Targets: [{ Id: 'capture', Arn: Attributes?.QueueArn }],
+      }),
+    );
     await events.send(
       new PutEventsCommand({
         Entries: [
-          { EventBusName: bus, Source: 'crm.orders', DetailType: CREATE_DETAIL_TYPE, Detail: JSON.stringify(DOC_EXAMPLE_REQUEST) },
-          { EventBusName: bus, Source: 'crm.orders', DetailType: CREATE_DETAIL_TYPE, Detail: JSON.stringify({ ...DOC_EXAMPLE_REQUEST, program_id: 'NOPE' }) },
+          {
+            EventBusName: bus,
+            Source: 'crm.orders',
+            DetailType: CREATE_DETAIL_TYPE,
+            Detail: JSON.stringify(DOC_EXAMPLE_REQUEST),
+          },
+          {
+            EventBusName: bus,
+            Source: 'crm.orders',
+            DetailType: CREATE_DETAIL_TYPE,
+            Detail: JSON.stringify({ ...DOC_EXAMPLE_REQUEST, program_id: 'NOPE' }),
+          },
         ],
       }),
     );
-    const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: capture, MaxNumberOfMessages: 10, WaitTimeSeconds: 2 }));
+    const { Messages = [] } = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: capture, MaxNumberOfMessages: 10, WaitTimeSeconds: 2 }),
+    );
     expect(Messages).toHaveLength(2);
     const envelopes = Messages.map((m) => JSON.parse(m.Body ?? '{}') as EventBridgeEvent<string, unknown>);
 
     const handler = makeCreateFromEventHandler(stack.deps);
     const before = zone.calls.create_program_task ?? 0;
     const outcomes = [];
-    for (const envelope of [...envelopes, ...envelopes]) outcomes.push(await handler(envelope, localContext('createFromEvent')));
+    for (const envelope of [...envelopes, ...envelopes])
+      outcomes.push(await handler(envelope, localContext('createFromEvent')));
     const created = outcomes.filter((outcome) => outcome.status === 'created');
     expect(created).toHaveLength(2);
     expect(new Set(created.map((outcome) => outcome.status === 'created' && outcome.task.jobid)).size).toBe(1);

@@ -4,7 +4,12 @@
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { CreateEventBusCommand, EventBridgeClient, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
+import {
+  CreateEventBusCommand,
+  EventBridgeClient,
+  PutRuleCommand,
+  PutTargetsCommand,
+} from '@aws-sdk/client-eventbridge';
 import { GetQueueAttributesCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { describe, expect, it } from 'vitest';
@@ -14,7 +19,11 @@ import { EventBridgePublisher } from '../../lib/notify/eventBridgePublisher.js';
 import { callbackPolicy, completionNotifier } from '../../lib/wiring/notifier.js';
 import { createPollQueue, motoEndpoint, sqsClient } from '../support/moto.js';
 
-const config = () => ({ endpoint: motoEndpoint, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+const config = () => ({
+  endpoint: motoEndpoint,
+  region: 'us-east-1',
+  credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+});
 
 const EVENT: CompletionEvent = {
   jobid: 'job-eb',
@@ -37,7 +46,9 @@ describe.skipIf(!motoEndpoint)('completion events and callback secrets on AWS AP
     const bus = `tasks-${randomUUID()}`;
     await events.send(new CreateEventBusCommand({ Name: bus }));
     const queueUrl = await createPollQueue(sqs);
-    const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }));
+    const { Attributes } = await sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }),
+    );
     await events.send(
       new PutRuleCommand({
         Name: 'completed',
@@ -45,13 +56,23 @@ describe.skipIf(!motoEndpoint)('completion events and callback secrets on AWS AP
         EventPattern: JSON.stringify({ source: ['wecom-zone-tasks'], 'detail-type': [COMPLETION_DETAIL_TYPE] }),
       }),
     );
-    await events.send(new PutTargetsCommand({ Rule: 'completed', EventBusName: bus, Targets: [{ Id: 'queue', Arn: Attributes?.QueueArn }] }));
+    await events.send(
+      new PutTargetsCommand({
+        Rule: 'completed',
+        EventBusName: bus,
+        Targets: [{ Id: 'queue', Arn: Attributes?.QueueArn }],
+      }),
+    );
 
     await new EventBridgePublisher(events, bus, 'wecom-zone-tasks').publish(EVENT);
     const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, WaitTimeSeconds: 2 }));
     expect(Messages).toHaveLength(1);
     const envelope = JSON.parse(Messages[0]?.Body ?? '{}');
-    expect(envelope).toMatchObject({ source: 'wecom-zone-tasks', 'detail-type': COMPLETION_DETAIL_TYPE, detail: EVENT });
+    expect(envelope).toMatchObject({
+      source: 'wecom-zone-tasks',
+      'detail-type': COMPLETION_DETAIL_TYPE,
+      detail: EVENT,
+    });
   });
 
   it('signs callbacks with the secret read from an SSM SecureString', async () => {
@@ -63,14 +84,22 @@ describe.skipIf(!motoEndpoint)('completion events and callback secrets on AWS AP
     const receiver = createServer(async (request, response) => {
       let body = '';
       for await (const chunk of request) body += String(chunk);
-      valid = verifyCallback(secret, request.headers[TIMESTAMP_HEADER] as string, request.headers[SIGNATURE_HEADER] as string, body);
+      valid = verifyCallback(
+        secret,
+        request.headers[TIMESTAMP_HEADER] as string,
+        request.headers[SIGNATURE_HEADER] as string,
+        body,
+      );
       response.writeHead(200).end();
     });
     await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
     try {
       const env = { CALLBACK_SECRET_PARAM: name };
       expect(callbackPolicy(env)).toEqual({ enabled: true, allowHttp: false, setting: 'CALLBACK_SECRET_PARAM' });
-      await completionNotifier(env, { ssm }).callbacks?.deliver(`http://127.0.0.1:${(receiver.address() as AddressInfo).port}/`, EVENT);
+      await completionNotifier(env, { ssm }).callbacks?.deliver(
+        `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/`,
+        EVENT,
+      );
       expect(valid).toBe(true);
     } finally {
       receiver.close();

@@ -15,7 +15,15 @@ import { SAMPLE_ARCHIVE, samplePrograms } from '../../lib/zone/emulator/sample.j
 import { type ServedEmulator, serveEmulator } from '../../lib/zone/emulator/server.js';
 import { HttpZoneTransport } from '../../lib/zone/httpTransport.js';
 import { DOC_EXAMPLE_REQUEST, heldProgram, waitFor } from '../support/fixtures.js';
-import { countCommands, createIdempotencyTable, createPollQueue, createTasksTable, dynamoClient, motoEndpoint, sqsClient } from '../support/moto.js';
+import {
+  countCommands,
+  createIdempotencyTable,
+  createPollQueue,
+  createTasksTable,
+  dynamoClient,
+  motoEndpoint,
+  sqsClient,
+} from '../support/moto.js';
 
 describe.skipIf(!motoEndpoint)('the flow on DynamoDB + SQS (moto) with the zone over HTTP', () => {
   const calls: ProgramCall[] = [];
@@ -28,10 +36,7 @@ describe.skipIf(!motoEndpoint)('the flow on DynamoDB + SQS (moto) with the zone 
   beforeAll(async () => {
     zone = new ZoneEmulator({
       archive: SAMPLE_ARCHIVE,
-      programs: [
-        ...samplePrograms(500),
-        heldProgram('HELD', 'held'),
-      ],
+      programs: [...samplePrograms(500), heldProgram('HELD', 'held')],
       runExternal: async (call) => {
         calls.push(call);
         return undefined;
@@ -69,11 +74,15 @@ describe.skipIf(!motoEndpoint)('the flow on DynamoDB + SQS (moto) with the zone 
 
   it('runs the source document example to SUCCEEDED', async () => {
     const jobid = await submit(DOC_EXAMPLE_REQUEST);
-    const task = await waitFor(async () => {
-      const response = await fetch(`${stack.url}/tasks/${jobid}`);
-      const body = (await response.json()) as { status: string; response_data: string };
-      return body.status === 'PENDING' ? undefined : body;
-    }, 30_000, 200);
+    const task = await waitFor(
+      async () => {
+        const response = await fetch(`${stack.url}/tasks/${jobid}`);
+        const body = (await response.json()) as { status: string; response_data: string };
+        return body.status === 'PENDING' ? undefined : body;
+      },
+      30_000,
+      200,
+    );
     expect(task.status).toBe('SUCCEEDED');
     expect(JSON.parse(task.response_data)).toEqual({ avg_reply_time: 2, negative_feedback_cnt: 0 });
   });
@@ -101,11 +110,17 @@ describe.skipIf(!motoEndpoint)('the flow on DynamoDB + SQS (moto) with the zone 
     expect((await store.get(jobid))?.status).toBe('PENDING');
 
     const call = calls.at(-1);
-    expect(zone.programAsyncJobCallBack({ job_info: call?.job_info, errcode: 0, result: '{"score": 3}' }).errcode).toBe(0);
-    const task = await waitFor(async () => {
-      const stored = await store.get(jobid);
-      return stored?.status === 'PENDING' ? undefined : stored;
-    }, 30_000, 200);
+    expect(zone.programAsyncJobCallBack({ job_info: call?.job_info, errcode: 0, result: '{"score": 3}' }).errcode).toBe(
+      0,
+    );
+    const task = await waitFor(
+      async () => {
+        const stored = await store.get(jobid);
+        return stored?.status === 'PENDING' ? undefined : stored;
+      },
+      30_000,
+      200,
+    );
     expect(task).toMatchObject({ status: 'SUCCEEDED', response_data: '{"score": 3}' });
     expect(task.attempts).toBeGreaterThan(20);
     expect(sends.count - before).toBe(1);

@@ -3,8 +3,9 @@
  * record a task writes stays inside the item limit, and a failure after the zone created a task
  * never answers "safe to retry".
  */
-import { ScanCommand } from '@aws-sdk/client-dynamodb';
+
 import { Logger } from '@aws-lambda-powertools/logger';
+import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalStack, startLocalStack } from '../../lib/local/stack.js';
 import { createLogger, SERVICE_NAME } from '../../lib/log.js';
@@ -69,7 +70,10 @@ describe.skipIf(!motoEndpoint)('DynamoDB’s 400 KB item limit, at every write o
     for (let attempt = 0; attempt < 2; attempt++) {
       const answer = await post(OVERSIZED, 'oversized-1');
       expect(answer.status).toBe(413);
-      expect(answer.body).toMatchObject({ error: 'task_too_large', message: expect.stringMatching(/^msg_list: .*400 KB item limit/) });
+      expect(answer.body).toMatchObject({
+        error: 'task_too_large',
+        message: expect.stringMatching(/^msg_list: .*400 KB item limit/),
+      });
       expect(JSON.stringify(answer.body)).not.toMatch(/safe to retry|MMMM|SECRETKEY/);
     }
     expect((zone.calls.create_program_task ?? 0) - before).toBe(0);
@@ -79,11 +83,18 @@ describe.skipIf(!motoEndpoint)('DynamoDB’s 400 KB item limit, at every write o
 
   it('the largest create the check lets through is stored, and so is its worst end: every message failed, with the room left for the result', async () => {
     // 1000 distinct msgids as long as the check allows.
-    const entry = (length: number) => Array.from({ length: 1000 }, (_, i) => ({ msgid: `${i}`.padStart(length, 'M'), encrypt_info: { secret_key: 'K' } }));
+    const entry = (length: number) =>
+      Array.from({ length: 1000 }, (_, i) => ({
+        msgid: `${i}`.padStart(length, 'M'),
+        encrypt_info: { secret_key: 'K' },
+      }));
     let length = 10;
     const fits = (candidate: number) => {
       try {
-        checkRecordFits({ program_id: 'PROG_ID', ability_id: 'ABILITY_ID', msg_list: entry(candidate), escape_type: 0 }, { corpId: 'default' });
+        checkRecordFits(
+          { program_id: 'PROG_ID', ability_id: 'ABILITY_ID', msg_list: entry(candidate), escape_type: 0 },
+          { corpId: 'default' },
+        );
         return true;
       } catch {
         return false;
@@ -103,7 +114,11 @@ describe.skipIf(!motoEndpoint)('DynamoDB’s 400 KB item limit, at every write o
     const answer: GetProgramTaskResultResponse = {
       errcode: 0,
       errmsg: 'ok',
-      fail_list: request.msg_list.map(({ msgid }) => ({ errcode: ERRCODE.msgidInvalid, errmsg: 'e'.repeat(MAX_ENTRY_ERRMSG_BYTES * 2), msgid })),
+      fail_list: request.msg_list.map(({ msgid }) => ({
+        errcode: ERRCODE.msgidInvalid,
+        errmsg: 'e'.repeat(MAX_ENTRY_ERRMSG_BYTES * 2),
+        msgid,
+      })),
       response_errcode: 0,
       response_data: 'r'.repeat(RESULT_ROOM_BYTES - 4096),
     };
@@ -113,7 +128,10 @@ describe.skipIf(!motoEndpoint)('DynamoDB’s 400 KB item limit, at every write o
     const outcome = await pollTaskRecord(record as NonNullable<typeof record>, {
       store,
       queue,
-      zone: { createProgramTask: async () => ({ errcode: -1, errmsg: '', fail_list: [] }), getProgramTaskResult: async () => answer },
+      zone: {
+        createProgramTask: async () => ({ errcode: -1, errmsg: '', fail_list: [] }),
+        getProgramTaskResult: async () => answer,
+      },
       schedule: DEFAULT_POLL_SCHEDULE,
       classifier: DEFAULT_CLASSIFIER,
       logger: recordingLogger(),
@@ -137,14 +155,21 @@ describe.skipIf(!motoEndpoint)('a final answer too large for the record', () => 
     const answer: GetProgramTaskResultResponse = {
       errcode: 0,
       errmsg: 'ok',
-      fail_list: Array.from({ length: 999 }, (_, i) => ({ errcode: ERRCODE.msgidInvalid, errmsg: 'msgid invalid', msgid: `MSG-${i}`.padEnd(40, 'x') })),
+      fail_list: Array.from({ length: 999 }, (_, i) => ({
+        errcode: ERRCODE.msgidInvalid,
+        errmsg: 'msgid invalid',
+        msgid: `MSG-${i}`.padEnd(40, 'x'),
+      })),
       response_errcode: 0,
       response_data: JSON.stringify({ blob: 'x'.repeat(340_000) }),
     };
     const outcome = await pollTaskRecord(record as NonNullable<typeof record>, {
       store,
       queue,
-      zone: { createProgramTask: async () => ({ errcode: -1, errmsg: '', fail_list: [] }), getProgramTaskResult: async () => answer },
+      zone: {
+        createProgramTask: async () => ({ errcode: -1, errmsg: '', fail_list: [] }),
+        getProgramTaskResult: async () => answer,
+      },
       schedule: DEFAULT_POLL_SCHEDULE,
       classifier: DEFAULT_CLASSIFIER,
       logger: recordingLogger(),
@@ -155,7 +180,9 @@ describe.skipIf(!motoEndpoint)('a final answer too large for the record', () => 
     expect(stored).toMatchObject({
       status: 'FAILED',
       response_errcode: 0,
-      errmsg: expect.stringMatching(/^response_data exceeds the \d+ bytes left in the task record: the program answered 340011 bytes and 999 fail_list entries/),
+      errmsg: expect.stringMatching(
+        /^response_data exceeds the \d+ bytes left in the task record: the program answered 340011 bytes and 999 fail_list entries/,
+      ),
     });
     expect(stored?.response_data).toBeUndefined();
     // What did fit is kept: which messages failed.

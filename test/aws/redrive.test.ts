@@ -8,7 +8,13 @@ import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import { resolve } from 'node:path';
-import { PutEventsCommand, PutRuleCommand, PutTargetsCommand, CreateEventBusCommand, EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import {
+  CreateEventBusCommand,
+  EventBridgeClient,
+  PutEventsCommand,
+  PutRuleCommand,
+  PutTargetsCommand,
+} from '@aws-sdk/client-eventbridge';
 import {
   CreateQueueCommand,
   GetQueueAttributesCommand,
@@ -18,14 +24,18 @@ import {
 } from '@aws-sdk/client-sqs';
 import type { EventBridgeEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CREATE_DETAIL_TYPE, makeCreateFromEventHandler, makeCreateFromQueueHandler } from '../../lib/api/eventSources.js';
+import {
+  CREATE_DETAIL_TYPE,
+  makeCreateFromEventHandler,
+  makeCreateFromQueueHandler,
+} from '../../lib/api/eventSources.js';
 import { makePollResultHandler } from '../../lib/api/pollRoutes.js';
 import { EXIT } from '../../lib/cli/args.js';
 import { listen } from '../../lib/local/nodeHttp.js';
 import { redriveMessage } from '../../lib/ops/redrive.js';
+import { CreateProgramTaskRequestSchema } from '../../lib/protocol/zone.js';
 import { localContext, type SqsBatchHandler, startEventSourceMapping } from '../../lib/queue/eventSourceMapping.js';
 import { SqsPollQueue } from '../../lib/queue/sqsQueue.js';
-import { CreateProgramTaskRequestSchema } from '../../lib/protocol/zone.js';
 import { submitTask } from '../../lib/tasks/submitTask.js';
 import { createDependencies, createFromEventDependencies } from '../../lib/wiring/createTasks.js';
 import { pollDependencies } from '../../lib/wiring/pollTasks.js';
@@ -33,7 +43,15 @@ import { ZoneEmulator } from '../../lib/zone/emulator/emulator.js';
 import { SAMPLE_ARCHIVE, samplePrograms } from '../../lib/zone/emulator/sample.js';
 import { serveEmulator } from '../../lib/zone/emulator/server.js';
 import { DOC_EXAMPLE_REQUEST, recordingLogger, SECRETS_AND_CHAT, waitFor } from '../support/fixtures.js';
-import { AWS_TEST_ENV, createIdempotencyTable, createPollQueue, createTasksTable, dynamoClient, motoEndpoint, sqsClient } from '../support/moto.js';
+import {
+  AWS_TEST_ENV,
+  createIdempotencyTable,
+  createPollQueue,
+  createTasksTable,
+  dynamoClient,
+  motoEndpoint,
+  sqsClient,
+} from '../support/moto.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const TSX = resolve(ROOT, 'node_modules/.bin/tsx');
@@ -44,7 +62,11 @@ function redriveCli(args: string[]): Promise<{ code: number | null; stdout: stri
   for (const [name, value] of Object.entries(process.env)) if (!/^AWS_/.test(name)) env[name] = value;
   Object.assign(env, AWS_TEST_ENV, { AWS_EC2_METADATA_DISABLED: 'true' });
   return new Promise((done) => {
-    const child = spawn(TSX, ['lib/cli/main.ts', 'redrive', ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(TSX, ['lib/cli/main.ts', 'redrive', ...args], {
+      cwd: ROOT,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk) => {
@@ -64,22 +86,41 @@ async function queueArn(sqs: SQSClient, url: string): Promise<string> {
 
 async function depth(sqs: SQSClient, url: string): Promise<number> {
   const { Attributes } = await sqs.send(
-    new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
+    new GetQueueAttributesCommand({
+      QueueUrl: url,
+      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+    }),
   );
-  return Number(Attributes?.ApproximateNumberOfMessages ?? 0) + Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0);
+  return (
+    Number(Attributes?.ApproximateNumberOfMessages ?? 0) +
+    Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0)
+  );
 }
 
 /** A queue with a dead-letter queue after one failed receive (the stack's queues use 30 and 250). */
 async function queueWithDeadLetters(sqs: SQSClient, name: string): Promise<{ queue: string; deadLetters: string }> {
-  const deadLetters = (await sqs.send(new CreateQueueCommand({ QueueName: `${name}-dlq-${randomUUID()}` }))).QueueUrl ?? '';
+  const deadLetters =
+    (await sqs.send(new CreateQueueCommand({ QueueName: `${name}-dlq-${randomUUID()}` }))).QueueUrl ?? '';
   const redrive = JSON.stringify({ deadLetterTargetArn: await queueArn(sqs, deadLetters), maxReceiveCount: 1 });
   const queue =
-    (await sqs.send(new CreateQueueCommand({ QueueName: `${name}-${randomUUID()}`, Attributes: { VisibilityTimeout: '1', RedrivePolicy: redrive } }))).QueueUrl ?? '';
+    (
+      await sqs.send(
+        new CreateQueueCommand({
+          QueueName: `${name}-${randomUUID()}`,
+          Attributes: { VisibilityTimeout: '1', RedrivePolicy: redrive },
+        }),
+      )
+    ).QueueUrl ?? '';
   return { queue, deadLetters };
 }
 
 /** Run a consumer until `done` holds, then stop it. */
-async function consumeUntil(consumer: SqsPollQueue, handler: SqsBatchHandler, done: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+async function consumeUntil(
+  consumer: SqsPollQueue,
+  handler: SqsBatchHandler,
+  done: () => Promise<boolean>,
+  timeoutMs = 30_000,
+): Promise<void> {
   const mapping = startEventSourceMapping({ consumer, handler, concurrency: 1, waitSeconds: 1 });
   try {
     await waitFor(async () => ((await done()) ? true : undefined), timeoutMs, 200);
@@ -127,7 +168,10 @@ describe.skipIf(!motoEndpoint)('redrive: every dead-letter queue back to a worki
 
   /** Wired as on Lambda, with a logger the test reads. */
   const working = () => ({ ...createDependencies(env, { dynamodb, sqs }), logger: recordingLogger() });
-  const zoneDown = () => ({ ...createDependencies({ ...env, ZONE_BRIDGE_URL: down }, { dynamodb, sqs }), logger: recordingLogger() });
+  const zoneDown = () => ({
+    ...createDependencies({ ...env, ZONE_BRIDGE_URL: down }, { dynamodb, sqs }),
+    logger: recordingLogger(),
+  });
 
   /** Polls the tasks on the stack's poll queue until they end. */
   async function untilDone(jobids: string[]): Promise<void> {
@@ -146,13 +190,26 @@ describe.skipIf(!motoEndpoint)('redrive: every dead-letter queue back to a worki
     const { queue, deadLetters } = await queueWithDeadLetters(sqs, 'create');
     const body = JSON.stringify(DOC_EXAMPLE_REQUEST);
     const keyed = await sqs.send(
-      new SendMessageCommand({ QueueUrl: queue, MessageBody: body, MessageAttributes: { 'idempotency-key': { DataType: 'String', StringValue: `order-${randomUUID()}` } } }),
+      new SendMessageCommand({
+        QueueUrl: queue,
+        MessageBody: body,
+        MessageAttributes: { 'idempotency-key': { DataType: 'String', StringValue: `order-${randomUUID()}` } },
+      }),
     );
-    const unkeyed = await sqs.send(new SendMessageCommand({ QueueUrl: queue, MessageBody: JSON.stringify({ ...DOC_EXAMPLE_REQUEST, escape_type: 1 }) }));
+    const unkeyed = await sqs.send(
+      new SendMessageCommand({
+        QueueUrl: queue,
+        MessageBody: JSON.stringify({ ...DOC_EXAMPLE_REQUEST, escape_type: 1 }),
+      }),
+    );
 
     // The zone is down: every try fails, and SQS moves both requests to the dead-letter queue.
     const failing = zoneDown();
-    await consumeUntil(new SqsPollQueue(sqs, queue), makeCreateFromQueueHandler(failing), async () => (await depth(sqs, deadLetters)) === 2);
+    await consumeUntil(
+      new SqsPollQueue(sqs, queue),
+      makeCreateFromQueueHandler(failing),
+      async () => (await depth(sqs, deadLetters)) === 2,
+    );
     expect(handledJobids(failing.logger)).toEqual([]);
     expect(await depth(sqs, queue)).toBe(0);
 
@@ -164,7 +221,13 @@ describe.skipIf(!motoEndpoint)('redrive: every dead-letter queue back to a worki
 
     // An interrupted redrive (sent, not yet deleted) would leave a duplicate: it must not make a second task.
     const unkeyedBody = JSON.stringify({ ...DOC_EXAMPLE_REQUEST, escape_type: 1 });
-    await sqs.send(new SendMessageCommand({ QueueUrl: queue, MessageBody: unkeyedBody, MessageAttributes: { 'idempotency-key': { DataType: 'String', StringValue: unkeyed.MessageId ?? '' } } }));
+    await sqs.send(
+      new SendMessageCommand({
+        QueueUrl: queue,
+        MessageBody: unkeyedBody,
+        MessageAttributes: { 'idempotency-key': { DataType: 'String', StringValue: unkeyed.MessageId ?? '' } },
+      }),
+    );
 
     const before = zone.calls.create_program_task ?? 0;
     const consumer = working();
@@ -194,38 +257,76 @@ describe.skipIf(!motoEndpoint)('redrive: every dead-letter queue back to a worki
   }, 90_000);
 
   it('events: createFromEvent’s failure records have their own queue; `redrive events` turns them into create requests that createFromQueue creates once', async () => {
-    const events = new EventBridgeClient({ endpoint: motoEndpoint, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+    const events = new EventBridgeClient({
+      endpoint: motoEndpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    });
     // A real envelope from moto's EventBridge, through a rule with the stack's pattern (allow-listed source).
     const bus = `orders-${randomUUID()}`;
     await events.send(new CreateEventBusCommand({ Name: bus }));
     const capture = await createPollQueue(sqs);
-    await events.send(new PutRuleCommand({ Name: 'create', EventBusName: bus, EventPattern: JSON.stringify({ source: ['crm.orders'], 'detail-type': [CREATE_DETAIL_TYPE] }) }));
-    await events.send(new PutTargetsCommand({ Rule: 'create', EventBusName: bus, Targets: [{ Id: 'capture', Arn: await queueArn(sqs, capture) }] }));
+    await events.send(
+      new PutRuleCommand({
+        Name: 'create',
+        EventBusName: bus,
+        EventPattern: JSON.stringify({ source: ['crm.orders'], 'detail-type': [CREATE_DETAIL_TYPE] }),
+      }),
+    );
+    await events.send(
+      new PutTargetsCommand({
+        Rule: 'create',
+        EventBusName: bus,
+        Targets: [{ Id: 'capture', Arn: await queueArn(sqs, capture) }],
+      }),
+    );
     await events.send(
       new PutEventsCommand({
         Entries: [
-          { EventBusName: bus, Source: 'crm.orders', DetailType: CREATE_DETAIL_TYPE, Detail: JSON.stringify(DOC_EXAMPLE_REQUEST) },
-          { EventBusName: bus, Source: 'intruder', DetailType: CREATE_DETAIL_TYPE, Detail: JSON.stringify(DOC_EXAMPLE_REQUEST) },
+          {
+            EventBusName: bus,
+            Source: 'crm.orders',
+            DetailType: CREATE_DETAIL_TYPE,
+            Detail: JSON.stringify(DOC_EXAMPLE_REQUEST),
+          },
+          {
+            EventBusName: bus,
+            Source: 'intruder',
+            DetailType: CREATE_DETAIL_TYPE,
+            Detail: JSON.stringify(DOC_EXAMPLE_REQUEST),
+          },
         ],
       }),
     );
-    const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: capture, MaxNumberOfMessages: 10, WaitTimeSeconds: 2 }));
+    const { Messages = [] } = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: capture, MaxNumberOfMessages: 10, WaitTimeSeconds: 2 }),
+    );
     expect(Messages).toHaveLength(1); // the rule's source filter kept the intruder out
     const envelope = JSON.parse(Messages[0]?.Body ?? '{}') as EventBridgeEvent<string, unknown>;
     expect(envelope.source).toBe('crm.orders');
 
     // The function checks the source again, for events that did not come through the rule.
     const allowList = { ...env, CREATE_EVENT_SOURCES: 'crm.orders' };
-    const guarded = makeCreateFromEventHandler({ ...createFromEventDependencies(allowList, { dynamodb, sqs }), logger: recordingLogger() });
-    expect(await guarded({ ...envelope, source: 'intruder' }, localContext('createFromEvent'))).toMatchObject({ status: 'rejected', error: 'source_not_allowed' });
+    const guarded = makeCreateFromEventHandler({
+      ...createFromEventDependencies(allowList, { dynamodb, sqs }),
+      logger: recordingLogger(),
+    });
+    expect(await guarded({ ...envelope, source: 'intruder' }, localContext('createFromEvent'))).toMatchObject({
+      status: 'rejected',
+      error: 'source_not_allowed',
+    });
 
     // The zone is down: the invocation throws, and after Lambda's retries its failure record goes to
     // the on-failure destination, in the shape Lambda documents:
     // https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html
-    const failing = makeCreateFromEventHandler({ ...createFromEventDependencies({ ...allowList, ZONE_BRIDGE_URL: down }, { dynamodb, sqs }), logger: recordingLogger() });
+    const failing = makeCreateFromEventHandler({
+      ...createFromEventDependencies({ ...allowList, ZONE_BRIDGE_URL: down }, { dynamodb, sqs }),
+      logger: recordingLogger(),
+    });
     const thrown = await failing(envelope, localContext('createFromEvent')).catch((error: Error) => error);
     expect(thrown).toBeInstanceOf(Error);
-    const eventsDeadLetters = (await sqs.send(new CreateQueueCommand({ QueueName: `events-dlq-${randomUUID()}` }))).QueueUrl ?? '';
+    const eventsDeadLetters =
+      (await sqs.send(new CreateQueueCommand({ QueueName: `events-dlq-${randomUUID()}` }))).QueueUrl ?? '';
     const record = {
       version: '1.0',
       timestamp: new Date().toISOString(),
@@ -257,7 +358,11 @@ describe.skipIf(!motoEndpoint)('redrive: every dead-letter queue back to a worki
 
     const before = zone.calls.create_program_task ?? 0;
     const consumer = working();
-    await consumeUntil(new SqsPollQueue(sqs, queue), makeCreateFromQueueHandler(consumer), async () => handledJobids(consumer.logger).length === 1);
+    await consumeUntil(
+      new SqsPollQueue(sqs, queue),
+      makeCreateFromQueueHandler(consumer),
+      async () => handledJobids(consumer.logger).length === 1,
+    );
     const [handled] = handledJobids(consumer.logger);
     expect(handled).toMatchObject({ replayed: false });
     expect((zone.calls.create_program_task ?? 0) - before).toBe(1);
@@ -286,37 +391,69 @@ describe.skipIf(!motoEndpoint)('redrive: every dead-letter queue back to a worki
     expect(moved.stdout).toBe(`moved 1 message from ${deadLetters} to ${queue}\n`);
 
     const deps = { ...pollDependencies(pollEnv, { dynamodb, sqs }), logger: recordingLogger() };
-    await consumeUntil(new SqsPollQueue(sqs, queue), makePollResultHandler(deps), async () => (await deps.store.get(task.jobid))?.status === 'SUCCEEDED');
+    await consumeUntil(
+      new SqsPollQueue(sqs, queue),
+      makePollResultHandler(deps),
+      async () => (await deps.store.get(task.jobid))?.status === 'SUCCEEDED',
+    );
     expect(await depth(sqs, deadLetters)).toBe(0);
   }, 90_000);
 
   it('names what is wrong: an unknown queue is refused (exit 4), a wrong kind is a usage error (exit 1)', async () => {
-    const missing = await redriveCli(['poll', '--from', `${motoEndpoint}/123456789012/no-such-queue-${randomUUID()}`, '--to', env.POLL_QUEUE_URL as string]);
+    const missing = await redriveCli([
+      'poll',
+      '--from',
+      `${motoEndpoint}/123456789012/no-such-queue-${randomUUID()}`,
+      '--to',
+      env.POLL_QUEUE_URL as string,
+    ]);
     expect(missing.code).toBe(EXIT.rejected);
     expect(missing.stderr).toMatch(/redrive: SQS refused the call \(.*\): check the queue URLs/);
-    const kind = await redriveCli(['tasks', '--from', env.POLL_QUEUE_URL as string, '--to', env.POLL_QUEUE_URL as string]);
+    const kind = await redriveCli([
+      'tasks',
+      '--from',
+      env.POLL_QUEUE_URL as string,
+      '--to',
+      env.POLL_QUEUE_URL as string,
+    ]);
     expect(kind.code).toBe(EXIT.usage);
     expect(kind.stderr).toMatch(/unknown kind "tasks"/);
   }, 30_000);
 });
 
 describe('the shape each redrive kind accepts', () => {
-  const message = (body: unknown, extra: Record<string, unknown> = {}) => ({ MessageId: randomUUID(), Body: typeof body === 'string' ? body : JSON.stringify(body), ...extra });
+  const message = (body: unknown, extra: Record<string, unknown> = {}) => ({
+    MessageId: randomUUID(),
+    Body: typeof body === 'string' ? body : JSON.stringify(body),
+    ...extra,
+  });
 
   it('poll takes poll messages only; create takes create requests only; events takes CreateProgramTask failure records only', () => {
-    expect(redriveMessage('poll', message({ jobid: 'J1', chain: 2 }))).toMatchObject({ body: '{"jobid":"J1","chain":2}' });
+    expect(redriveMessage('poll', message({ jobid: 'J1', chain: 2 }))).toMatchObject({
+      body: '{"jobid":"J1","chain":2}',
+    });
     expect(redriveMessage('poll', message(DOC_EXAMPLE_REQUEST))).toEqual({ left: 'not_a_poll_message' });
     expect(redriveMessage('create', message('{"broken'))).toEqual({ left: 'not_json' });
     expect(redriveMessage('create', message({ jobid: 'J1' }))).toEqual({ left: 'not_a_create_request' });
-    const failure = { version: '1.0', timestamp: 't', requestContext: { requestId: 'r', functionArn: 'f', condition: 'RetriesExhausted', approximateInvokeCount: 3 } };
+    const failure = {
+      version: '1.0',
+      timestamp: 't',
+      requestContext: { requestId: 'r', functionArn: 'f', condition: 'RetriesExhausted', approximateInvokeCount: 3 },
+    };
     const event = { id: 'e-1', 'detail-type': CREATE_DETAIL_TYPE, source: 'crm.orders', detail: DOC_EXAMPLE_REQUEST };
-    expect(redriveMessage('create', message({ ...failure, requestPayload: event }))).toEqual({ left: 'not_a_create_request' });
+    expect(redriveMessage('create', message({ ...failure, requestPayload: event }))).toEqual({
+      left: 'not_a_create_request',
+    });
     expect(redriveMessage('events', message({ ...failure, requestPayload: event }))).toEqual({
       body: JSON.stringify(DOC_EXAMPLE_REQUEST),
       attributes: { 'idempotency-key': { DataType: 'String', StringValue: 'eventbridge:e-1' } },
     });
-    expect(redriveMessage('events', message({ ...failure, requestPayload: { ...event, 'detail-type': 'Other' } }))).toEqual({ left: 'not_a_create_event_failure' });
-    expect(redriveMessage('events', message({ ...failure, requestPayload: { ...event, detail: { program_id: 'P' } } }))).toEqual({ left: 'not_a_create_event_failure' });
+    expect(
+      redriveMessage('events', message({ ...failure, requestPayload: { ...event, 'detail-type': 'Other' } })),
+    ).toEqual({ left: 'not_a_create_event_failure' });
+    expect(
+      redriveMessage('events', message({ ...failure, requestPayload: { ...event, detail: { program_id: 'P' } } })),
+    ).toEqual({ left: 'not_a_create_event_failure' });
     expect(redriveMessage('events', message(DOC_EXAMPLE_REQUEST))).toEqual({ left: 'not_a_create_event_failure' });
   });
 });

@@ -22,7 +22,11 @@ import { startFakeWecomApi } from '../support/fakeWecomApi.js';
 import { DOC_EXAMPLE_REQUEST, recordingLogger } from '../support/fixtures.js';
 import { motoEndpoint } from '../support/moto.js';
 
-const clientConfig = () => ({ endpoint: motoEndpoint, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+const clientConfig = () => ({
+  endpoint: motoEndpoint,
+  region: 'us-east-1',
+  credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+});
 const SECRET = 'corp-secret-43-characters-long-abcdefghijk';
 
 describe.skipIf(!motoEndpoint)('secrets read byte for byte, less a trailing line break', () => {
@@ -36,7 +40,13 @@ describe.skipIf(!motoEndpoint)('secrets read byte for byte, less a trailing line
   }
 
   it('the corp secret stored from `echo secret > f` in SSM: gettoken succeeds and the task is created (before: 40001 forever)', async () => {
-    const fake = await startFakeWecomApi({ corpId: 'ww1', corpSecret: SECRET, zoneProgramId: 'ZP', zoneAbilityId: 'run', programLatencyMs: 0 });
+    const fake = await startFakeWecomApi({
+      corpId: 'ww1',
+      corpSecret: SECRET,
+      zoneProgramId: 'ZP',
+      zoneAbilityId: 'run',
+      programLatencyMs: 0,
+    });
     try {
       const transport = zoneTransport(
         {
@@ -59,12 +69,19 @@ describe.skipIf(!motoEndpoint)('secrets read byte for byte, less a trailing line
 
   it('every reader drops a trailing CR/LF: SSM, Secrets Manager (plain and a JSON key), a file', async () => {
     expect(await ssmSecret({ name: await parameter(`${SECRET}\r\n`), client: ssm }).get()).toBe(SECRET);
-    const plain = await secretsManager.send(new CreateSecretCommand({ Name: `wecom-${randomUUID()}`, SecretString: `${SECRET}\n` }));
+    const plain = await secretsManager.send(
+      new CreateSecretCommand({ Name: `wecom-${randomUUID()}`, SecretString: `${SECRET}\n` }),
+    );
     expect(await secretsManagerSecret({ secretId: plain.ARN ?? '', client: secretsManager }).get()).toBe(SECRET);
     const json = await secretsManager.send(
-      new CreateSecretCommand({ Name: `wecom-${randomUUID()}`, SecretString: JSON.stringify({ corpsecret: `${SECRET}\n` }) }),
+      new CreateSecretCommand({
+        Name: `wecom-${randomUUID()}`,
+        SecretString: JSON.stringify({ corpsecret: `${SECRET}\n` }),
+      }),
     );
-    expect(await secretsManagerSecret({ secretId: json.ARN ?? '', client: secretsManager, jsonKey: 'corpsecret' }).get()).toBe(SECRET);
+    expect(
+      await secretsManagerSecret({ secretId: json.ARN ?? '', client: secretsManager, jsonKey: 'corpsecret' }).get(),
+    ).toBe(SECRET);
     const dir = await mkdtemp(join(tmpdir(), 'secret-'));
     await writeFile(join(dir, 'corpsecret.txt'), `${SECRET}\r\n`);
     expect(await fileSecret({ path: join(dir, 'corpsecret.txt') }).get()).toBe(SECRET);
@@ -76,9 +93,15 @@ describe.skipIf(!motoEndpoint)('secrets read byte for byte, less a trailing line
       .get()
       .catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(SecretUnavailableError);
-    expect((failure as Error).message).toBe(`ssm:${name}: the secret starts or ends in whitespace; remove it (a secret never holds spaces at its ends)`);
-    const spaced = await secretsManager.send(new CreateSecretCommand({ Name: `wecom-${randomUUID()}`, SecretString: `\t${SECRET}` }));
-    await expect(secretsManagerSecret({ secretId: spaced.ARN ?? '', client: secretsManager }).get()).rejects.toThrow(/starts or ends in whitespace/);
+    expect((failure as Error).message).toBe(
+      `ssm:${name}: the secret starts or ends in whitespace; remove it (a secret never holds spaces at its ends)`,
+    );
+    const spaced = await secretsManager.send(
+      new CreateSecretCommand({ Name: `wecom-${randomUUID()}`, SecretString: `\t${SECRET}` }),
+    );
+    await expect(secretsManagerSecret({ secretId: spaced.ARN ?? '', client: secretsManager }).get()).rejects.toThrow(
+      /starts or ends in whitespace/,
+    );
   });
 
   it('the bridge token in SSM (ZONE_BRIDGE_TOKEN_PARAM), read the same way: the bridge sees the token without the line break', async () => {
@@ -90,7 +113,11 @@ describe.skipIf(!motoEndpoint)('secrets read byte for byte, less a trailing line
     await new Promise<void>((done) => bridge.listen(0, '127.0.0.1', () => done()));
     try {
       const url = `http://127.0.0.1:${(bridge.address() as AddressInfo).port}`;
-      const transport = zoneTransport({ ZONE_TRANSPORT: 'bridge', ZONE_BRIDGE_URL: url, ZONE_BRIDGE_TOKEN_PARAM: await parameter('bridge-token\n') }, recordingLogger(), { ssm });
+      const transport = zoneTransport(
+        { ZONE_TRANSPORT: 'bridge', ZONE_BRIDGE_URL: url, ZONE_BRIDGE_TOKEN_PARAM: await parameter('bridge-token\n') },
+        recordingLogger(),
+        { ssm },
+      );
       await transport.invoke('get_program_task_result', '{"jobid":"j"}');
       expect(seen).toEqual(['Bearer bridge-token']);
     } finally {
@@ -103,7 +130,12 @@ describe.skipIf(!motoEndpoint)('secrets read byte for byte, less a trailing line
     const notifier = completionNotifier({ CALLBACK_SECRET_PARAM: name, EVENT_BUS_NAME: '' }, { ssm });
     const sender = notifier.callbacks as HttpCallbackSender;
     expect(await sender.options.secret()).toBe('callback-signing-secret-value');
-    const spaced = completionNotifier({ CALLBACK_SECRET_PARAM: await parameter('callback-signing-secret-value \n') }, { ssm });
-    await expect((spaced.callbacks as HttpCallbackSender).options.secret()).rejects.toThrow(/CALLBACK_SECRET_PARAM: parameter .*whitespace/);
+    const spaced = completionNotifier(
+      { CALLBACK_SECRET_PARAM: await parameter('callback-signing-secret-value \n') },
+      { ssm },
+    );
+    await expect((spaced.callbacks as HttpCallbackSender).options.secret()).rejects.toThrow(
+      /CALLBACK_SECRET_PARAM: parameter .*whitespace/,
+    );
   });
 });

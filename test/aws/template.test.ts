@@ -78,7 +78,10 @@ afterAll(async () => {
 
 describe('the packaged stack', () => {
   it('alarms on every dead-letter queue, the poll queue’s age, every function’s errors and throttles and HTTP 5xx, all to one topic that is an output', () => {
-    const alarms: Record<string, any>[] = ofType('AWS::CloudWatch::Alarm').map(([id, alarm]) => ({ id, ...alarm.Properties }));
+    const alarms: Record<string, any>[] = ofType('AWS::CloudWatch::Alarm').map(([id, alarm]) => ({
+      id,
+      ...alarm.Properties,
+    }));
     for (const alarm of alarms) {
       expect(alarm.AlarmActions, alarm.id).toEqual([{ Ref: 'AlarmTopic' }]);
       expect(alarm.TreatMissingData, alarm.id).toBe('notBreaching');
@@ -97,16 +100,32 @@ describe('the packaged stack', () => {
     expect(functionIds()).toHaveLength(7);
     for (const id of functionIds()) {
       for (const metric of ['Errors', 'Throttles']) {
-        const alarm = alarms.find((a) => a.Namespace === 'AWS/Lambda' && a.MetricName === metric && ref(a.Dimensions?.[0]?.Value) === id);
-        expect(alarm, `${metric} alarm of ${id}`).toMatchObject({ Statistic: 'Sum', Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold' });
+        const alarm = alarms.find(
+          (a) => a.Namespace === 'AWS/Lambda' && a.MetricName === metric && ref(a.Dimensions?.[0]?.Value) === id,
+        );
+        expect(alarm, `${metric} alarm of ${id}`).toMatchObject({
+          Statistic: 'Sum',
+          Threshold: 1,
+          ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        });
       }
     }
     // Every dead-letter queue: a redrive target or a Lambda on-failure destination.
     const deadLetterQueues = deadLetterQueueIds();
-    expect(deadLetterQueues.sort()).toEqual(['CreateEventsDeadLetterQueue', 'CreateRequestsDeadLetterQueue', 'PollDeadLetterQueue']);
+    expect(deadLetterQueues.sort()).toEqual([
+      'CreateEventsDeadLetterQueue',
+      'CreateRequestsDeadLetterQueue',
+      'PollDeadLetterQueue',
+    ]);
     for (const queue of deadLetterQueues) {
-      const alarm = alarms.find((a) => a.MetricName === 'ApproximateNumberOfMessagesVisible' && getAtt(a.Dimensions?.[0]?.Value) === queue);
-      expect(alarm, `depth alarm of ${queue}`).toMatchObject({ Namespace: 'AWS/SQS', Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold' });
+      const alarm = alarms.find(
+        (a) => a.MetricName === 'ApproximateNumberOfMessagesVisible' && getAtt(a.Dimensions?.[0]?.Value) === queue,
+      );
+      expect(alarm, `depth alarm of ${queue}`).toMatchObject({
+        Namespace: 'AWS/SQS',
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      });
     }
     // The poll queue's oldest message, well past the longest wait (the 900 s cap, or a spent hourly budget).
     const age = alarms.find((a) => a.MetricName === 'ApproximateAgeOfOldestMessage');
@@ -143,18 +162,25 @@ describe('the packaged stack', () => {
       const target = getAtt(queue.Properties.RedrivePolicy?.deadLetterTargetArn);
       if (target) writers.set(target, [...(writers.get(target) ?? []), id]);
     }
-    writers.set('CreateEventsDeadLetterQueue', [...(writers.get('CreateEventsDeadLetterQueue') ?? []), 'CreateFromEventLambdaFunction']);
+    writers.set('CreateEventsDeadLetterQueue', [
+      ...(writers.get('CreateEventsDeadLetterQueue') ?? []),
+      'CreateFromEventLambdaFunction',
+    ]);
     expect(Object.fromEntries(writers)).toEqual({
       PollDeadLetterQueue: ['PollQueue'],
       CreateRequestsDeadLetterQueue: ['CreateRequestsQueue'],
       CreateEventsDeadLetterQueue: ['CreateFromEventLambdaFunction'],
     });
-    expect(template.Resources.CreateEventsDeadLetterQueue?.Properties.RedriveAllowPolicy).toEqual({ redrivePermission: 'denyAll' });
+    expect(template.Resources.CreateEventsDeadLetterQueue?.Properties.RedriveAllowPolicy).toEqual({
+      redrivePermission: 'denyAll',
+    });
     // Only createFromEvent's role may send to its dead-letter queue; nobody else's role names it.
     for (const [id] of ofType('AWS::IAM::Role')) {
       const mentions = JSON.stringify(template.Resources[id]?.Properties).includes('CreateEventsDeadLetterQueue');
       expect(mentions, id).toBe(id === 'CreateFromEventRole');
-      expect(JSON.stringify(template.Resources[id]?.Properties).includes('CreateRequestsDeadLetterQueue'), id).toBe(false);
+      expect(JSON.stringify(template.Resources[id]?.Properties).includes('CreateRequestsDeadLetterQueue'), id).toBe(
+        false,
+      );
     }
   });
 
@@ -162,17 +188,23 @@ describe('the packaged stack', () => {
     const rules = ofType('AWS::Events::Rule').filter(([, rule]) => rule.Properties.EventPattern);
     expect(rules).toHaveLength(1);
     const [, rule] = rules[0] as [string, Resource];
-    expect(rule.Properties.EventPattern).toEqual({ source: ['crm.orders', 'erp.billing'], 'detail-type': ['CreateProgramTask'] });
+    expect(rule.Properties.EventPattern).toEqual({
+      source: ['crm.orders', 'erp.billing'],
+      'detail-type': ['CreateProgramTask'],
+    });
     expect(rule.Properties.EventBusName).toBe('shared-orders');
     expect(ofType('AWS::Events::EventBus')).toEqual([]);
     const putEvents = statements('PollResultRole').find((s) => actionsOf(s).includes('events:PutEvents'));
     expect(putEvents.Resource['Fn::Sub']).toMatch(/:event-bus\/shared-orders$/);
     for (const id of functionIds()) {
-      const variables = template.Resources[id]?.Properties.Environment.Variables;
-      expect(variables.EVENT_BUS_NAME, id).toBe('shared-orders');
-      expect(variables.CREATE_EVENT_SOURCES, id).toBe('crm.orders,erp.billing');
+      expect(template.Resources[id]?.Properties.Environment.Variables, id).toMatchObject({
+        EVENT_BUS_NAME: 'shared-orders',
+        CREATE_EVENT_SOURCES: 'crm.orders,erp.billing',
+      });
     }
-    expect((template.Outputs.EventBusArn?.Value as { 'Fn::Sub': string })['Fn::Sub']).toMatch(/:event-bus\/shared-orders$/);
+    expect(template.Outputs.EventBusArn?.Value).toEqual({
+      'Fn::Sub': expect.stringMatching(/:event-bus\/shared-orders$/),
+    });
   });
 
   it('caps concurrency, throttles the HTTP API and writes its access logs, from the schedule file', () => {
@@ -181,20 +213,32 @@ describe('the packaged stack', () => {
       expect(template.Resources[id]?.Properties.ReservedConcurrentExecutions, id).toBe(reserved[functionName(id)]);
     }
     const mappings = Object.fromEntries(
-      ofType('AWS::Lambda::EventSourceMapping').map(([, mapping]) => [getAtt(mapping.Properties.FunctionName), mapping.Properties]),
+      ofType('AWS::Lambda::EventSourceMapping').map(([, mapping]) => [
+        getAtt(mapping.Properties.FunctionName),
+        mapping.Properties,
+      ]),
     );
-    expect(mappings.CreateFromQueueLambdaFunction?.ScalingConfig).toEqual({ MaximumConcurrency: schedule.createQueueMaxConcurrency });
-    expect(mappings.PollResultLambdaFunction?.ScalingConfig).toEqual({ MaximumConcurrency: schedule.pollerMaxConcurrency });
+    expect(mappings.CreateFromQueueLambdaFunction?.ScalingConfig).toEqual({
+      MaximumConcurrency: schedule.createQueueMaxConcurrency,
+    });
+    expect(mappings.PollResultLambdaFunction?.ScalingConfig).toEqual({
+      MaximumConcurrency: schedule.pollerMaxConcurrency,
+    });
     // An event source never asks for more than its function may run.
     expect(schedule.createQueueMaxConcurrency).toBeLessThanOrEqual(reserved.createFromQueue ?? 0);
     expect(schedule.pollerMaxConcurrency).toBeLessThanOrEqual(reserved.pollResult ?? 0);
 
     const stage = template.Resources.HttpApiStage?.Properties;
-    expect(stage?.DefaultRouteSettings).toMatchObject({ ThrottlingRateLimit: schedule.httpApiRateLimit, ThrottlingBurstLimit: schedule.httpApiBurstLimit });
+    expect(stage?.DefaultRouteSettings).toMatchObject({
+      ThrottlingRateLimit: schedule.httpApiRateLimit,
+      ThrottlingBurstLimit: schedule.httpApiBurstLimit,
+    });
     expect(getAtt(stage?.AccessLogSettings.DestinationArn)).toBe('HttpApiLogGroup');
     expect(template.Resources.HttpApiLogGroup?.Properties.RetentionInDays).toBe(30);
     const format = JSON.parse(stage?.AccessLogSettings.Format);
-    expect(Object.keys(format)).toEqual(expect.arrayContaining(['requestId', 'routeKey', 'status', 'sourceIp', 'userArn']));
+    expect(Object.keys(format)).toEqual(
+      expect.arrayContaining(['requestId', 'routeKey', 'status', 'sourceIp', 'userArn']),
+    );
     // Request content never reaches the access log: no headers, bodies or query strings.
     expect(JSON.stringify(format)).not.toMatch(/\$input|\$request|requestOverride|querystring|header/i);
   });
@@ -207,7 +251,9 @@ describe('the packaged stack', () => {
       const roleId = getAtt(template.Resources[id]?.Properties.Role) as string;
       const role = template.Resources[roleId] as Resource;
       expect(role.Properties.ManagedPolicyArns, roleId).toBeUndefined();
-      const logs = statements(roleId).filter((s) => !s['Fn::If'] && actionsOf(s).some((action) => action.startsWith('logs:')));
+      const logs = statements(roleId).filter(
+        (s) => !s['Fn::If'] && actionsOf(s).some((action) => action.startsWith('logs:')),
+      );
       expect(logs, roleId).toHaveLength(1);
       expect(actionsOf(logs[0]).sort()).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents']);
       expect(getAtt(logs[0].Resource), roleId).toBe(id.replace(/LambdaFunction$/, 'LogGroup'));
@@ -223,7 +269,12 @@ describe('the packaged stack', () => {
   it('offers switchable fixed-IP egress: the zone-calling functions in private subnets behind a NAT gateway with an Elastic IP, with ENI permissions', () => {
     expect(template.Parameters.Egress).toMatchObject({ Default: 'fixed-ip', AllowedValues: ['lambda', 'fixed-ip'] });
     expect(template.Conditions.FixedIpEgress).toEqual({ 'Fn::Equals': [{ Ref: 'Egress' }, 'fixed-ip'] });
-    const inVpc = ['CreateTaskLambdaFunction', 'CreateFromQueueLambdaFunction', 'CreateFromEventLambdaFunction', 'PollResultLambdaFunction'];
+    const inVpc = [
+      'CreateTaskLambdaFunction',
+      'CreateFromQueueLambdaFunction',
+      'CreateFromEventLambdaFunction',
+      'PollResultLambdaFunction',
+    ];
     for (const id of functionIds()) {
       const vpc = template.Resources[id]?.Properties.VpcConfig;
       if (!inVpc.includes(id)) {
@@ -233,32 +284,59 @@ describe('the packaged stack', () => {
       expect(vpc, id).toEqual({
         'Fn::If': [
           'FixedIpEgress',
-          { SubnetIds: [{ Ref: 'EgressPrivateSubnetA' }, { Ref: 'EgressPrivateSubnetB' }], SecurityGroupIds: [{ Ref: 'EgressSecurityGroup' }] },
+          {
+            SubnetIds: [{ Ref: 'EgressPrivateSubnetA' }, { Ref: 'EgressPrivateSubnetB' }],
+            SecurityGroupIds: [{ Ref: 'EgressSecurityGroup' }],
+          },
           { Ref: 'AWS::NoValue' },
         ],
       });
       const roleId = getAtt(template.Resources[id]?.Properties.Role) as string;
       const eni = statements(roleId).find((s) => s['Fn::If']?.[0] === 'FixedIpEgress')?.['Fn::If'][1];
-      expect(actionsOf(eni), roleId).toEqual(expect.arrayContaining(['ec2:CreateNetworkInterface', 'ec2:DescribeNetworkInterfaces', 'ec2:DeleteNetworkInterface']));
+      expect(actionsOf(eni), roleId).toEqual(
+        expect.arrayContaining([
+          'ec2:CreateNetworkInterface',
+          'ec2:DescribeNetworkInterfaces',
+          'ec2:DeleteNetworkInterface',
+        ]),
+      );
     }
     const nat = template.Resources.EgressNatGateway?.Properties;
     expect(nat?.AllocationId).toEqual({ 'Fn::GetAtt': ['EgressElasticIp', 'AllocationId'] });
     expect(ref(nat?.SubnetId)).toBe('EgressPublicSubnet');
-    expect(template.Resources.EgressPrivateRoute?.Properties).toMatchObject({ DestinationCidrBlock: '0.0.0.0/0', NatGatewayId: { Ref: 'EgressNatGateway' } });
+    expect(template.Resources.EgressPrivateRoute?.Properties).toMatchObject({
+      DestinationCidrBlock: '0.0.0.0/0',
+      NatGatewayId: { Ref: 'EgressNatGateway' },
+    });
     expect(template.Resources.EgressPublicRoute?.Properties.GatewayId).toEqual({ Ref: 'EgressInternetGateway' });
     for (const subnet of ['EgressPrivateSubnetA', 'EgressPrivateSubnetB']) {
-      const association = Object.values(template.Resources).find((r) => r.Type === 'AWS::EC2::SubnetRouteTableAssociation' && ref(r.Properties.SubnetId) === subnet);
+      const association = Object.values(template.Resources).find(
+        (r) => r.Type === 'AWS::EC2::SubnetRouteTableAssociation' && ref(r.Properties.SubnetId) === subnet,
+      );
       expect(ref(association?.Properties.RouteTableId), subnet).toBe('EgressPrivateRouteTable');
     }
-    expect(template.Resources.EgressSecurityGroup?.Properties.SecurityGroupEgress).toEqual([{ IpProtocol: 'tcp', FromPort: 443, ToPort: 443, CidrIp: '0.0.0.0/0' }]);
-    for (const [id, resource] of resources().filter(([id]) => id.startsWith('Egress'))) expect(resource.Condition, id).toBe('FixedIpEgress');
-    expect(template.Outputs.EgressIp).toEqual(expect.objectContaining({ Condition: 'FixedIpEgress', Value: { Ref: 'EgressElasticIp' } }));
+    expect(template.Resources.EgressSecurityGroup?.Properties.SecurityGroupEgress).toEqual([
+      { IpProtocol: 'tcp', FromPort: 443, ToPort: 443, CidrIp: '0.0.0.0/0' },
+    ]);
+    for (const [id, resource] of resources().filter(([id]) => id.startsWith('Egress')))
+      expect(resource.Condition, id).toBe('FixedIpEgress');
+    expect(template.Outputs.EgressIp).toEqual(
+      expect.objectContaining({ Condition: 'FixedIpEgress', Value: { Ref: 'EgressElasticIp' } }),
+    );
   });
 
   it('passes every setting the README documents to the functions', async () => {
     const documented = await documentedFunctionSettings();
     // The marked tables list them all (a sample of each table, so a lost marker fails here).
-    expect(documented).toEqual(expect.arrayContaining(['ZONE_TIMEOUT_MS', 'DEFAULT_CORP_ID', 'POLL_GROWTH', 'WECOM_API_BASE_URL', 'CREATE_EVENT_SOURCES']));
+    expect(documented).toEqual(
+      expect.arrayContaining([
+        'ZONE_TIMEOUT_MS',
+        'DEFAULT_CORP_ID',
+        'POLL_GROWTH',
+        'WECOM_API_BASE_URL',
+        'CREATE_EVENT_SOURCES',
+      ]),
+    );
     for (const id of functionIds()) {
       const variables = Object.keys(template.Resources[id]?.Properties.Environment.Variables ?? {});
       const missing = documented.filter((name) => !variables.includes(name));
@@ -269,7 +347,9 @@ describe('the packaged stack', () => {
   it('outputs everything the README tells users to use, and the README lists every output', async () => {
     const documented = await documentedOutputs();
     expect(documented.length).toBeGreaterThanOrEqual(10);
-    const ours = Object.keys(template.Outputs).filter((name) => !/QualifiedArn$|^ServerlessDeploymentBucketName$|^HttpApiId$/.test(name));
+    const ours = Object.keys(template.Outputs).filter(
+      (name) => !/QualifiedArn$|^ServerlessDeploymentBucketName$|^HttpApiId$/.test(name),
+    );
     expect(ours.sort()).toEqual([...documented].sort());
     // Every output name the README mentions anywhere is one the stack has.
     const readme = await readFile(join(ROOT, 'README.md'), 'utf8');
@@ -279,7 +359,8 @@ describe('the packaged stack', () => {
 
   it('deploys by default to a region every account has without opting in', () => {
     // Opt-in regions: https://docs.aws.amazon.com/accounts/latest/reference/manage-acct-regions.html
-    const OPT_IN = /^(af-south-1|ap-east-1|ap-east-2|ap-south-2|ap-southeast-3|ap-southeast-4|ap-southeast-5|ap-southeast-6|ap-southeast-7|ca-west-1|eu-central-2|eu-south-1|eu-south-2|il-central-1|me-central-1|me-south-1|mx-central-1)$/;
+    const OPT_IN =
+      /^(af-south-1|ap-east-1|ap-east-2|ap-south-2|ap-southeast-3|ap-southeast-4|ap-southeast-5|ap-southeast-6|ap-southeast-7|ca-west-1|eu-central-2|eu-south-1|eu-south-2|il-central-1|me-central-1|me-south-1|mx-central-1)$/;
     expect(region).toBe('ap-southeast-1');
     expect(region).not.toMatch(OPT_IN);
   });
@@ -292,9 +373,13 @@ describe('the packaged stack', () => {
       return;
     }
     // Exit codes are bit flags (2 errors, 4 warnings, 8 informational): read the findings instead.
-    const { stdout } = await run('cfn-lint', ['--format', 'json', '--regions', region, '--', lintCopy]).catch((error) => error as { stdout: string });
+    const { stdout } = await run('cfn-lint', ['--format', 'json', '--regions', region, '--', lintCopy]).catch(
+      (error) => error as { stdout: string },
+    );
     const findings = JSON.parse(stdout) as { Level: string; Rule: { Id: string }; Message: string }[];
-    const errors = findings.filter((finding) => finding.Level === 'Error').map((finding) => `${finding.Rule.Id}: ${finding.Message}`);
+    const errors = findings
+      .filter((finding) => finding.Level === 'Error')
+      .map((finding) => `${finding.Rule.Id}: ${finding.Message}`);
     expect(errors).toEqual([]);
     // The only warnings left are the framework's own redundant DependsOn (W3005).
     expect([...new Set(findings.map((finding) => finding.Rule.Id))].filter((id) => id !== 'W3005')).toEqual([]);
@@ -310,17 +395,40 @@ describe('osls package refuses surprising settings, naming the setting', () => {
     [{ CREATE_EVENT_SOURCES: ' , ' }, /CREATE_EVENT_SOURCES: at least one/],
     [{ EGRESS: 'vpn' }, /EGRESS: must be one of lambda, fixed-ip/],
     [{ ALARM_EMAIL: 'ops' }, /ALARM_EMAIL: must be one e-mail address/],
-    [{ ZONE_TRANSPORT: 'bridge', ZONE_BRIDGE_URL: 'http://bridge.example' }, /ZONE_BRIDGE_URL: must be an https URL on AWS/],
-    [{ ZONE_TRANSPORT: 'bridge', ZONE_BRIDGE_URL: 'https://bridge.example', ZONE_BRIDGE_TOKEN: 'plain-token-value' }, /ZONE_BRIDGE_TOKEN: npm start only/],
-    [{ ZONE_TRANSPORT: 'bridge', ZONE_BRIDGE_URL: 'https://bridge.example', ZONE_BRIDGE_TOKEN_PARAM: '/elsewhere/bridge-token' }, /ZONE_BRIDGE_TOKEN_PARAM: must be under \/wecom-zone-tasks\/ci\//],
-    [{ CALLBACK_SECRET_PARAM: '/elsewhere/callback-secret' }, /CALLBACK_SECRET_PARAM: must be under \/wecom-zone-tasks\/ci\//],
-  ])('%j', async (settings, message) => {
-    const packaged = await packageService(['--stage', 'ci', '--package', join(ROOT, '.serverless-refused')], settings as Record<string, string>);
-    await rm(join(ROOT, '.serverless-refused'), { recursive: true, force: true });
-    expect(packaged.ok).toBe(false);
-    expect(packaged.output).toMatch(message);
-    expect(packaged.output).not.toContain('plain-token-value');
-  }, 60_000);
+    [
+      { ZONE_TRANSPORT: 'bridge', ZONE_BRIDGE_URL: 'http://bridge.example' },
+      /ZONE_BRIDGE_URL: must be an https URL on AWS/,
+    ],
+    [
+      { ZONE_TRANSPORT: 'bridge', ZONE_BRIDGE_URL: 'https://bridge.example', ZONE_BRIDGE_TOKEN: 'plain-token-value' },
+      /ZONE_BRIDGE_TOKEN: npm start only/,
+    ],
+    [
+      {
+        ZONE_TRANSPORT: 'bridge',
+        ZONE_BRIDGE_URL: 'https://bridge.example',
+        ZONE_BRIDGE_TOKEN_PARAM: '/elsewhere/bridge-token',
+      },
+      /ZONE_BRIDGE_TOKEN_PARAM: must be under \/wecom-zone-tasks\/ci\//,
+    ],
+    [
+      { CALLBACK_SECRET_PARAM: '/elsewhere/callback-secret' },
+      /CALLBACK_SECRET_PARAM: must be under \/wecom-zone-tasks\/ci\//,
+    ],
+  ])(
+    '%j',
+    async (settings, message) => {
+      const packaged = await packageService(
+        ['--stage', 'ci', '--package', join(ROOT, '.serverless-refused')],
+        settings as Record<string, string>,
+      );
+      await rm(join(ROOT, '.serverless-refused'), { recursive: true, force: true });
+      expect(packaged.ok).toBe(false);
+      expect(packaged.output).toMatch(message);
+      expect(packaged.output).not.toContain('plain-token-value');
+    },
+    60_000,
+  );
 });
 
 /** Queues that receive dead letters: redrive targets and Lambda on-failure destinations. */
@@ -357,5 +465,7 @@ async function documentedOutputs(): Promise<string[]> {
   const readme = await readFile(join(ROOT, 'README.md'), 'utf8');
   const section = readme.split('### Stack outputs')[1]?.split('\n## ')[0] ?? '';
   const rows = section.split('\n').filter((line) => line.startsWith('| `'));
-  return rows.flatMap((row) => [...(row.split('|')[1] ?? '').matchAll(/`([A-Za-z]+)`/g)].map((match) => match[1] as string));
+  return rows.flatMap((row) =>
+    [...(row.split('|')[1] ?? '').matchAll(/`([A-Za-z]+)`/g)].map((match) => match[1] as string),
+  );
 }

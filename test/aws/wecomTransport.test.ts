@@ -19,7 +19,14 @@ import { TOKEN_REFUSED_ERRCODES } from '../../lib/zone/wecom/protocol.js';
 import { SecretUnavailableError, secretsManagerSecret, ssmSecret } from '../../lib/zone/wecom/secrets.js';
 import { type FakeWecomApi, startFakeWecomApi } from '../support/fakeWecomApi.js';
 import { DOC_EXAMPLE_REQUEST, recordingLogger, SECRETS_AND_CHAT, waitFor } from '../support/fixtures.js';
-import { createIdempotencyTable, createPollQueue, createTasksTable, dynamoClient, motoEndpoint, sqsClient } from '../support/moto.js';
+import {
+  createIdempotencyTable,
+  createPollQueue,
+  createTasksTable,
+  dynamoClient,
+  motoEndpoint,
+  sqsClient,
+} from '../support/moto.js';
 
 const CORP_ID = 'ww-moto-corp';
 const CORP_SECRET = `corp-secret-${randomUUID()}`;
@@ -65,25 +72,34 @@ describe.skipIf(!motoEndpoint)('the WeCom corp secret on moto', () => {
   });
 
   it('reads a Secrets Manager secret by ARN, plain or as a key of a JSON secret', async () => {
-    const plain = await secretsManager.send(new CreateSecretCommand({ Name: `wecom-${randomUUID()}`, SecretString: CORP_SECRET }));
+    const plain = await secretsManager.send(
+      new CreateSecretCommand({ Name: `wecom-${randomUUID()}`, SecretString: CORP_SECRET }),
+    );
     expect(await secretsManagerSecret({ secretId: plain.ARN ?? '', client: secretsManager }).get()).toBe(CORP_SECRET);
 
     const json = await secretsManager.send(
-      new CreateSecretCommand({ Name: `wecom-${randomUUID()}`, SecretString: JSON.stringify({ corpid: CORP_ID, corpsecret: CORP_SECRET }) }),
+      new CreateSecretCommand({
+        Name: `wecom-${randomUUID()}`,
+        SecretString: JSON.stringify({ corpid: CORP_ID, corpsecret: CORP_SECRET }),
+      }),
     );
     const source = secretsManagerSecret({ secretId: json.ARN ?? '', client: secretsManager, jsonKey: 'corpsecret' });
     expect(await source.get()).toBe(CORP_SECRET);
-    await expect(secretsManagerSecret({ secretId: json.ARN ?? '', client: secretsManager, jsonKey: 'nope' }).get()).rejects.toThrow(
-      /has no string at key nope/,
-    );
+    await expect(
+      secretsManagerSecret({ secretId: json.ARN ?? '', client: secretsManager, jsonKey: 'nope' }).get(),
+    ).rejects.toThrow(/has no string at key nope/);
   });
 
   it('a missing secret is a SecretUnavailableError naming where it was looked for', async () => {
     const missing = '/wecom/does-not-exist';
-    const failure = await ssmSecret({ name: missing, client: ssm }).get().catch((error: unknown) => error);
+    const failure = await ssmSecret({ name: missing, client: ssm })
+      .get()
+      .catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(SecretUnavailableError);
     expect(String(failure)).toContain(`ssm:${missing}`);
-    await expect(secretsManagerSecret({ secretId: 'wecom-missing', client: secretsManager }).get()).rejects.toBeInstanceOf(SecretUnavailableError);
+    await expect(
+      secretsManagerSecret({ secretId: 'wecom-missing', client: secretsManager }).get(),
+    ).rejects.toBeInstanceOf(SecretUnavailableError);
   });
 });
 
@@ -150,11 +166,15 @@ describe.skipIf(!motoEndpoint)('a task life cycle over the WeCom HTTPS transport
     await waitFor(async () => (((await store.get(jobid))?.attempts ?? 0) >= 1 ? true : undefined), 15_000, 50);
     fake.expireTokens();
 
-    const task = await waitFor(async () => {
-      const answer = await fetch(`${stack.url}/tasks/${jobid}`);
-      const body = (await answer.json()) as { status: string; response_data?: string; attempts: number };
-      return body.status === 'PENDING' ? undefined : body;
-    }, 45_000, 200);
+    const task = await waitFor(
+      async () => {
+        const answer = await fetch(`${stack.url}/tasks/${jobid}`);
+        const body = (await answer.json()) as { status: string; response_data?: string; attempts: number };
+        return body.status === 'PENDING' ? undefined : body;
+      },
+      45_000,
+      200,
+    );
     expect(task.status).toBe('SUCCEEDED');
     expect(JSON.parse(task.response_data ?? '')).toEqual({ avg_reply_time: 2, negative_feedback_cnt: 0 });
     expect(fake.emulator.jobCount).toBe(1);
@@ -196,6 +216,8 @@ describe.skipIf(!motoEndpoint)('a task life cycle over the WeCom HTTPS transport
     expect(response.status).toBe(503);
     expect(fake.emulator.jobCount).toBe(before);
     // The transport recovers on the next call.
-    expect(JSON.parse(await transport.invoke(ZONE_API.getProgramTaskResult, JSON.stringify({ jobid: 'gone' }))).errcode).toBe(701151);
+    expect(
+      JSON.parse(await transport.invoke(ZONE_API.getProgramTaskResult, JSON.stringify({ jobid: 'gone' }))).errcode,
+    ).toBe(701151);
   });
 });

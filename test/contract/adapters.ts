@@ -2,11 +2,17 @@
  * The adapters every port contract suite runs on: in memory, on the durable local SQLite database,
  * and on the AWS APIs (moto_server). One suite per port, parameterised by these factories.
  */
+
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { randomUUID } from 'node:crypto';
+import {
+  CreateQueueCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
 import { afterAll } from 'vitest';
 import { LocalDatabase } from '../../lib/local/database.js';
 import { motoEndpoint } from '../support/moto.js';
@@ -26,7 +32,11 @@ export const SQLITE: AdapterKind = { name: 'SQLite (durable local)', available: 
  * conditional write atomically (`test/support/moto_server_serialized.py`); a plain threaded
  * moto_server at MOTO_ENDPOINT lets two writes pass the same condition now and then.
  */
-export const AWS: AdapterKind = { name: 'AWS API (moto_server)', available: Boolean(motoEndpoint), purgesItself: false };
+export const AWS: AdapterKind = {
+  name: 'AWS API (moto_server)',
+  available: Boolean(motoEndpoint),
+  purgesItself: false,
+};
 
 /** `count` concurrent calls. */
 export function race<T>(count: number, call: (index: number) => Promise<T>): Promise<T[]> {
@@ -54,15 +64,22 @@ export async function createQueueWithDeadLetters(
   client: SQSClient,
   options: { visibilityTimeoutSeconds: number; maxReceiveCount: number },
 ): Promise<{ queueUrl: string; deadLetterUrl: string }> {
-  const { QueueUrl: deadLetterUrl } = await client.send(new CreateQueueCommand({ QueueName: `poll-dlq-${randomUUID()}` }));
+  const { QueueUrl: deadLetterUrl } = await client.send(
+    new CreateQueueCommand({ QueueName: `poll-dlq-${randomUUID()}` }),
+  );
   if (!deadLetterUrl) throw new Error('moto created no queue');
-  const { Attributes } = await client.send(new GetQueueAttributesCommand({ QueueUrl: deadLetterUrl, AttributeNames: ['QueueArn'] }));
+  const { Attributes } = await client.send(
+    new GetQueueAttributesCommand({ QueueUrl: deadLetterUrl, AttributeNames: ['QueueArn'] }),
+  );
   const { QueueUrl: queueUrl } = await client.send(
     new CreateQueueCommand({
       QueueName: `poll-${randomUUID()}`,
       Attributes: {
         VisibilityTimeout: String(options.visibilityTimeoutSeconds),
-        RedrivePolicy: JSON.stringify({ deadLetterTargetArn: Attributes?.QueueArn, maxReceiveCount: options.maxReceiveCount }),
+        RedrivePolicy: JSON.stringify({
+          deadLetterTargetArn: Attributes?.QueueArn,
+          maxReceiveCount: options.maxReceiveCount,
+        }),
       },
     }),
   );
@@ -72,7 +89,9 @@ export async function createQueueWithDeadLetters(
 
 /** The bodies in a dead-letter queue (received once, so they stay for the next look only after their visibility). */
 export async function deadLetterBodies(client: SQSClient, deadLetterUrl: string): Promise<string[]> {
-  const { Messages = [] } = await client.send(new ReceiveMessageCommand({ QueueUrl: deadLetterUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
+  const { Messages = [] } = await client.send(
+    new ReceiveMessageCommand({ QueueUrl: deadLetterUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
+  );
   return Messages.map((message) => message.Body ?? '');
 }
 

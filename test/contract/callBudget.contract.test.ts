@@ -9,7 +9,7 @@ import { MemoryCallBudget } from '../../lib/budget/memoryBudget.js';
 import type { BudgetDecision, BudgetWindow, CallBudget } from '../../lib/budget/port.js';
 import { SqliteCallBudget } from '../../lib/budget/sqliteBudget.js';
 import { createTasksTable, dynamoClient } from '../support/moto.js';
-import { AWS, type AdapterKind, busiestSpan, MEMORY, race, SQLITE, tempDatabase } from './adapters.js';
+import { type AdapterKind, AWS, busiestSpan, MEMORY, race, SQLITE, tempDatabase } from './adapters.js';
 
 const T0 = Date.parse('2026-11-25T10:00:00Z');
 
@@ -40,7 +40,11 @@ for (const { kind, make } of adapters) {
       // Once they have left: two more, then the hour is spent until its first call leaves it.
       expect(await budget.tryAcquire('a', T0 + 61_000)).toEqual({ granted: true });
       expect(await budget.tryAcquire('a', T0 + 61_001)).toEqual({ granted: true });
-      expect(await budget.tryAcquire('a', T0 + 61_002)).toEqual({ granted: false, retryAt: T0 + 3_660_000, reason: 'budget' });
+      expect(await budget.tryAcquire('a', T0 + 61_002)).toEqual({
+        granted: false,
+        retryAt: T0 + 3_660_000,
+        reason: 'budget',
+      });
     });
 
     it('grants exactly the limit among 40 concurrent callers, per corp and window', async () => {
@@ -50,7 +54,8 @@ for (const { kind, make } of adapters) {
       ];
       const budget = await make(windows);
       // On DynamoDB each caller is its own container, with its own view of the counters.
-      const caller = () => (budget instanceof DynamoCallBudget ? new DynamoCallBudget(dynamoClient(), budget.tableName, windows) : budget);
+      const caller = () =>
+        budget instanceof DynamoCallBudget ? new DynamoCallBudget(dynamoClient(), budget.tableName, windows) : budget;
       const decisions = await race(40, (i) => caller().tryAcquire('corp-a', T0 + i));
       expect(decisions.filter((d) => d.granted)).toHaveLength(25);
       expect(decisions.find((d) => !d.granted)).toEqual({ granted: false, retryAt: T0 + 61_000, reason: 'budget' });
@@ -65,8 +70,16 @@ for (const { kind, make } of adapters) {
         { seconds: 3600, limit: 1 },
       ]);
       expect((await budget.tryAcquire('c', T0)).granted).toBe(true);
-      expect(await budget.tryAcquire('c', T0 + 1)).toEqual({ granted: false, retryAt: T0 + 3_660_000, reason: 'budget' });
-      expect(await budget.tryAcquire('c', T0 + 2)).toEqual({ granted: false, retryAt: T0 + 3_660_000, reason: 'budget' });
+      expect(await budget.tryAcquire('c', T0 + 1)).toEqual({
+        granted: false,
+        retryAt: T0 + 3_660_000,
+        reason: 'budget',
+      });
+      expect(await budget.tryAcquire('c', T0 + 2)).toEqual({
+        granted: false,
+        retryAt: T0 + 3_660_000,
+        reason: 'budget',
+      });
       // The refused calls took nothing from the minute: once the hour's first call has left, the minute still has room.
       expect((await budget.tryAcquire('c', T0 + 3_660_000)).granted).toBe(true);
       const wide = await make([
@@ -85,7 +98,11 @@ for (const { kind, make } of adapters) {
       ]);
       expect((await budget.tryAcquire('e', T0 + 1000)).granted).toBe(true);
       await budget.exhaust('e', T0 + 5000);
-      expect(await budget.tryAcquire('e', T0 + 5001)).toEqual({ granted: false, retryAt: T0 + 65_000, reason: 'rate_limited' });
+      expect(await budget.tryAcquire('e', T0 + 5001)).toEqual({
+        granted: false,
+        retryAt: T0 + 65_000,
+        reason: 'rate_limited',
+      });
       // Another corp is untouched; a fresh corp is blocked too.
       expect((await budget.tryAcquire('f', T0 + 5001)).granted).toBe(true);
       await budget.exhaust('g', T0 + 5000);
@@ -133,7 +150,10 @@ for (const { kind, make } of adapters) {
       ];
       const budget = await make(windows);
       const reference = new MemoryCallBudget(windows);
-      const script = [0, 10, 20, 30, 40, 50, 59_999, 60_500, 61_000, 61_001, 70_000, 121_000, 130_000, 181_000, 200_000, 241_000, 3_661_000];
+      const script = [
+        0, 10, 20, 30, 40, 50, 59_999, 60_500, 61_000, 61_001, 70_000, 121_000, 130_000, 181_000, 200_000, 241_000,
+        3_661_000,
+      ];
       const seen: BudgetDecision[] = [];
       const expected: BudgetDecision[] = [];
       for (const at of script) {

@@ -3,19 +3,23 @@
  * DynamoDB (moto_server). A key is claimed by one request; the others see its progress.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
+import type { Expiring } from '../../lib/local/state.js';
 import { DynamoIdempotencyStore } from '../../lib/tasks/dynamoIdempotencyStore.js';
 import { type IdempotencyStore, MemoryIdempotencyStore } from '../../lib/tasks/idempotency.js';
 import { SqliteIdempotencyStore } from '../../lib/tasks/sqliteIdempotencyStore.js';
 import type { SubmittedTask } from '../../lib/tasks/submitTask.js';
-import type { Expiring } from '../../lib/local/state.js';
 import { createIdempotencyTable, dynamoClient } from '../support/moto.js';
-import { AWS, type AdapterKind, MEMORY, race, SQLITE, tempDatabase } from './adapters.js';
+import { type AdapterKind, AWS, MEMORY, race, SQLITE, tempDatabase } from './adapters.js';
 
 const T0 = Date.parse('2026-11-25T00:00:00Z');
 const TTL_SECONDS = 86_400;
 const STALE_MS = 30_000;
 const options = (now: number) => ({ staleAfterMs: STALE_MS, expiresAt: Math.floor(now / 1000) + TTL_SECONDS });
-const answer = (jobid: string): SubmittedTask => ({ jobid, status: 'PENDING', fail_list: [{ errcode: 710613, errmsg: 'msgid duplicated', msgid: 'M1' }] });
+const answer = (jobid: string): SubmittedTask => ({
+  jobid,
+  status: 'PENDING',
+  fail_list: [{ errcode: 710613, errmsg: 'msgid duplicated', msgid: 'M1' }],
+});
 
 const adapters: { kind: AdapterKind; make: () => Promise<IdempotencyStore & Partial<Expiring>> }[] = [
   { kind: MEMORY, make: async () => new MemoryIdempotencyStore() },
@@ -66,7 +70,10 @@ for (const { kind, make } of adapters) {
       expect(await store.get('k3')).toBeUndefined();
       expect(await store.claim('k3', 'fp', T0 + 1, options(T0 + 1))).toEqual({ kind: 'claimed' });
 
-      expect(await store.claim('k3', 'fp', T0 + STALE_MS, options(T0 + STALE_MS))).toEqual({ kind: 'in_progress', fingerprint: 'fp' });
+      expect(await store.claim('k3', 'fp', T0 + STALE_MS, options(T0 + STALE_MS))).toEqual({
+        kind: 'in_progress',
+        fingerprint: 'fp',
+      });
       const takeovers = await race(4, () => store.claim('k3', 'fp', T0 + 1 + STALE_MS, options(T0 + 1 + STALE_MS)));
       expect(takeovers.filter((claim) => claim.kind === 'claimed')).toHaveLength(1);
     });
@@ -86,10 +93,18 @@ for (const { kind, make } of adapters) {
     // Issue 13: when the zone may hold a task we do not track, the key keeps that answer for good.
     it('keeps a settled failure with the key: a retry sees it, and cannot claim the key again before it expires', async () => {
       expect(await store.claim('settled', 'fp', T0, options(T0))).toEqual({ kind: 'claimed' });
-      const failure = { error: 'task_not_recorded' as const, jobid: 'J+1/==', reason: 'the zone created task J+1/==, but it could not be recorded here' };
+      const failure = {
+        error: 'task_not_recorded' as const,
+        jobid: 'J+1/==',
+        reason: 'the zone created task J+1/==, but it could not be recorded here',
+      };
       await store.fail('settled', failure);
       expect(await store.get('settled')).toEqual({ kind: 'failed', fingerprint: 'fp', failure });
-      expect(await store.claim('settled', 'fp', T0 + STALE_MS + 1, options(T0 + STALE_MS + 1))).toEqual({ kind: 'failed', fingerprint: 'fp', failure });
+      expect(await store.claim('settled', 'fp', T0 + STALE_MS + 1, options(T0 + STALE_MS + 1))).toEqual({
+        kind: 'failed',
+        fingerprint: 'fp',
+        failure,
+      });
       // After the key's time-to-live it is a new key.
       const later = T0 + (TTL_SECONDS + 1) * 1000;
       expect(await store.claim('settled', 'fp', later, options(later))).toEqual({ kind: 'claimed' });

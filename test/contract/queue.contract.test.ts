@@ -12,7 +12,15 @@ import type { PollQueue, QueueConsumer } from '../../lib/queue/port.js';
 import { sqliteQueue } from '../../lib/queue/sqliteQueue.js';
 import { SqsPollQueue } from '../../lib/queue/sqsQueue.js';
 import { sqsClient } from '../support/moto.js';
-import { AWS, type AdapterKind, createQueueWithDeadLetters, deadLetterBodies, MEMORY, SQLITE, tempDatabase } from './adapters.js';
+import {
+  type AdapterKind,
+  AWS,
+  createQueueWithDeadLetters,
+  deadLetterBodies,
+  MEMORY,
+  SQLITE,
+  tempDatabase,
+} from './adapters.js';
 
 const VISIBILITY_SECONDS = 2;
 const MAX_RECEIVES = 3;
@@ -46,7 +54,10 @@ const adapters: { kind: AdapterKind; make: () => Promise<QueueUnderTest> }[] = [
         visibilityTimeoutSeconds: VISIBILITY_SECONDS,
         maxReceiveCount: MAX_RECEIVES,
       });
-      return { queue: new SqsPollQueue(client, queueUrl), deadLetterBodies: () => deadLetterBodies(client, deadLetterUrl) };
+      return {
+        queue: new SqsPollQueue(client, queueUrl),
+        deadLetterBodies: () => deadLetterBodies(client, deadLetterUrl),
+      };
     },
   },
 ];

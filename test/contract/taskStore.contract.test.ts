@@ -3,15 +3,15 @@
  * DynamoDB (moto_server). Every step after creation is a conditional write; these are its conditions.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
+import type { Expiring } from '../../lib/local/state.js';
 import { DynamoTaskStore } from '../../lib/tasks/dynamoStore.js';
 import { MemoryTaskStore } from '../../lib/tasks/memoryStore.js';
 import { SqliteTaskStore } from '../../lib/tasks/sqliteStore.js';
 import { TaskExistsError, type TaskStore } from '../../lib/tasks/store.js';
 import { pendingShard, type TaskRecord } from '../../lib/tasks/task.js';
-import type { Expiring } from '../../lib/local/state.js';
 import { taskRecord } from '../support/fixtures.js';
 import { createTasksTable, dynamoClient } from '../support/moto.js';
-import { AWS, type AdapterKind, MEMORY, race, SQLITE, tempDatabase } from './adapters.js';
+import { type AdapterKind, AWS, MEMORY, race, SQLITE, tempDatabase } from './adapters.js';
 
 const T0 = Date.parse('2026-11-25T00:00:00Z');
 
@@ -39,7 +39,12 @@ function task(jobid: string, overrides: Partial<TaskRecord> = {}): TaskRecord {
   });
 }
 
-const SUCCEEDED = { status: 'SUCCEEDED' as const, response_errcode: 0, response_data: '{"x":1}', fail_list: [{ errcode: 710603, errmsg: 'secret_key incorrect', msgid: 'M2' }] };
+const SUCCEEDED = {
+  status: 'SUCCEEDED' as const,
+  response_errcode: 0,
+  response_data: '{"x":1}',
+  fail_list: [{ errcode: 710603, errmsg: 'secret_key incorrect', msgid: 'M2' }],
+};
 
 for (const { kind, make } of adapters) {
   describe.skipIf(!kind.available)(`TaskStore contract on ${kind.name}`, () => {
@@ -58,11 +63,18 @@ for (const { kind, make } of adapters) {
 
     it('claims a poll step only when it is due, on the current chain, once among concurrent claimers', async () => {
       await store.create(task('b'));
-      expect(await store.claimPoll('b', 0, T0 + 1000, T0 + 61_000)).toMatchObject({ claimed: false, task: { attempts: 0 } });
+      expect(await store.claimPoll('b', 0, T0 + 1000, T0 + 61_000)).toMatchObject({
+        claimed: false,
+        task: { attempts: 0 },
+      });
       expect((await store.claimPoll('b', 1, T0 + 2000, T0 + 62_000)).claimed).toBe(false);
       const claims = await race(8, () => store.claimPoll('b', 0, T0 + 2000, T0 + 62_000));
       expect(claims.filter((claim) => claim.claimed)).toHaveLength(1);
-      expect(claims.find((claim) => claim.claimed)?.task).toMatchObject({ attempts: 1, next_poll_at: T0 + 62_000, updated_at: new Date(T0 + 2000).toISOString() });
+      expect(claims.find((claim) => claim.claimed)?.task).toMatchObject({
+        attempts: 1,
+        next_poll_at: T0 + 62_000,
+        updated_at: new Date(T0 + 2000).toISOString(),
+      });
       expect(await store.get('b')).toMatchObject({ attempts: 1, next_poll_at: T0 + 62_000 });
       // The losers see the task as it is now.
       expect(claims.find((claim) => !claim.claimed)?.task).toMatchObject({ attempts: 1 });
@@ -75,16 +87,32 @@ for (const { kind, make } of adapters) {
       const step = { now: T0 + 2100, nextPollAt: T0 + 4000, lastErrcode: 45009, transientStreak: 2 };
       expect(await store.reschedule('c', { ...step, attempt: 0 })).toBe(false);
       expect(await store.reschedule('c', { ...step, attempt: 1 })).toBe(true);
-      expect(await store.get('c')).toMatchObject({ next_poll_at: T0 + 4000, last_errcode: 45009, transient_streak: 2, updated_at: new Date(T0 + 2100).toISOString() });
+      expect(await store.get('c')).toMatchObject({
+        next_poll_at: T0 + 4000,
+        last_errcode: 45009,
+        transient_streak: 2,
+        updated_at: new Date(T0 + 2100).toISOString(),
+      });
 
       const finishes = await race(5, () => store.finish('c', { attempt: 1, now: T0 + 5000 }, SUCCEEDED));
       expect(finishes.filter(Boolean)).toHaveLength(1);
       const finished = await store.get('c');
-      expect(finished).toMatchObject({ ...SUCCEEDED, attempts: 1, completed_at: new Date(T0 + 5000).toISOString(), updated_at: new Date(T0 + 5000).toISOString() });
+      expect(finished).toMatchObject({
+        ...SUCCEEDED,
+        attempts: 1,
+        completed_at: new Date(T0 + 5000).toISOString(),
+        updated_at: new Date(T0 + 5000).toISOString(),
+      });
       expect(finished?.pending_shard).toBeUndefined();
       // Nothing moves an ended task: no claim, no second outcome, no reschedule.
       expect((await store.claimPoll('c', 0, T0 + 999_999, T0 + 1_000_000)).claimed).toBe(false);
-      expect(await store.finish('c', { attempt: 1, now: T0 + 6000 }, { status: 'FAILED', errcode: 701151, errmsg: 'expired' })).toBe(false);
+      expect(
+        await store.finish(
+          'c',
+          { attempt: 1, now: T0 + 6000 },
+          { status: 'FAILED', errcode: 701151, errmsg: 'expired' },
+        ),
+      ).toBe(false);
       expect(await store.reschedule('c', { ...step, attempt: 1 })).toBe(false);
       expect(await store.get('c')).toEqual(finished);
     });
@@ -96,7 +124,10 @@ for (const { kind, make } of adapters) {
       expect(await store.releaseClaim('r', { attempt: 1, now: T0 + 2100 }, T0 + 60_000)).toBe(true);
       expect(await store.get('r')).toMatchObject({ attempts: 0, next_poll_at: T0 + 60_000 });
       expect((await store.claimPoll('r', 0, T0 + 59_999, T0 + 120_000)).claimed).toBe(false);
-      expect(await store.claimPoll('r', 0, T0 + 60_000, T0 + 120_000)).toMatchObject({ claimed: true, task: { attempts: 1 } });
+      expect(await store.claimPoll('r', 0, T0 + 60_000, T0 + 120_000)).toMatchObject({
+        claimed: true,
+        task: { attempts: 1 },
+      });
     });
 
     it('finds overdue PENDING tasks oldest first, resumes each once, and drops finished ones from the index', async () => {
@@ -118,7 +149,13 @@ for (const { kind, make } of adapters) {
       expect(await store.resumeChain('s3', base - 1, base + 10_000)).toBeUndefined();
 
       expect((await store.claimPoll('s2', 0, base + 5000, base + 6000)).claimed).toBe(true);
-      expect(await store.finish('s2', { attempt: 1, now: base + 5000 }, { status: 'FAILED', errcode: 701151, errmsg: 'expired' })).toBe(true);
+      expect(
+        await store.finish(
+          's2',
+          { attempt: 1, now: base + 5000 },
+          { status: 'FAILED', errcode: 701151, errmsg: 'expired' },
+        ),
+      ).toBe(true);
       expect((await store.findOverdue(base + 100_000, 100)).map((t) => t.jobid)).not.toContain('s2');
       expect(await store.resumeChain('s2', base + 6000, base + 10_000)).toBeUndefined();
       // A message of chain 0 can no longer claim a task on chain 1.
@@ -168,13 +205,21 @@ for (const { kind, make } of adapters) {
       const claim = await store.claimPoll('big-end', 0, T0 + 1, T0 + 60_000);
       expect(claim.claimed).toBe(true);
       const step = { attempt: claim.task?.attempts ?? 0, now: T0 + 2 };
-      await expect(store.finish('big-end', step, { status: 'SUCCEEDED', response_errcode: 0, response_data: huge })).rejects.toThrow();
+      await expect(
+        store.finish('big-end', step, { status: 'SUCCEEDED', response_errcode: 0, response_data: huge }),
+      ).rejects.toThrow();
       expect((await store.get('big-end'))?.response_data).toBeUndefined();
       // DynamoDB applies an update whole or not at all; moto applies the actions before the one that
       // overflows (here the status), so the rest is checked where the store itself decides.
       if (kind !== AWS) {
         expect(await store.get('big-end')).toMatchObject({ status: 'PENDING' });
-        expect(await store.finish('big-end', step, { status: 'SUCCEEDED', response_errcode: 0, response_data: 'x'.repeat(300_000) })).toBe(true);
+        expect(
+          await store.finish('big-end', step, {
+            status: 'SUCCEEDED',
+            response_errcode: 0,
+            response_data: 'x'.repeat(300_000),
+          }),
+        ).toBe(true);
       }
     });
   });

@@ -12,10 +12,10 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT } from '../../lib/cli/args.js';
 import { ApiClient, createWithRetry } from '../../lib/cli/client.js';
+import { formatElapsed, ProgressReporter, plainProgressLine, REDRAW, ttyProgressLine } from '../../lib/cli/progress.js';
 import { jsonErrorPlace, jsonSyntaxErrorOffset } from '../../lib/jsonError.js';
-import { formatElapsed, plainProgressLine, ProgressReporter, REDRAW, ttyProgressLine } from '../../lib/cli/progress.js';
-import { type LocalStack, startLocalStack } from '../../lib/local/stack.js';
 import { listen } from '../../lib/local/nodeHttp.js';
+import { type LocalStack, startLocalStack } from '../../lib/local/stack.js';
 import { createLogger, SERVICE_NAME } from '../../lib/log.js';
 import { ZoneEmulator } from '../../lib/zone/emulator/emulator.js';
 import { SAMPLE_ARCHIVE, samplePrograms } from '../../lib/zone/emulator/sample.js';
@@ -88,6 +88,7 @@ describe('wecom-zone-tasks CLI against the local stack', () => {
 
   it('submit --wait: the document example, PENDING then SUCCEEDED in plain lines, exit 0, the output printed', async () => {
     const run = await cli(['submit', file('request.json'), '--wait', '--url', stack.url]);
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: the test asserts that no escape sequence reaches a non-terminal
     expect(run.stderr).not.toMatch(/\r|\x1b/); // not a terminal: no redrawing
     const progress = run.stderr.split('\n').filter((line) => /^[A-Z_]+ polls=\d+ elapsed=/.test(line));
     expect(progress[0]).toMatch(/^PENDING polls=0 elapsed=\d+\.\ds jobid=[A-Za-z0-9_-]+$/);
@@ -115,7 +116,11 @@ describe('wecom-zone-tasks CLI against the local stack', () => {
     const request = JSON.stringify({ ...DOC_EXAMPLE_REQUEST, msg_list: [message(5)] });
     const run = await cli(['submit', '-', '--wait', '--json', '--url', stack.url], request);
     expect(run.code).toBe(EXIT.failed);
-    expect(JSON.parse(run.stdout)).toMatchObject({ status: 'FAILED', errcode: 710637, fail_list: [{ msgid: 'MSGID5', errcode: 710602 }] });
+    expect(JSON.parse(run.stdout)).toMatchObject({
+      status: 'FAILED',
+      errcode: 710637,
+      fail_list: [{ msgid: 'MSGID5', errcode: 710602 }],
+    });
     expect(run.stderr).toMatch(/^FAILED polls=/m);
   });
 
@@ -137,7 +142,10 @@ describe('wecom-zone-tasks CLI against the local stack', () => {
     expect(missing.code).toBe(EXIT.usage);
     expect(missing.stderr).toContain('missing.json: cannot be read (ENOENT)');
 
-    await writeFile(file('broken.json'), '{"program_id": "PROG_ID",\n "msg_list": [{"msgid": "MSGID1", "encrypt_info": {"secret_key": SECRETKEY1}}]}');
+    await writeFile(
+      file('broken.json'),
+      '{"program_id": "PROG_ID",\n "msg_list": [{"msgid": "MSGID1", "encrypt_info": {"secret_key": SECRETKEY1}}]}',
+    );
     const broken = await cli(['submit', file('broken.json'), '--wait', '--url', stack.url]);
     expect(broken.code).toBe(EXIT.usage);
     expect(broken.stderr).toContain('broken.json: not valid JSON at line 2, column 66');
@@ -198,14 +206,20 @@ describe('wecom-zone-tasks after a refused create, and with jobids of any shape'
 
   it('WeCom rate-limited the corp (45009): exit 5, says so, and suggests no Idempotency-Key retry', async () => {
     const stack = await startLocalStack({
-      zone: new ZoneEmulator({ archive: SAMPLE_ARCHIVE, programs: samplePrograms(0), faults: { errorRate: 1, errcodes: [45009] } }),
+      zone: new ZoneEmulator({
+        archive: SAMPLE_ARCHIVE,
+        programs: samplePrograms(0),
+        faults: { errorRate: 1, errcodes: [45009] },
+      }),
       logger: silent(),
       sweepEverySeconds: 0,
     });
     try {
       const run = await cli(['submit', join(dir, 'request.json'), '--url', stack.url]);
       expect(run.code).toBe(EXIT.unavailable);
-      expect(run.stderr).toMatch(/POST \/tasks: 503 zone_rate_limited: WeCom says the corp is over its call limit \(45009\)/);
+      expect(run.stderr).toMatch(
+        /POST \/tasks: 503 zone_rate_limited: WeCom says the corp is over its call limit \(45009\)/,
+      );
       expect(run.stderr).toMatch(/nothing was created: WeCom rate-limited the corp/);
       expect(run.stderr).not.toMatch(/--idempotency-key|call budget/);
     } finally {
@@ -220,7 +234,9 @@ describe('wecom-zone-tasks after a refused create, and with jobids of any shape'
       const run = await cli(['submit', join(dir, 'request.json'), '--url', stack.url]);
       expect(run.code).toBe(EXIT.unavailable);
       expect(run.stderr).toMatch(/503 budget_spent/);
-      expect(run.stderr).toMatch(/nothing was created: this deployment's call budget for the corp is spent \(BUDGET_PER_MINUTE \/ BUDGET_PER_HOUR\)/);
+      expect(run.stderr).toMatch(
+        /nothing was created: this deployment's call budget for the corp is spent \(BUDGET_PER_MINUTE \/ BUDGET_PER_HOUR\)/,
+      );
       expect(run.stderr).not.toMatch(/--idempotency-key/);
     } finally {
       await stack.stop();
@@ -259,7 +275,10 @@ describe('wecom-zone-tasks zone', () => {
   it('serves the emulator over HTTP until SIGTERM, then exits 0', async () => {
     const zone = await startTsProcess(CLI, ['zone', '--port', '0']);
     try {
-      const response = await fetch(`${zone.url}/get_program_task_result`, { method: 'POST', body: JSON.stringify({ jobid: 'nope' }) });
+      const response = await fetch(`${zone.url}/get_program_task_result`, {
+        method: 'POST',
+        body: JSON.stringify({ jobid: 'nope' }),
+      });
       expect(await response.json()).toMatchObject({ errcode: 701151 });
     } finally {
       await zone.stop();
@@ -323,7 +342,10 @@ describe('progress rendering (pure)', () => {
     ]);
 
     const tty: string[] = [];
-    const live = new ProgressReporter({ write: (text: string) => tty.push(text), isTTY: true, columns: 80 }, { tty: true, color: false, tickMs: 60_000 });
+    const live = new ProgressReporter(
+      { write: (text: string) => tty.push(text), isTTY: true, columns: 80 },
+      { tty: true, color: false, tickMs: 60_000 },
+    );
     live.update(state);
     live.update({ ...state, status: 'SUCCEEDED', elapsedMs: 5_000 });
     live.finish();
@@ -335,7 +357,21 @@ describe('progress rendering (pure)', () => {
 
 describe('request file errors (pure)', () => {
   it('the JSON locator agrees with JSON.parse and finds the place', () => {
-    const samples = ['{}', '[1, 2.5e3, -0, "a\\u00e9\\n", true, null]', '{"a": {"b": [ ]}}', ' "x" ', '{"a": 1,}', '[01]', '{"a" 1}', '"\t"', '{"a": tru}', '-', '', '[1] 2', '"\\x"'];
+    const samples = [
+      '{}',
+      '[1, 2.5e3, -0, "a\\u00e9\\n", true, null]',
+      '{"a": {"b": [ ]}}',
+      ' "x" ',
+      '{"a": 1,}',
+      '[01]',
+      '{"a" 1}',
+      '"\t"',
+      '{"a": tru}',
+      '-',
+      '',
+      '[1] 2',
+      '"\\x"',
+    ];
     for (const text of samples) {
       let valid = true;
       try {
@@ -354,14 +390,21 @@ describe('submit retries with one Idempotency-Key', () => {
   it('503 then 409 then 202: three tries, the same key each time, backoff at least retry-after', async () => {
     const keys: string[] = [];
     const answers = [
-      { status: 503, body: { error: 'zone_unavailable', message: 'the zone is busy', errcode: 45009 }, retryAfter: '5' },
+      {
+        status: 503,
+        body: { error: 'zone_unavailable', message: 'the zone is busy', errcode: 45009 },
+        retryAfter: '5',
+      },
       { status: 409, body: { error: 'idempotency_in_progress', message: 'in progress' }, retryAfter: '1' },
       { status: 202, body: { jobid: 'job-1', status: 'PENDING', fail_list: [] } },
     ];
     const server = createServer((request, response) => {
       keys.push(String(request.headers['idempotency-key']));
       const answer = answers[keys.length - 1] ?? answers[2];
-      response.writeHead(answer?.status ?? 500, { 'content-type': 'application/json', ...(answer?.retryAfter ? { 'retry-after': answer.retryAfter } : {}) });
+      response.writeHead(answer?.status ?? 500, {
+        'content-type': 'application/json',
+        ...(answer?.retryAfter ? { 'retry-after': answer.retryAfter } : {}),
+      });
       response.end(JSON.stringify(answer?.body));
     });
     const url = await listen(server, 0, '127.0.0.1');
@@ -390,7 +433,12 @@ describe('submit retries with one Idempotency-Key', () => {
     const url = await listen(server, 0, '127.0.0.1');
     try {
       const attempt = createWithRetry(new ApiClient({ url }), '{}', 'key-456', { sleep: async () => {} });
-      await expect(attempt).rejects.toMatchObject({ kind: 'unavailable', status: 503, code: 'budget_spent', retryAfterSeconds: 600 });
+      await expect(attempt).rejects.toMatchObject({
+        kind: 'unavailable',
+        status: 503,
+        code: 'budget_spent',
+        retryAfterSeconds: 600,
+      });
       expect(calls).toBe(1);
     } finally {
       await new Promise((done) => server.close(done));

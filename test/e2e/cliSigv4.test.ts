@@ -24,7 +24,11 @@ import { startSigV4Gateway, verifySigV4 } from '../support/sigv4Verifier.js';
 const ROOT = resolve(import.meta.dirname, '../..');
 const TSX = resolve(ROOT, 'node_modules/.bin/tsx');
 const REGION = 'ap-southeast-1';
-const KEY = { id: 'AKIDCLITEST0000001', secret: 'cli/test+secret/0123456789abcdefABCDEF', session: 'session-token-for-the-cli-test' };
+const KEY = {
+  id: 'AKIDCLITEST0000001',
+  secret: 'cli/test+secret/0123456789abcdefABCDEF',
+  session: 'session-token-for-the-cli-test',
+};
 const PROFILE_KEY = { id: 'AKIDPROFILETEST0001', secret: 'profile/secret/0123456789abcdef' };
 
 interface Run {
@@ -74,9 +78,12 @@ describe('the SigV4 verifier used by these tests', () => {
     method: 'GET',
     target: '/',
     rawHeaders: [
-      'Host', 'example.amazonaws.com',
-      'X-Amz-Date', '20150830T123600Z',
-      'Authorization', 'AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, SignedHeaders=host;x-amz-date, Signature=5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31',
+      'Host',
+      'example.amazonaws.com',
+      'X-Amz-Date',
+      '20150830T123600Z',
+      'Authorization',
+      'AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, SignedHeaders=host;x-amz-date, Signature=5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31',
     ],
     body: Buffer.alloc(0),
   };
@@ -88,12 +95,22 @@ describe('the SigV4 verifier used by these tests', () => {
   };
 
   it('accepts AWS’s published get-vanilla request', () => {
-    expect(verifySigV4(vanilla, options)).toEqual({ ok: true, accessKeyId: 'AKIDEXAMPLE', signedHeaders: ['host', 'x-amz-date'] });
+    expect(verifySigV4(vanilla, options)).toEqual({
+      ok: true,
+      accessKeyId: 'AKIDEXAMPLE',
+      signedHeaders: ['host', 'x-amz-date'],
+    });
   });
 
   it('refuses it with another secret, another path, a body, a changed host, or two hours later', () => {
-    const refused = (change: Partial<typeof vanilla>, opts: Partial<typeof options> = {}) => verifySigV4({ ...vanilla, ...change }, { ...options, ...opts }).ok;
-    expect(refused({}, { secrets: new Map([['AKIDEXAMPLE', { secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEZ' }]]) })).toBe(false);
+    const refused = (change: Partial<typeof vanilla>, opts: Partial<typeof options> = {}) =>
+      verifySigV4({ ...vanilla, ...change }, { ...options, ...opts }).ok;
+    expect(
+      refused(
+        {},
+        { secrets: new Map([['AKIDEXAMPLE', { secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEZ' }]]) },
+      ),
+    ).toBe(false);
     expect(refused({ target: '/tasks' })).toBe(false);
     expect(refused({ body: Buffer.from('{}') })).toBe(false);
     expect(refused({ rawHeaders: ['Host', 'example.amazonaws.co', ...vanilla.rawHeaders.slice(2)] })).toBe(false);
@@ -133,7 +150,10 @@ describe('wecom-zone-tasks --sigv4 against an API behind IAM authorization', () 
 
   it('submit --wait signs every request (the POST with its body, each GET) and the task ends SUCCEEDED', async () => {
     const seen = gateway.requests.length;
-    const run = await cli(['submit', requestFile, '--wait', '--json', '--sigv4', '--region', REGION, '--url', gateway.url], ENV_KEYS);
+    const run = await cli(
+      ['submit', requestFile, '--wait', '--json', '--sigv4', '--region', REGION, '--url', gateway.url],
+      ENV_KEYS,
+    );
     expect(run.stderr).not.toMatch(/Forbidden/);
     expect(run.code).toBe(EXIT.ok);
     const task = JSON.parse(run.stdout);
@@ -141,34 +161,62 @@ describe('wecom-zone-tasks --sigv4 against an API behind IAM authorization', () 
     jobid = task.jobid;
     const requests = gateway.requests.slice(seen);
     expect(requests[0]).toMatchObject({ method: 'POST', target: '/tasks' });
-    expect(requests.filter((r) => r.method === 'GET' && r.target === `/tasks/${jobid}`).length).toBeGreaterThanOrEqual(1);
+    expect(requests.filter((r) => r.method === 'GET' && r.target === `/tasks/${jobid}`).length).toBeGreaterThanOrEqual(
+      1,
+    );
     for (const request of requests) {
       expect(request.verdict, `${request.method} ${request.target}`).toMatchObject({ ok: true, accessKeyId: KEY.id });
     }
     // The POST's own headers are under the signature: the body's hash, the key, the session token.
     const post = requests[0]?.verdict as { signedHeaders: string[] };
-    expect(post.signedHeaders).toEqual(expect.arrayContaining(['host', 'x-amz-date', 'x-amz-content-sha256', 'x-amz-security-token', 'idempotency-key', 'content-type']));
-    for (const secret of [...SECRETS_AND_CHAT, KEY.secret, KEY.session]) expect(run.stdout + run.stderr).not.toContain(secret);
+    expect(post.signedHeaders).toEqual(
+      expect.arrayContaining([
+        'host',
+        'x-amz-date',
+        'x-amz-content-sha256',
+        'x-amz-security-token',
+        'idempotency-key',
+        'content-type',
+      ]),
+    );
+    for (const secret of [...SECRETS_AND_CHAT, KEY.secret, KEY.session])
+      expect(run.stdout + run.stderr).not.toContain(secret);
   });
 
   it('get signs too; credentials and region can come from a profile of the shared config files', async () => {
-    const byEnv = await cli(['get', '--json', '--sigv4', '--url', gateway.url, '--', jobid], { ...ENV_KEYS, AWS_REGION: REGION });
+    const byEnv = await cli(['get', '--json', '--sigv4', '--url', gateway.url, '--', jobid], {
+      ...ENV_KEYS,
+      AWS_REGION: REGION,
+    });
     expect(byEnv.code, byEnv.stderr).toBe(EXIT.ok);
     expect(JSON.parse(byEnv.stdout)).toMatchObject({ jobid, status: 'SUCCEEDED' });
 
     const config = join(home, 'config');
     const credentials = join(home, 'credentials');
     await writeFile(config, `[profile ops]\nregion = ${REGION}\n`);
-    await writeFile(credentials, `[ops]\naws_access_key_id = ${PROFILE_KEY.id}\naws_secret_access_key = ${PROFILE_KEY.secret}\n`);
+    await writeFile(
+      credentials,
+      `[ops]\naws_access_key_id = ${PROFILE_KEY.id}\naws_secret_access_key = ${PROFILE_KEY.secret}\n`,
+    );
     const seen = gateway.requests.length;
-    const byProfile = await cli(['get', '--sigv4', '--url', gateway.url, '--', jobid], { AWS_PROFILE: 'ops', AWS_CONFIG_FILE: config, AWS_SHARED_CREDENTIALS_FILE: credentials });
+    const byProfile = await cli(['get', '--sigv4', '--url', gateway.url, '--', jobid], {
+      AWS_PROFILE: 'ops',
+      AWS_CONFIG_FILE: config,
+      AWS_SHARED_CREDENTIALS_FILE: credentials,
+    });
     expect(byProfile.code).toBe(EXIT.ok);
     expect(byProfile.stdout).toMatch(/^status +SUCCEEDED$/m);
-    expect(gateway.requests.slice(seen).map((r) => r.verdict)).toEqual([expect.objectContaining({ ok: true, accessKeyId: PROFILE_KEY.id })]);
+    expect(gateway.requests.slice(seen).map((r) => r.verdict)).toEqual([
+      expect.objectContaining({ ok: true, accessKeyId: PROFILE_KEY.id }),
+    ]);
   });
 
   it('a signature the gateway refuses (wrong secret) exits 4 and names the permission to check', async () => {
-    const run = await cli(['get', '--sigv4', '--region', REGION, '--url', gateway.url, '--', jobid], { AWS_ACCESS_KEY_ID: KEY.id, AWS_SECRET_ACCESS_KEY: 'not-the-secret', AWS_SESSION_TOKEN: KEY.session });
+    const run = await cli(['get', '--sigv4', '--region', REGION, '--url', gateway.url, '--', jobid], {
+      AWS_ACCESS_KEY_ID: KEY.id,
+      AWS_SECRET_ACCESS_KEY: 'not-the-secret',
+      AWS_SESSION_TOKEN: KEY.session,
+    });
     expect(run.code, run.stderr).toBe(EXIT.rejected);
     expect(run.stderr).toMatch(/403: Forbidden/);
     expect(run.stderr).toMatch(/execute-api:Invoke .*HttpApiExecuteArn/);
@@ -207,16 +255,25 @@ describe('when the CLI signs', () => {
   it('refuses a bearer token with SigV4, --region without it, and plain http to another host', () => {
     const url = 'https://a1b2c3d4e5.execute-api.ap-southeast-1.amazonaws.com';
     expect(() => parseCommand(['get', 'J1', '--url', url], { WECOM_ZONE_TASKS_TOKEN: 't' })).toThrow(/choose one/);
-    expect(() => parseCommand(['get', 'J1', '--region', 'ap-southeast-1'], {})).toThrow(/--region: only applies with --sigv4/);
-    expect(() => parseCommand(['get', 'J1', '--sigv4', '--url', 'http://api.example.com'], {})).toThrow(/must be https/);
+    expect(() => parseCommand(['get', 'J1', '--region', 'ap-southeast-1'], {})).toThrow(
+      /--region: only applies with --sigv4/,
+    );
+    expect(() => parseCommand(['get', 'J1', '--sigv4', '--url', 'http://api.example.com'], {})).toThrow(
+      /must be https/,
+    );
     expect(() => parseCommand(['get', 'J1', '--sigv4', '--region', 'Singapore'], {})).toThrow(/not an AWS region/);
   });
 });
 
 describe('jobids that start with "-"', () => {
   it('read as a jobid after "--", and the CLI says so when one is taken for an option', () => {
-    expect(parseCommand(['get', '--sigv4', '--region', REGION, '--', '-2abc'], {})).toMatchObject({ name: 'get', options: { jobid: '-2abc' } });
-    expect(() => parseCommand(['get', '-2abc'], {})).toThrow(/a jobid that starts with "-" goes after "--": wecom-zone-tasks get -- <jobid>/);
+    expect(parseCommand(['get', '--sigv4', '--region', REGION, '--', '-2abc'], {})).toMatchObject({
+      name: 'get',
+      options: { jobid: '-2abc' },
+    });
+    expect(() => parseCommand(['get', '-2abc'], {})).toThrow(
+      /a jobid that starts with "-" goes after "--": wecom-zone-tasks get -- <jobid>/,
+    );
     expect(getCommandLine('-2abc')).toBe('wecom-zone-tasks get -- -2abc');
     expect(getCommandLine('Yx3')).toBe('wecom-zone-tasks get Yx3');
   });

@@ -116,7 +116,10 @@ function serverPid(root: number): number {
  * server process, as a process manager stops a service (a signal to the whole group would also reach
  * tsx, which relays it again: how `npm start` handles a repeated signal is not what this test is about).
  */
-async function signalGroup(server: Server, signal: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+async function signalGroup(
+  server: Server,
+  signal: NodeJS.Signals,
+): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
   const pid = server.child.pid ?? 0;
   if (signal === 'SIGKILL') process.kill(-pid, signal);
   else process.kill(serverPid(pid), signal);
@@ -175,12 +178,17 @@ describe.each([
   const wal = () => join(dataDir, 'wecom-zone-tasks.sqlite-wal');
 
   beforeAll(async () => {
-    zone = new ObservedZone({ archive: SAMPLE_ARCHIVE, programs: samplePrograms(PROGRAM_LATENCY_MS), faults: { latencyMs: 100 } });
+    zone = new ObservedZone({
+      archive: SAMPLE_ARCHIVE,
+      programs: samplePrograms(PROGRAM_LATENCY_MS),
+      faults: { latencyMs: 100 },
+    });
     served = await serveEmulator(zone);
     dataDir = mkdtempSync(join(tmpdir(), 'wzt-crash-'));
   });
   afterAll(async () => {
-    for (const server of servers) if (server.child.pid && groupAlive(server.child.pid)) process.kill(-server.child.pid, 'SIGKILL');
+    for (const server of servers)
+      if (server.child.pid && groupAlive(server.child.pid)) process.kill(-server.child.pid, 'SIGKILL');
     await served.close();
     rmSync(dataDir, { recursive: true, force: true });
   });
@@ -191,10 +199,17 @@ describe.each([
 
     // Tasks that ended before the crash: their records must come back unchanged.
     const early = await Promise.all(Array.from({ length: EARLY_TASKS }, (_, i) => submit(first.url, `early-${i}`)));
-    const earlyViews = await allTerminal(first.url, early.map((task) => task.jobid));
+    const earlyViews = await allTerminal(
+      first.url,
+      early.map((task) => task.jobid),
+    );
 
-    const midFlight = await Promise.all(Array.from({ length: MID_FLIGHT_TASKS }, (_, i) => submit(first.url, `mid-${i}`)));
-    expect([...early, ...midFlight].map((task) => task.status)).toEqual(Array(EARLY_TASKS + MID_FLIGHT_TASKS).fill(202));
+    const midFlight = await Promise.all(
+      Array.from({ length: MID_FLIGHT_TASKS }, (_, i) => submit(first.url, `mid-${i}`)),
+    );
+    expect([...early, ...midFlight].map((task) => task.status)).toEqual(
+      Array(EARLY_TASKS + MID_FLIGHT_TASKS).fill(202),
+    );
     const beforeStop = await Promise.all(midFlight.map((task) => view(first.url, task.jobid)));
     // Polls in flight: the server is inside get_program_task_result for some tasks right now.
     await waitFor(async () => ((zone.inFlight[ZONE_API.getProgramTaskResult] ?? 0) > 0 ? true : undefined), 10_000, 1);
@@ -208,7 +223,9 @@ describe.each([
     servers.push(second);
     if (signal === 'SIGKILL') {
       // The poll messages the killed process was holding are back in the queue at once.
-      expect(Number(/(\d+) poll messages of the previous run back in the queue/.exec(second.stderr())?.[1] ?? 0)).toBeGreaterThan(0);
+      expect(
+        Number(/(\d+) poll messages of the previous run back in the queue/.exec(second.stderr())?.[1] ?? 0),
+      ).toBeGreaterThan(0);
     }
     const jobids = [...early, ...midFlight].map((task) => task.jobid);
     const views = await allTerminal(second.url, jobids);
@@ -226,7 +243,9 @@ describe.each([
     expect([...completions.keys()].every((jobid) => jobids.includes(jobid))).toBe(true);
     // The idempotency keys survived too: a client retry gets the same jobid, the zone no new task.
     const retried = await Promise.all(midFlight.slice(0, 5).map((_, i) => submit(second.url, `mid-${i}`)));
-    expect(retried).toEqual(midFlight.slice(0, 5).map((task) => ({ status: 202, jobid: task.jobid, replayed: 'true' })));
+    expect(retried).toEqual(
+      midFlight.slice(0, 5).map((task) => ({ status: 202, jobid: task.jobid, replayed: 'true' })),
+    );
     expect(zone.calls[ZONE_API.createProgramTask]).toBe(jobids.length);
 
     await signalGroup(second, 'SIGTERM');

@@ -4,12 +4,12 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Logger } from '@aws-lambda-powertools/logger';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createLogger } from '../../lib/log.js';
 import { startLocalStack } from '../../lib/local/stack.js';
+import { createLogger } from '../../lib/log.js';
 import { ZoneEmulator } from '../../lib/zone/emulator/emulator.js';
 import { SAMPLE_ARCHIVE, samplePrograms } from '../../lib/zone/emulator/sample.js';
-import { Logger } from '@aws-lambda-powertools/logger';
 import { DOC_EXAMPLE_REQUEST, SECRETS_AND_CHAT, waitFor } from '../support/fixtures.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'wzt-durable-stack-'));
@@ -24,7 +24,11 @@ async function post(url: string, key: string) {
     headers: { 'content-type': 'application/json', 'idempotency-key': key },
     body: JSON.stringify(DOC_EXAMPLE_REQUEST),
   });
-  return { status: response.status, replayed: response.headers.get('idempotent-replayed'), body: (await response.json()) as { jobid: string } };
+  return {
+    status: response.status,
+    replayed: response.headers.get('idempotent-replayed'),
+    body: (await response.json()) as { jobid: string },
+  };
 }
 
 const view = async (url: string, jobid: string) => {
@@ -77,7 +81,10 @@ describe('the local stack on its durable store', () => {
         await waitFor(async () => ((await view(stack.url, body.jobid)).body.status === 'PENDING' ? undefined : true));
       }
       // Read while the server runs (the write-ahead log holds the newest pages), and after it stopped.
-      const scan = () => readdirSync(dir).map((file) => readFileSync(join(dir, file)).toString('utf8')).join('\n');
+      const scan = () =>
+        readdirSync(dir)
+          .map((file) => readFileSync(join(dir, file)).toString('utf8'))
+          .join('\n');
       const running = scan();
       await stack.stop();
       const everything = `${running}\n${scan()}`;

@@ -68,14 +68,22 @@ describe('an external analysis program process, through the whole flow', () => {
       const created = await fetch(`${stack.url}/tasks`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ program_id: 'WORD_COUNT', ability_id: abilityId, msg_list: [cs(1), cs(2), cs(3), cs(5)] }),
+        body: JSON.stringify({
+          program_id: 'WORD_COUNT',
+          ability_id: abilityId,
+          msg_list: [cs(1), cs(2), cs(3), cs(5)],
+        }),
       });
       expect(created.status).toBe(202);
       const { jobid } = (await created.json()) as { jobid: string };
-      return await waitFor(async () => {
-        const task = (await (await fetch(`${stack.url}/tasks/${jobid}`)).json()) as Record<string, unknown>;
-        return task.status === 'PENDING' ? undefined : task;
-      }, 20_000, 100);
+      return await waitFor(
+        async () => {
+          const task = (await (await fetch(`${stack.url}/tasks/${jobid}`)).json()) as Record<string, unknown>;
+          return task.status === 'PENDING' ? undefined : task;
+        },
+        20_000,
+        100,
+      );
     } finally {
       await stack.stop();
     }
@@ -106,7 +114,12 @@ describe('an external analysis program process, through the whole flow', () => {
 describe('npm run zone', () => {
   it('serves the emulator alone with the archive and programs given on the command line', async () => {
     const zone = await startTsProcess('lib/zone/emulator/main.ts', [
-      '--archive', 'examples/archive.json', '--programs', 'examples/programs.json', '--port', '0',
+      '--archive',
+      'examples/archive.json',
+      '--programs',
+      'examples/programs.json',
+      '--port',
+      '0',
     ]);
     try {
       expect(zone.output()).toContain('5 archived messages from examples/archive.json');
@@ -114,10 +127,16 @@ describe('npm run zone', () => {
       const request = { program_id: 'PROG_ID', ability_id: 'ABILITY_ID', msg_list: [cs(1), cs(2), cs(3)] };
       const created = JSON.parse(await transport.invoke('create_program_task', JSON.stringify(request)));
       expect(created).toMatchObject({ errcode: 0, jobid: expect.any(String) });
-      const result = await waitFor(async () => {
-        const answer = JSON.parse(await transport.invoke('get_program_task_result', JSON.stringify({ jobid: created.jobid })));
-        return answer.errcode === 710642 ? undefined : answer;
-      }, 10_000, 100);
+      const result = await waitFor(
+        async () => {
+          const answer = JSON.parse(
+            await transport.invoke('get_program_task_result', JSON.stringify({ jobid: created.jobid })),
+          );
+          return answer.errcode === 710642 ? undefined : answer;
+        },
+        10_000,
+        100,
+      );
       expect(JSON.parse(result.response_data)).toEqual({ avg_reply_time: 5, negative_feedback_cnt: 1 });
     } finally {
       await zone.stop();
@@ -125,7 +144,12 @@ describe('npm run zone', () => {
   });
 
   it('refuses a wrong file, naming the file and the field', async () => {
-    const { code, output } = await runTsProcess('lib/zone/emulator/main.ts', ['--archive', 'examples/programs.json', '--port', '0']);
+    const { code, output } = await runTsProcess('lib/zone/emulator/main.ts', [
+      '--archive',
+      'examples/programs.json',
+      '--port',
+      '0',
+    ]);
     expect(code).toBe(1);
     expect(output).toMatch(/examples\/programs\.json: messages: /);
   });

@@ -58,7 +58,11 @@ async function post(url: string, body: unknown, headers: Record<string, string> 
     headers: { 'content-type': 'application/json', ...headers },
     body: JSON.stringify(body),
   });
-  return { status: response.status, headers: response.headers, body: (await response.json()) as Record<string, unknown> };
+  return {
+    status: response.status,
+    headers: response.headers,
+    body: (await response.json()) as Record<string, unknown>,
+  };
 }
 
 describe('a failure after the zone created the task never says "safe to retry"', () => {
@@ -73,7 +77,9 @@ describe('a failure after the zone created the task never says "safe to retry"',
       const answer = await post(stack.url, DOC_EXAMPLE_REQUEST, { 'idempotency-key': 'after-zone-1' });
       expect(answer.status).toBe(502);
       expect(answer.body).toMatchObject({ error: 'task_not_recorded', jobid: 'untracked-1' });
-      expect(answer.body.message).toMatch(/the zone created task untracked-1, but it could not be recorded here .*submitting again creates another zone task/);
+      expect(answer.body.message).toMatch(
+        /the zone created task untracked-1, but it could not be recorded here .*submitting again creates another zone task/,
+      );
       expect(answer.body.message).not.toMatch(/safe to retry/);
       if (attempt === 1) expect(answer.headers.get('idempotent-replayed')).toBe('true');
     }
@@ -102,9 +108,12 @@ describe('a failure after the zone created the task never says "safe to retry"',
     idempotency.complete = async () => {
       throw new Error('idempotency table down');
     };
-    const logger: Log = { ...silent(), info: () => {
-      throw new Error('log sink down');
-    } };
+    const logger: Log = {
+      ...silent(),
+      info: () => {
+        throw new Error('log sink down');
+      },
+    };
     stack = await startLocalStack({ zone, store, idempotency, logger, sweepEverySeconds: 0 });
     stack.queue.sendPoll = async () => {
       throw new Error('SQS down');
@@ -172,7 +181,12 @@ describe('a failure after the zone created the task never says "safe to retry"',
 describe('jobids: every jobid the API hands out in `location` reads back with GET', () => {
   for (const jobid of ['Yx3+a/Q==', 'x'.repeat(130), '任务/1?#%', '~tilde', 'plain_Jobid-1']) {
     it(`${JSON.stringify(jobid.length > 20 ? `${jobid.slice(0, 10)}… (${jobid.length})` : jobid)}`, async () => {
-      stack = await startLocalStack({ zone: zoneWithJobids([jobid]), logger: silent(), sweepEverySeconds: 0, schedule: { firstDelaySeconds: 0 } });
+      stack = await startLocalStack({
+        zone: zoneWithJobids([jobid]),
+        logger: silent(),
+        sweepEverySeconds: 0,
+        schedule: { firstDelaySeconds: 0 },
+      });
       const created = await post(stack.url, DOC_EXAMPLE_REQUEST);
       expect(created.status).toBe(202);
       expect(created.body.jobid).toBe(jobid);
@@ -190,24 +204,38 @@ describe('jobids: every jobid the API hands out in `location` reads back with GE
     for (const path of ['bad%20id!', '~!!', '~', `${'x'.repeat(1025)}`]) {
       const response = await fetch(`${stack.url}/tasks/${path}`);
       expect(response.status, path).toBe(400);
-      expect(((await response.json()) as { message: string }).message).toMatch(/use the location POST \/tasks answered/);
+      expect(((await response.json()) as { message: string }).message).toMatch(
+        /use the location POST \/tasks answered/,
+      );
     }
   });
 });
 
 /** POST with a header sent twice, as two header lines (fetch would join them itself). */
-function postWithRepeatedHeader(url: string, name: string, values: string[]): Promise<{ status: number; body: Record<string, unknown> }> {
+function postWithRepeatedHeader(
+  url: string,
+  name: string,
+  values: string[],
+): Promise<{ status: number; body: Record<string, unknown> }> {
   return new Promise((resolve, reject) => {
     const target = new URL(`${url}/tasks`);
     const body = JSON.stringify(DOC_EXAMPLE_REQUEST);
     const request = httpRequest(
-      { host: target.hostname, port: target.port, path: target.pathname, method: 'POST', headers: { 'content-type': 'application/json', [name]: values } },
+      {
+        host: target.hostname,
+        port: target.port,
+        path: target.pathname,
+        method: 'POST',
+        headers: { 'content-type': 'application/json', [name]: values },
+      },
       (response) => {
         let text = '';
         response.on('data', (chunk) => {
           text += String(chunk);
         });
-        response.on('end', () => resolve({ status: response.statusCode ?? 0, body: JSON.parse(text) as Record<string, unknown> }));
+        response.on('end', () =>
+          resolve({ status: response.statusCode ?? 0, body: JSON.parse(text) as Record<string, unknown> }),
+        );
       },
     );
     request.on('error', reject);
@@ -235,8 +263,14 @@ describe('repeated headers answer locally as on API Gateway (payload 2.0 joins t
       } as never,
       { awsRequestId: 'r' } as never,
     );
-    expect(local).toMatchObject({ status: 400, body: { error: 'invalid_request', message: expect.stringMatching(/^Idempotency-Key: sent more than once/) } });
-    expect({ status: (onLambda as { statusCode: number }).statusCode, body: JSON.parse((onLambda as { body: string }).body) }).toEqual(local);
+    expect(local).toMatchObject({
+      status: 400,
+      body: { error: 'invalid_request', message: expect.stringMatching(/^Idempotency-Key: sent more than once/) },
+    });
+    expect({
+      status: (onLambda as { statusCode: number }).statusCode,
+      body: JSON.parse((onLambda as { body: string }).body),
+    }).toEqual(local);
     expect(zone.creates).toBe(0);
   });
 
@@ -248,7 +282,10 @@ describe('repeated headers answer locally as on API Gateway (payload 2.0 joins t
     await stack.stop();
     stack = await startLocalStack({ logger: silent(), sweepEverySeconds: 0 });
     const repeated = await postWithRepeatedHeader(stack.url, 'content-type', ['application/json', 'application/json']);
-    expect(repeated).toMatchObject({ status: 400, body: { message: expect.stringMatching(/^Content-Type: sent more than once/) } });
+    expect(repeated).toMatchObject({
+      status: 400,
+      body: { message: expect.stringMatching(/^Content-Type: sent more than once/) },
+    });
   });
 });
 
@@ -270,7 +307,10 @@ describe('callbacks and rate limits name what happened, under npm start as on AW
     for (let attempt = 0; attempt < 2; attempt++) {
       const answer = await post(stack.url, DOC_EXAMPLE_REQUEST);
       expect(answer.status).toBe(503);
-      expect(answer.body).toMatchObject({ error: 'zone_rate_limited', message: expect.stringMatching(/^WeCom says the corp is over its call limit/) });
+      expect(answer.body).toMatchObject({
+        error: 'zone_rate_limited',
+        message: expect.stringMatching(/^WeCom says the corp is over its call limit/),
+      });
       expect(Number(answer.headers.get('retry-after'))).toBeGreaterThan(0);
     }
     // The first answer carries WeCom's code; the second was never sent (the corp backs off).
@@ -280,7 +320,10 @@ describe('callbacks and rate limits name what happened, under npm start as on AW
     stack = await startLocalStack({ logger: silent(), sweepEverySeconds: 0, env: { BUDGET_PER_MINUTE: '1' } });
     expect((await post(stack.url, DOC_EXAMPLE_REQUEST)).status).toBe(202);
     const spent = await post(stack.url, DOC_EXAMPLE_REQUEST);
-    expect(spent).toMatchObject({ status: 503, body: { error: 'budget_spent', message: expect.stringMatching(/BUDGET_PER_MINUTE/) } });
+    expect(spent).toMatchObject({
+      status: 503,
+      body: { error: 'budget_spent', message: expect.stringMatching(/BUDGET_PER_MINUTE/) },
+    });
   });
 });
 
@@ -290,15 +333,23 @@ describe('the item limit on the embedded stores, as on DynamoDB', () => {
     stack = await startLocalStack({ zone, logger: silent(), sweepEverySeconds: 0 });
     const body = {
       ...DOC_EXAMPLE_REQUEST,
-      msg_list: [DOC_EXAMPLE_REQUEST.msg_list[0], ...Array.from({ length: 999 }, () => ({ msgid: 'M'.repeat(450), encrypt_info: { secret_key: 'K' } }))],
+      msg_list: [
+        DOC_EXAMPLE_REQUEST.msg_list[0],
+        ...Array.from({ length: 999 }, () => ({ msgid: 'M'.repeat(450), encrypt_info: { secret_key: 'K' } })),
+      ],
     };
     for (let attempt = 0; attempt < 2; attempt++) {
-      expect(await post(stack.url, body, { 'idempotency-key': 'oversized-local' })).toMatchObject({ status: 413, body: { error: 'task_too_large' } });
+      expect(await post(stack.url, body, { 'idempotency-key': 'oversized-local' })).toMatchObject({
+        status: 413,
+        body: { error: 'task_too_large' },
+      });
     }
     expect(zone.creates).toBe(0);
     // A task of ordinary size still goes through the same stack.
     const ok = await post(stack.url, DOC_EXAMPLE_REQUEST);
     expect(ok.status).toBe(202);
-    await waitFor(async () => ((await stack?.store.get(ok.body.jobid as string))?.status === 'PENDING' ? true : undefined));
+    await waitFor(async () =>
+      (await stack?.store.get(ok.body.jobid as string))?.status === 'PENDING' ? true : undefined,
+    );
   });
 });

@@ -32,11 +32,15 @@ async function getTask(url: string, jobid: string, headers: Record<string, strin
 }
 
 async function finished(url: string, jobid: string, seen: string[] = []): Promise<TaskView> {
-  return waitFor(async () => {
-    const { body } = await getTask(url, jobid);
-    seen.push(body.status);
-    return body.status === 'PENDING' ? undefined : body;
-  }, 20_000, 100);
+  return waitFor(
+    async () => {
+      const { body } = await getTask(url, jobid);
+      seen.push(body.status);
+      return body.status === 'PENDING' ? undefined : body;
+    },
+    20_000,
+    100,
+  );
 }
 
 describe('local stack: the source document example', () => {
@@ -93,14 +97,20 @@ describe('local stack: the source document example', () => {
   it('a task whose every message failed ends FAILED with the zone code', async () => {
     const created = await post(stack.url, { ...DOC_EXAMPLE_REQUEST, msg_list: [message(5)] });
     const task = await finished(stack.url, created.body.jobid as string);
-    expect(task).toMatchObject({ status: 'FAILED', errcode: 710637, fail_list: [{ msgid: 'MSGID5', errcode: 710602 }] });
+    expect(task).toMatchObject({
+      status: 'FAILED',
+      errcode: 710637,
+      fail_list: [{ msgid: 'MSGID5', errcode: 710602 }],
+    });
   });
 });
 
 describe('local stack: bad input gets a 4xx that names the problem', () => {
   let stack: LocalStack;
   beforeAll(async () => {
-    stack = await startLocalStack({ logger: createLogger(new Logger({ serviceName: SERVICE_NAME, logLevel: 'SILENT' })) });
+    stack = await startLocalStack({
+      logger: createLogger(new Logger({ serviceName: SERVICE_NAME, logLevel: 'SILENT' })),
+    });
   });
   afterAll(() => stack.stop());
 
@@ -109,15 +119,63 @@ describe('local stack: bad input gets a 4xx that names the problem', () => {
     ['an empty body', '', 400, 'invalid_json', /empty/],
     ['a JSON array', '[]', 400, 'invalid_request', /\(body\)/],
     ['a missing program_id', { ...DOC_EXAMPLE_REQUEST, program_id: undefined }, 400, 'invalid_request', /^program_id:/],
-    ['an empty ability_id', { ...DOC_EXAMPLE_REQUEST, ability_id: '' }, 400, 'invalid_request', /^ability_id: must be a non-empty string/],
-    ['no messages', { ...DOC_EXAMPLE_REQUEST, msg_list: [] }, 400, 'invalid_request', /^msg_list: must hold at least 1/],
-    ['1001 messages', { ...DOC_EXAMPLE_REQUEST, msg_list: Array.from({ length: 1001 }, (_, i) => message(i)) }, 400, 'invalid_request', /^msg_list: must hold at most 1000/],
-    ['a message without its key', { ...DOC_EXAMPLE_REQUEST, msg_list: [message(1), { msgid: 'M2', encrypt_info: {} }] }, 400, 'invalid_request', /^msg_list\[1\]\.encrypt_info\.secret_key:/],
-    ['escape_type 2', { ...DOC_EXAMPLE_REQUEST, escape_type: 2 }, 400, 'invalid_request', /^escape_type: must be 0 or 1/],
+    [
+      'an empty ability_id',
+      { ...DOC_EXAMPLE_REQUEST, ability_id: '' },
+      400,
+      'invalid_request',
+      /^ability_id: must be a non-empty string/,
+    ],
+    [
+      'no messages',
+      { ...DOC_EXAMPLE_REQUEST, msg_list: [] },
+      400,
+      'invalid_request',
+      /^msg_list: must hold at least 1/,
+    ],
+    [
+      '1001 messages',
+      { ...DOC_EXAMPLE_REQUEST, msg_list: Array.from({ length: 1001 }, (_, i) => message(i)) },
+      400,
+      'invalid_request',
+      /^msg_list: must hold at most 1000/,
+    ],
+    [
+      'a message without its key',
+      { ...DOC_EXAMPLE_REQUEST, msg_list: [message(1), { msgid: 'M2', encrypt_info: {} }] },
+      400,
+      'invalid_request',
+      /^msg_list\[1\]\.encrypt_info\.secret_key:/,
+    ],
+    [
+      'escape_type 2',
+      { ...DOC_EXAMPLE_REQUEST, escape_type: 2 },
+      400,
+      'invalid_request',
+      /^escape_type: must be 0 or 1/,
+    ],
     ['escape_type "1"', { ...DOC_EXAMPLE_REQUEST, escape_type: '1' }, 400, 'invalid_request', /^escape_type/],
-    ['debug_info without chat', { ...DOC_EXAMPLE_REQUEST, debug_info: { chat_content: 'x' } }, 400, 'invalid_request', /^debug_info\.chat:/],
-    ['an unknown field', { ...DOC_EXAMPLE_REQUEST, msglist: [] }, 400, 'invalid_request', /unknown field\(s\): msglist/],
-    ['a __proto__ key', `{"__proto__": {"x": 1}, ${JSON.stringify(DOC_EXAMPLE_REQUEST).slice(1)}`, 400, 'invalid_request', /__proto__/],
+    [
+      'debug_info without chat',
+      { ...DOC_EXAMPLE_REQUEST, debug_info: { chat_content: 'x' } },
+      400,
+      'invalid_request',
+      /^debug_info\.chat:/,
+    ],
+    [
+      'an unknown field',
+      { ...DOC_EXAMPLE_REQUEST, msglist: [] },
+      400,
+      'invalid_request',
+      /unknown field\(s\): msglist/,
+    ],
+    [
+      'a __proto__ key',
+      `{"__proto__": {"x": 1}, ${JSON.stringify(DOC_EXAMPLE_REQUEST).slice(1)}`,
+      400,
+      'invalid_request',
+      /__proto__/,
+    ],
   ])('%s', async (_name, body, status, error, message) => {
     const response = await post(stack.url, body);
     expect(response.status).toBe(status);
@@ -155,7 +213,9 @@ describe('local stack: bad input gets a 4xx that names the problem', () => {
     expect(other.status).toBe(404);
     // An absolute-form request target with a host that is not one: 400, not a crash.
     const raw = await new Promise<string>((resolve) => {
-      const socket = connect(Number(new URL(stack.url).port), '127.0.0.1', () => socket.end('GET http://[x]/tasks/abc HTTP/1.1\r\nHost: x\r\n\r\n'));
+      const socket = connect(Number(new URL(stack.url).port), '127.0.0.1', () =>
+        socket.end('GET http://[x]/tasks/abc HTTP/1.1\r\nHost: x\r\n\r\n'),
+      );
       let answer = '';
       socket.on('data', (chunk) => {
         answer += String(chunk);
@@ -173,8 +233,7 @@ describe('local stack: a long job', () => {
     const calls: ProgramCall[] = [];
     const zone = new ZoneEmulator({
       archive: SAMPLE_ARCHIVE,
-      programs: [heldProgram('PROG_ID', 'slow'),
-      ],
+      programs: [heldProgram('PROG_ID', 'slow')],
       runExternal: async (call) => {
         calls.push(call);
         return undefined;
@@ -196,7 +255,9 @@ describe('local stack: a long job', () => {
       await waitFor(async () => ((await store.get(jobid))?.attempts ?? 0) > 20 || undefined);
       expect((await getTask(stack.url, jobid)).body.status).toBe('PENDING');
 
-      expect(zone.programAsyncJobCallBack({ job_info: calls[0]?.job_info, errcode: 0, result: '{"score": 7}' }).errcode).toBe(0);
+      expect(
+        zone.programAsyncJobCallBack({ job_info: calls[0]?.job_info, errcode: 0, result: '{"score": 7}' }).errcode,
+      ).toBe(0);
       const task = await finished(stack.url, jobid);
       expect(task).toMatchObject({ status: 'SUCCEEDED', response_data: '{"score": 7}' });
       expect(task.attempts).toBeGreaterThan(20);
@@ -234,7 +295,14 @@ describe('local stack: privacy and access', () => {
     try {
       const request = {
         ...DOC_EXAMPLE_REQUEST,
-        msg_list: [message(1), message(2), message(3), message(4), message(1), { msgid: 'MSGID2', encrypt_info: { secret_key: 'SECRETKEY3' } }],
+        msg_list: [
+          message(1),
+          message(2),
+          message(3),
+          message(4),
+          message(1),
+          { msgid: 'MSGID2', encrypt_info: { secret_key: 'SECRETKEY3' } },
+        ],
         debug_info: { chat: '今天天气真不错 debug', chat_content: '确实呀 debug' },
       };
       const created = await post(stack.url, request);
@@ -283,7 +351,10 @@ describe('local stack: idempotent creation', () => {
   let zone: ZoneEmulator;
   beforeAll(async () => {
     zone = new ZoneEmulator({ archive: SAMPLE_ARCHIVE, programs: samplePrograms(100) });
-    stack = await startLocalStack({ zone, logger: createLogger(new Logger({ serviceName: SERVICE_NAME, logLevel: 'SILENT' })) });
+    stack = await startLocalStack({
+      zone,
+      logger: createLogger(new Logger({ serviceName: SERVICE_NAME, logLevel: 'SILENT' })),
+    });
   });
   afterAll(() => stack.stop());
 
@@ -303,7 +374,9 @@ describe('local stack: idempotent creation', () => {
 
   it('racing requests with one key get one jobid and one zone task', async () => {
     const before = zone.calls.create_program_task ?? 0;
-    const answers = await Promise.all(Array.from({ length: 8 }, () => post(stack.url, DOC_EXAMPLE_REQUEST, { 'idempotency-key': 'race-1' })));
+    const answers = await Promise.all(
+      Array.from({ length: 8 }, () => post(stack.url, DOC_EXAMPLE_REQUEST, { 'idempotency-key': 'race-1' })),
+    );
     expect(answers.map((answer) => answer.status)).toEqual(Array(8).fill(202));
     expect(new Set(answers.map((answer) => answer.body.jobid)).size).toBe(1);
     expect((zone.calls.create_program_task ?? 0) - before).toBe(1);
@@ -323,9 +396,17 @@ describe('local stack: idempotent creation', () => {
   });
 
   it('a rejected request frees its key', async () => {
-    const rejected = await post(stack.url, { ...DOC_EXAMPLE_REQUEST, program_id: 'NOPE' }, { 'idempotency-key': 'k-free' });
+    const rejected = await post(
+      stack.url,
+      { ...DOC_EXAMPLE_REQUEST, program_id: 'NOPE' },
+      { 'idempotency-key': 'k-free' },
+    );
     expect(rejected.status).toBe(422);
-    const retried = await post(stack.url, { ...DOC_EXAMPLE_REQUEST, program_id: 'NOPE' }, { 'idempotency-key': 'k-free' });
+    const retried = await post(
+      stack.url,
+      { ...DOC_EXAMPLE_REQUEST, program_id: 'NOPE' },
+      { 'idempotency-key': 'k-free' },
+    );
     expect(retried.status).toBe(422);
     expect(retried.body.error).toBe('zone_rejected');
   });

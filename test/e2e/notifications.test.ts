@@ -7,9 +7,9 @@ import type { AddressInfo } from 'node:net';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { describe, expect, it } from 'vitest';
 import { startLocalStack } from '../../lib/local/stack.js';
-import type { LocalQueue } from '../../lib/queue/localQueue.js';
 import { createLogger, SERVICE_NAME } from '../../lib/log.js';
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verifyCallback } from '../../lib/notify/callback.js';
+import type { LocalQueue } from '../../lib/queue/localQueue.js';
 import { ZoneEmulator } from '../../lib/zone/emulator/emulator.js';
 import { SAMPLE_ARCHIVE, samplePrograms } from '../../lib/zone/emulator/sample.js';
 import { DOC_EXAMPLE_REQUEST, SECRETS_AND_CHAT, waitFor } from '../support/fixtures.js';
@@ -29,7 +29,12 @@ describe('completion notifications through the local stack', () => {
         response.writeHead(500).end();
         return;
       }
-      const valid = verifyCallback(SECRET, request.headers[TIMESTAMP_HEADER] as string, request.headers[SIGNATURE_HEADER] as string, body);
+      const valid = verifyCallback(
+        SECRET,
+        request.headers[TIMESTAMP_HEADER] as string,
+        request.headers[SIGNATURE_HEADER] as string,
+        body,
+      );
       received.push({ body, valid });
       response.writeHead(204).end();
     });
@@ -83,8 +88,14 @@ describe('completion notifications through the local stack', () => {
         });
         return { status: response.status, body: (await response.json()) as { message: string } };
       };
-      expect(await post(stack.url, 'https://example.com/hook')).toMatchObject({ status: 400, body: { message: expect.stringMatching(/^callback_url: callbacks are not configured/) } });
-      expect(await post(withSecret.url, 'ftp://example.com/hook')).toMatchObject({ status: 400, body: { message: expect.stringMatching(/^callback_url:/) } });
+      expect(await post(stack.url, 'https://example.com/hook')).toMatchObject({
+        status: 400,
+        body: { message: expect.stringMatching(/^callback_url: callbacks are not configured/) },
+      });
+      expect(await post(withSecret.url, 'ftp://example.com/hook')).toMatchObject({
+        status: 400,
+        body: { message: expect.stringMatching(/^callback_url:/) },
+      });
       expect((await post(withSecret.url, 'https://example.com/hook')).status).toBe(202);
     } finally {
       await stack.stop();

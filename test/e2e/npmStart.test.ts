@@ -28,7 +28,13 @@ describe('npm start', () => {
     dataDir = await mkdtemp(join(tmpdir(), 'npm-start-'));
     child = spawn('npm', ['start', '--silent'], {
       cwd: ROOT,
-      env: { ...process.env, PORT: '0', ZONE_PROGRAM_LATENCY_MS: '500', POWERTOOLS_LOG_LEVEL: 'WARN', DATA_DIR: dataDir },
+      env: {
+        ...process.env,
+        PORT: '0',
+        ZONE_PROGRAM_LATENCY_MS: '500',
+        POWERTOOLS_LOG_LEVEL: 'WARN',
+        DATA_DIR: dataDir,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     });
@@ -69,7 +75,10 @@ describe('npm start', () => {
     const cases: [Record<string, string>, RegExp][] = [
       [{ POLL_MAX_ATTEMPTS: '300' }, /POLL_MAX_ATTEMPTS: must be at most 200/],
       [{ WECOM_CORP_SECRET: 'plain-secret-value' }, /WECOM_CORP_SECRET: never put the corp secret in the environment/],
-      [{ CALLBACK_SECRET_PARAM: '/wecom-zone-tasks/dev/callback' }, /CALLBACK_SECRET_PARAM: read on AWS only .*CALLBACK_SIGNING_SECRET/],
+      [
+        { CALLBACK_SECRET_PARAM: '/wecom-zone-tasks/dev/callback' },
+        /CALLBACK_SECRET_PARAM: read on AWS only .*CALLBACK_SIGNING_SECRET/,
+      ],
     ];
     for (const [env, message] of cases) {
       const result = await new Promise<{ code: number | null; stderr: string }>((done) => {
@@ -95,11 +104,15 @@ describe('npm start with your own files and program', () => {
     programs.programs[0].abilities[0].handler.url = `${program.url}/`;
     const programsFile = join(dir, 'programs.json');
     await writeFile(programsFile, JSON.stringify(programs));
-    const app = await startTsProcess('lib/local/start.ts', ['--archive', 'examples/archive.json', '--programs', programsFile], {
-      PORT: '0',
-      POWERTOOLS_LOG_LEVEL: 'WARN',
-      DATA_DIR: ':memory:',
-    });
+    const app = await startTsProcess(
+      'lib/local/start.ts',
+      ['--archive', 'examples/archive.json', '--programs', programsFile],
+      {
+        PORT: '0',
+        POWERTOOLS_LOG_LEVEL: 'WARN',
+        DATA_DIR: ':memory:',
+      },
+    );
     try {
       const created = await fetch(`${app.url}/tasks`, {
         method: 'POST',
@@ -113,10 +126,17 @@ describe('npm start with your own files and program', () => {
       });
       expect(created.status).toBe(202);
       const { jobid } = (await created.json()) as { jobid: string };
-      const task = await waitFor(async () => {
-        const body = (await (await fetch(`${app.url}/tasks/${jobid}`)).json()) as { status: string; response_data: string };
-        return body.status === 'PENDING' ? undefined : body;
-      }, 20_000, 200);
+      const task = await waitFor(
+        async () => {
+          const body = (await (await fetch(`${app.url}/tasks/${jobid}`)).json()) as {
+            status: string;
+            response_data: string;
+          };
+          return body.status === 'PENDING' ? undefined : body;
+        },
+        20_000,
+        200,
+      );
       expect(task.status).toBe('SUCCEEDED');
       expect(JSON.parse(task.response_data)).toEqual({ message_count: 3, char_count: 34, speakers: 2 });
     } finally {

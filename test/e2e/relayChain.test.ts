@@ -18,16 +18,28 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HttpHandler } from '../../lib/api/http.js';
 import { createApiServer } from '../../lib/local/apiServer.js';
 import { close, listen } from '../../lib/local/nodeHttp.js';
-import { type RunningEventSourceMapping, type SqsBatchHandler, startEventSourceMapping } from '../../lib/queue/eventSourceMapping.js';
+import {
+  type RunningEventSourceMapping,
+  type SqsBatchHandler,
+  startEventSourceMapping,
+} from '../../lib/queue/eventSourceMapping.js';
 import { SqsPollQueue } from '../../lib/queue/sqsQueue.js';
 import { ZoneEmulator, type ZoneEmulatorOptions } from '../../lib/zone/emulator/emulator.js';
 import { SAMPLE_ARCHIVE, samplePrograms } from '../../lib/zone/emulator/sample.js';
 import { type ServedEmulator, serveEmulator } from '../../lib/zone/emulator/server.js';
 import { type FakeWecomApi, generatedRelayAbilities, startFakeWecomApi } from '../support/fakeWecomApi.js';
 import { DOC_EXAMPLE_REQUEST, SECRETS_AND_CHAT, submitAndWait, waitFor } from '../support/fixtures.js';
-import { runTsProcess } from '../support/processes.js';
-import { AWS_TEST_ENV, createIdempotencyTable, createPollQueue, createTasksTable, dynamoClient, motoEndpoint, sqsClient } from '../support/moto.js';
+import {
+  AWS_TEST_ENV,
+  createIdempotencyTable,
+  createPollQueue,
+  createTasksTable,
+  dynamoClient,
+  motoEndpoint,
+  sqsClient,
+} from '../support/moto.js';
 import { packageAndUnzip } from '../support/osls.js';
+import { runTsProcess } from '../support/processes.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const OUT = join(ROOT, '.relay-chain-test');
@@ -36,7 +48,8 @@ const CORP_ID = 'ww-relay-chain';
 const CORP_SECRET = `corp-secret-${randomUUID()}`;
 const RELAY_PROGRAM = 'pg_relay_chain';
 const python = spawnSync('python3', ['--version']).status === 0;
-if (!python && process.env.CI) throw new Error('python3 is required for the relay chain test (the relay is a Python program)');
+if (!python && process.env.CI)
+  throw new Error('python3 is required for the relay chain test (the relay is a Python program)');
 
 async function freePort(): Promise<number> {
   const server = createNetServer();
@@ -131,7 +144,11 @@ function captureOutput(): { text(): string; restore(): void } {
 }
 
 const post = (url: string, body: unknown) =>
-  fetch(`${url}/tasks`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  fetch(`${url}/tasks`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
 
 describe.skipIf(!motoEndpoint || !python)('the relay chain: functions → WeCom → relay → SDK → zone', () => {
   const emulatorOptions: ZoneEmulatorOptions = { archive: SAMPLE_ARCHIVE, programs: samplePrograms(1500) };
@@ -152,16 +169,23 @@ describe.skipIf(!motoEndpoint || !python)('the relay chain: functions → WeCom 
     zone = await serveEmulator(emulator);
     relay = new RelayProcess(await freePort(), zone.url);
     await relay.start();
-    fake = await startFakeWecomApi({ corpId: CORP_ID, corpSecret: CORP_SECRET, emulator, relay: { programId: RELAY_PROGRAM, url: relay.url, timeoutMs: 1000 } });
+    fake = await startFakeWecomApi({
+      corpId: CORP_ID,
+      corpSecret: CORP_SECRET,
+      emulator,
+      relay: { programId: RELAY_PROGRAM, url: relay.url, timeoutMs: 1000 },
+    });
 
     const dynamodb = dynamoClient();
     const sqs = sqsClient();
     table = await createTasksTable(dynamodb);
     queueUrl = await createPollQueue(sqs);
     const secretParam = `/wecom-zone-tasks/ci/${randomUUID()}/corp-secret`;
-    await new SSMClient({ endpoint: motoEndpoint, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } }).send(
-      new PutParameterCommand({ Name: secretParam, Type: 'SecureString', Value: CORP_SECRET }),
-    );
+    await new SSMClient({
+      endpoint: motoEndpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    }).send(new PutParameterCommand({ Name: secretParam, Type: 'SecureString', Value: CORP_SECRET }));
     Object.assign(process.env, AWS_TEST_ENV, {
       TASKS_TABLE: table,
       IDEMPOTENCY_TABLE: await createIdempotencyTable(dynamodb),
@@ -180,7 +204,8 @@ describe.skipIf(!motoEndpoint || !python)('the relay chain: functions → WeCom 
       POWERTOOLS_METRICS_DISABLED: 'true',
     });
     output = captureOutput();
-    const load = async (name: string) => (await import(pathToFileURL(join(OUT, name, 'functions', `${name}.cjs`)).href)).handler;
+    const load = async (name: string) =>
+      (await import(pathToFileURL(join(OUT, name, 'functions', `${name}.cjs`)).href)).handler;
     const createTask: HttpHandler = await load('createTask');
     const getTask: HttpHandler = await load('getTask');
     const pollResult: SqsBatchHandler = await load('pollResult');
@@ -220,14 +245,23 @@ describe.skipIf(!motoEndpoint || !python)('the relay chain: functions → WeCom 
     // The program takes 1.5 s: the first polls were answered 710642 through the whole chain.
     expect(task.attempts).toBeGreaterThanOrEqual(2);
     expect(fake.count('sync_call_program', 0)).toBeGreaterThanOrEqual(3);
-    expect(fake.syncCallBodies).toContainEqual(expect.objectContaining({ program_id: RELAY_PROGRAM, ability_id: 'invoke_create_program_task' }));
-    expect(fake.syncCallBodies).toContainEqual({ program_id: RELAY_PROGRAM, ability_id: 'invoke_get_program_task_result', request_data: JSON.stringify({ jobid }) });
+    expect(fake.syncCallBodies).toContainEqual(
+      expect.objectContaining({ program_id: RELAY_PROGRAM, ability_id: 'invoke_create_program_task' }),
+    );
+    expect(fake.syncCallBodies).toContainEqual({
+      program_id: RELAY_PROGRAM,
+      ability_id: 'invoke_get_program_task_result',
+      request_data: JSON.stringify({ jobid }),
+    });
     // One token per function (createTask, pollResult), each cached in its own container.
     expect(fake.count('gettoken')).toBe(2);
   }, 60_000);
 
   it('reports duplicated msgids the zone dropped, without their keys', async () => {
-    const duplicate = { ...DOC_EXAMPLE_REQUEST, msg_list: [...DOC_EXAMPLE_REQUEST.msg_list, DOC_EXAMPLE_REQUEST.msg_list[0]] };
+    const duplicate = {
+      ...DOC_EXAMPLE_REQUEST,
+      msg_list: [...DOC_EXAMPLE_REQUEST.msg_list, DOC_EXAMPLE_REQUEST.msg_list[0]],
+    };
     const { status, body } = await create(duplicate);
     expect(status).toBe(202);
     expect(body.fail_list).toEqual([{ errcode: 710613, errmsg: expect.any(String), msgid: 'MSGID1' }]);
@@ -250,7 +284,9 @@ describe.skipIf(!motoEndpoint || !python)('the relay chain: functions → WeCom 
       const { status, body } = await create(DOC_EXAMPLE_REQUEST);
       expect(status).toBe(503);
       expect(body).toMatchObject({ error: 'zone_misconfigured', errcode: 790016 });
-      expect(String(body.message)).toMatch(/invoke_create_program_task.*relay\/protocol\/invoke_create_program_task\.input\.json/);
+      expect(String(body.message)).toMatch(
+        /invoke_create_program_task.*relay\/protocol\/invoke_create_program_task\.input\.json/,
+      );
       expect(emulator.jobCount).toBe(jobs);
     } finally {
       fake.setRelayAbility('invoke_create_program_task', good);
@@ -314,7 +350,9 @@ describe.skipIf(!motoEndpoint || !python)('the relay chain: functions → WeCom 
     const { ScanCommand } = await import('@aws-sdk/client-dynamodb');
     const { Items } = await dynamoClient().send(new ScanCommand({ TableName: table }));
     const { ReceiveMessageCommand } = await import('@aws-sdk/client-sqs');
-    const { Messages } = await sqsClient().send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 0 }));
+    const { Messages } = await sqsClient().send(
+      new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 0 }),
+    );
     const haystacks: Record<string, string> = {
       'functions output': output.text(),
       'relay output': relay.output,
@@ -325,7 +363,8 @@ describe.skipIf(!motoEndpoint || !python)('the relay chain: functions → WeCom 
     expect(relay.output.length).toBeGreaterThan(0);
     expect(output.text()).toMatch(/task created/);
     for (const [where, text] of Object.entries(haystacks)) {
-      for (const secret of [...SECRETS_AND_CHAT, CORP_SECRET, ...fake.issuedTokens]) expect(text, `${where} holds a secret`).not.toContain(secret);
+      for (const secret of [...SECRETS_AND_CHAT, CORP_SECRET, ...fake.issuedTokens])
+        expect(text, `${where} holds a secret`).not.toContain(secret);
     }
   });
 });
@@ -354,13 +393,20 @@ describe.skipIf(!python)('npm start with ZONE_TRANSPORT=relay', () => {
     zone = await serveEmulator(emulator);
     relay = new RelayProcess(await freePort(), zone.url);
     await relay.start();
-    fake = await startFakeWecomApi({ corpId: CORP_ID, corpSecret: CORP_SECRET, emulator, relay: { programId: RELAY_PROGRAM, url: relay.url } });
+    fake = await startFakeWecomApi({
+      corpId: CORP_ID,
+      corpSecret: CORP_SECRET,
+      emulator,
+      relay: { programId: RELAY_PROGRAM, url: relay.url },
+    });
     dir = await mkdtemp(join(tmpdir(), 'relay-start-'));
     const secretFile = join(dir, 'corp-secret');
     await writeFile(secretFile, `${CORP_SECRET}\n`);
 
     // The shell of a user: none of the suite's AWS settings (the describe above set them in this process).
-    const shell = Object.fromEntries(Object.entries(process.env).filter(([key]) => !/^(ZONE_|WECOM_|POLL_|TASKS_|IDEMPOTENCY_|AWS_)/.test(key)));
+    const shell = Object.fromEntries(
+      Object.entries(process.env).filter(([key]) => !/^(ZONE_|WECOM_|POLL_|TASKS_|IDEMPOTENCY_|AWS_)/.test(key)),
+    );
     const started = spawn('npm', ['start', '--silent'], {
       cwd: ROOT,
       env: {
@@ -411,7 +457,9 @@ describe('npm start with a WeCom transport checks the corp secret before it list
     try {
       const empty = join(dir, 'empty');
       await writeFile(empty, '\n');
-      const shell = Object.fromEntries(Object.entries(process.env).filter(([key]) => !/^(ZONE_|WECOM_|POLL_|TASKS_|IDEMPOTENCY_|AWS_)/.test(key))) as Record<string, string>;
+      const shell = Object.fromEntries(
+        Object.entries(process.env).filter(([key]) => !/^(ZONE_|WECOM_|POLL_|TASKS_|IDEMPOTENCY_|AWS_)/.test(key)),
+      ) as Record<string, string>;
       for (const [file, problem] of [
         [join(dir, 'missing'), /ENOENT/],
         [empty, /holds no secret/],

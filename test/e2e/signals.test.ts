@@ -5,12 +5,11 @@
  * systemd and CI send SIGTERM to the process they started (npm), not to its children.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { Agent, createServer, request } from 'node:http';
 import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { Agent, createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { resolve } from 'node:path';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT } from '../../lib/cli/args.js';
@@ -40,8 +39,17 @@ afterEach(() => {
   }
 });
 
-function start(command: string, args: string[], env: Record<string, string> = {}, stdin: 'pipe' | 'ignore' = 'ignore'): Started {
-  const child = spawn(command, args, { cwd: ROOT, env: { ...process.env, POWERTOOLS_LOG_LEVEL: 'WARN', ...env }, stdio: [stdin, 'pipe', 'pipe'] });
+function start(
+  command: string,
+  args: string[],
+  env: Record<string, string> = {},
+  stdin: 'pipe' | 'ignore' = 'ignore',
+): Started {
+  const child = spawn(command, args, {
+    cwd: ROOT,
+    env: { ...process.env, POWERTOOLS_LOG_LEVEL: 'WARN', ...env },
+    stdio: [stdin, 'pipe', 'pipe'],
+  });
   let output = '';
   child.stdout?.on('data', (chunk) => {
     output += String(chunk);
@@ -49,7 +57,9 @@ function start(command: string, args: string[], env: Record<string, string> = {}
   child.stderr?.on('data', (chunk) => {
     output += String(chunk);
   });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) => child.on('exit', (code, signal) => done({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) =>
+    child.on('exit', (code, signal) => done({ code, signal })),
+  );
   const handle = { child, output: () => output, exited };
   started.push(handle);
   return handle;
@@ -58,7 +68,8 @@ function start(command: string, args: string[], env: Record<string, string> = {}
 /** Resolves when the process printed `listening on http://…` (the first such address). */
 async function listening(process: Started, pattern = /listening on (http:\/\/[^\s/)]+)/): Promise<string> {
   return waitFor(async () => {
-    if (process.child.exitCode !== null) throw new Error(`exited early (${process.child.exitCode}): ${process.output()}`);
+    if (process.child.exitCode !== null)
+      throw new Error(`exited early (${process.child.exitCode}): ${process.output()}`);
     return pattern.exec(process.output())?.[1];
   }, 30_000);
 }
@@ -83,8 +94,13 @@ async function stopsWithItsTree(process_: Started, signal: NodeJS.Signals, withi
   process_.child.kill(signal);
   const exit = await Promise.race([process_.exited, new Promise<undefined>((done) => setTimeout(done, withinMs))]);
   expect(exit, `still running ${withinMs} ms after ${signal}: ${process_.output()}`).toBeDefined();
-  await waitFor(async () => (tree.every((child) => !isRunning(child)) ? true : undefined), withinMs, 100).catch(() => undefined);
-  expect(tree.filter((child) => isRunning(child)), 'processes left behind').toEqual([]);
+  await waitFor(async () => (tree.every((child) => !isRunning(child)) ? true : undefined), withinMs, 100).catch(
+    () => undefined,
+  );
+  expect(
+    tree.filter((child) => isRunning(child)),
+    'processes left behind',
+  ).toEqual([]);
   return exit as { code: number | null; signal: NodeJS.Signals | null };
 }
 
@@ -133,12 +149,27 @@ describe('the other servers end at the first signal too', () => {
   });
 
   it('npm run bench:soak: SIGINT while it runs tasks through its own npm start: 130, the server gone too', async () => {
-    const npm = start('npm', ['run', '--silent', 'bench:soak', '--', '--tasks', '1000000', '--minutes', '2', '--clients', '2', '--memory']);
+    const npm = start('npm', [
+      'run',
+      '--silent',
+      'bench:soak',
+      '--',
+      '--tasks',
+      '1000000',
+      '--minutes',
+      '2',
+      '--clients',
+      '2',
+      '--memory',
+    ]);
     await waitFor(async () => (/tasks, server RSS/.test(npm.output()) ? true : undefined), 60_000, 100);
     const exit = await stopsWithItsTree(npm, 'SIGINT', 15_000);
     // Ended by the signal, not as a finished run: 130 as a rule; under load npm → tsx → node has been
     // seen to deliver the interruption as SIGTERM (143). Either way the tree is gone (checked above).
-    expect([130, 143].includes(exit.code ?? -1) || exit.signal === 'SIGINT' || exit.signal === 'SIGTERM', JSON.stringify(exit)).toBe(true);
+    expect(
+      [130, 143].includes(exit.code ?? -1) || exit.signal === 'SIGINT' || exit.signal === 'SIGTERM',
+      JSON.stringify(exit),
+    ).toBe(true);
   });
 
   it('npm run bench: SIGTERM while it builds and imports bundles: 143, no probe left running', async () => {
@@ -220,13 +251,15 @@ describe('wecom-zone-tasks (the bin) exits at the first signal, in every phase',
   }
 });
 
-
 describe('.ci/leftover-processes: what .ci/run checks after `npm test`', () => {
   const CHECK = resolve(ROOT, '.ci/leftover-processes');
 
   function check(env: Record<string, string>, before: string): Promise<{ code: number | null; output: string }> {
     return new Promise((done) => {
-      const child = spawn(CHECK, [ROOT, String(process.pid), before], { cwd: ROOT, env: { ...process.env, LEFTOVER_GRACE_SECONDS: '1', ...env } });
+      const child = spawn(CHECK, [ROOT, String(process.pid), before], {
+        cwd: ROOT,
+        env: { ...process.env, LEFTOVER_GRACE_SECONDS: '1', ...env },
+      });
       let output = '';
       child.stdout.on('data', (chunk) => {
         output += String(chunk);
@@ -246,7 +279,10 @@ describe('.ci/leftover-processes: what .ci/run checks after `npm test`', () => {
     // server whose parent was killed would be. One in a temporary directory, marked; one in the checkout.
     const orphan = (cwd: string) =>
       new Promise<number>((done) => {
-        const shell = spawn('bash', ['-c', '(sleep 60 </dev/null >/dev/null 2>&1 & echo $!)'], { cwd, env: { ...process.env, WECOM_ZONE_TASKS_CI_RUN: mark } });
+        const shell = spawn('bash', ['-c', '(sleep 60 </dev/null >/dev/null 2>&1 & echo $!)'], {
+          cwd,
+          env: { ...process.env, WECOM_ZONE_TASKS_CI_RUN: mark },
+        });
         let out = '';
         shell.stdout.on('data', (chunk) => {
           out += String(chunk);
@@ -266,6 +302,8 @@ describe('.ci/leftover-processes: what .ci/run checks after `npm test`', () => {
       process.kill(inCheckout, 'SIGKILL');
     }
     await waitFor(async () => (isRunning(marked) || isRunning(inCheckout) ? undefined : true), 5000, 50);
-    expect(await check({ WECOM_ZONE_TASKS_CI_RUN: mark, LEFTOVER_ONLY_MARKED: '1' }, before)).toMatchObject({ code: 0 });
+    expect(await check({ WECOM_ZONE_TASKS_CI_RUN: mark, LEFTOVER_ONLY_MARKED: '1' }, before)).toMatchObject({
+      code: 0,
+    });
   });
 });

@@ -2,8 +2,9 @@
  * Fault scenarios through the local stack (the same handlers, embedded queue and store, the zone
  * emulator with its fault knobs). Each writes its figures for `npm run test:faults`.
  */
-import fc from 'fast-check';
+
 import type { SQSEvent } from 'aws-lambda';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { makePollResultHandler } from '../../lib/api/pollRoutes.js';
 import { commonConfig } from '../../lib/config.js';
@@ -23,7 +24,14 @@ import { duplicatedCompletions, seededRandom, settle, submitMany, submitWithRetr
 const NO_BUDGET = { BUDGET_PER_MINUTE: '0', BUDGET_PER_HOUR: '0' };
 
 /** Fast schedule: zero-second waits (1 s backoff after transient answers), short lease. */
-const FAST = { firstDelaySeconds: 0, minWaitSeconds: 0, growth: 0, maxWaitSeconds: 1, maxAttempts: 10_000, leaseSeconds: 1 };
+const FAST = {
+  firstDelaySeconds: 0,
+  minWaitSeconds: 0,
+  growth: 0,
+  maxWaitSeconds: 1,
+  maxAttempts: 10_000,
+  leaseSeconds: 1,
+};
 
 describe('fault scenarios (local stack)', () => {
   it('200 tasks with the zone failing 30 % of calls (-1, 45009, -10002): all finish, none duplicated, none lost', async () => {
@@ -38,10 +46,20 @@ describe('fault scenarios (local stack)', () => {
     const logger = recordingLogger();
     // Random 45009s are transient faults here, not a rate limit: without a budget they would each
     // (rightly) make the whole corp back off for a minute (test/faults/rateLimit.test.ts covers that).
-    const stack = await startLocalStack({ zone, store, queue, logger, schedule: FAST, pollConcurrency: 4, env: NO_BUDGET });
+    const stack = await startLocalStack({
+      zone,
+      store,
+      queue,
+      logger,
+      schedule: FAST,
+      pollConcurrency: 4,
+      env: NO_BUDGET,
+    });
     try {
       const submitted = await Promise.all(
-        Array.from({ length: tasks }, (_, i) => submitWithRetries(stack.url, { ...DOC_EXAMPLE_REQUEST, msg_list: [message(1 + (i % 4)), message(2)] })),
+        Array.from({ length: tasks }, (_, i) =>
+          submitWithRetries(stack.url, { ...DOC_EXAMPLE_REQUEST, msg_list: [message(1 + (i % 4)), message(2)] }),
+        ),
       );
       const jobids = submitted.map((s) => s.jobid);
       const tally = await settle(store, jobids);
@@ -166,7 +184,9 @@ describe('fault scenarios (local stack)', () => {
       });
       expect(failedSends).toBe(tasks);
       expect(tally).toMatchObject({ terminal: tasks, succeeded: tasks, lost: 0 });
-      expect((await Promise.all(jobids.map((jobid) => store.get(jobid)))).every((task) => task?.chain === 1)).toBe(true);
+      expect((await Promise.all(jobids.map((jobid) => store.get(jobid)))).every((task) => task?.chain === 1)).toBe(
+        true,
+      );
       expect(duplicated).toBe(0);
     } finally {
       await stack.stop();
@@ -214,14 +234,29 @@ describe('fault scenarios (local stack)', () => {
     try {
       const post = async (body: string | Buffer, contentType = 'application/json') => {
         const payload = typeof body === 'string' ? body : new Uint8Array(body);
-        const response = await fetch(`${stack.url}/tasks`, { method: 'POST', headers: { 'content-type': contentType }, body: payload });
+        const response = await fetch(`${stack.url}/tasks`, {
+          method: 'POST',
+          headers: { 'content-type': contentType },
+          body: payload,
+        });
         statuses.push(response.status);
         const answer = (await response.json()) as { error?: string; message?: string };
         return { status: response.status, answer };
       };
-      const field = fc.constantFrom('program_id', 'ability_id', 'msg_list', 'debug_info', 'escape_type', '__proto__', 'constructor', 'prototype');
+      const field = fc.constantFrom(
+        'program_id',
+        'ability_id',
+        'msg_list',
+        'debug_info',
+        'escape_type',
+        '__proto__',
+        'constructor',
+        'prototype',
+      );
       const hostile = fc.dictionary(fc.oneof(field, fc.string()), fc.jsonValue(), { maxKeys: 6 });
-      const mutated = fc.record({ key: field, value: fc.jsonValue() }).map(({ key, value }) => ({ ...DOC_EXAMPLE_REQUEST, [key]: value }));
+      const mutated = fc
+        .record({ key: field, value: fc.jsonValue() })
+        .map(({ key, value }) => ({ ...DOC_EXAMPLE_REQUEST, [key]: value }));
       await fc.assert(
         fc.asyncProperty(fc.oneof(fc.jsonValue(), hostile, mutated), async (body) => {
           const { status, answer } = await post(JSON.stringify(body));
@@ -232,11 +267,15 @@ describe('fault scenarios (local stack)', () => {
         { numRuns: 300, seed: 53659 },
       );
       await fc.assert(
-        fc.asyncProperty(fc.uint8Array({ maxLength: 200 }), fc.constantFrom('application/json', 'text/plain', 'application/x-www-form-urlencoded'), async (bytes, contentType) => {
-          const { status } = await post(Buffer.from(bytes), contentType);
-          expect(status).toBeGreaterThanOrEqual(400);
-          expect(status).toBeLessThan(500);
-        }),
+        fc.asyncProperty(
+          fc.uint8Array({ maxLength: 200 }),
+          fc.constantFrom('application/json', 'text/plain', 'application/x-www-form-urlencoded'),
+          async (bytes, contentType) => {
+            const { status } = await post(Buffer.from(bytes), contentType);
+            expect(status).toBeGreaterThanOrEqual(400);
+            expect(status).toBeLessThan(500);
+          },
+        ),
         { numRuns: 200, seed: 53659 },
       );
       const jobids = ['', '%00', '..%2F..', 'a'.repeat(200), '%E4%BD%A0', '<script>'];

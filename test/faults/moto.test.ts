@@ -4,13 +4,13 @@
  * two event source mappings polling the same queue: conditional-write races on the real DynamoDB API.
  */
 import { describe, expect, it } from 'vitest';
+import { makePollResultHandler } from '../../lib/api/pollRoutes.js';
+import { commonConfig } from '../../lib/config.js';
 import { startLocalStack } from '../../lib/local/stack.js';
+import { DEFAULT_POLL_SCHEDULE } from '../../lib/poll/schedule.js';
 import { startEventSourceMapping } from '../../lib/queue/eventSourceMapping.js';
 import type { PollMessage } from '../../lib/queue/port.js';
 import { SqsPollQueue } from '../../lib/queue/sqsQueue.js';
-import { makePollResultHandler } from '../../lib/api/pollRoutes.js';
-import { commonConfig } from '../../lib/config.js';
-import { DEFAULT_POLL_SCHEDULE } from '../../lib/poll/schedule.js';
 import { DynamoIdempotencyStore } from '../../lib/tasks/dynamoIdempotencyStore.js';
 import { DynamoTaskStore } from '../../lib/tasks/dynamoStore.js';
 import { zoneClient } from '../../lib/zone/client.js';
@@ -19,11 +19,25 @@ import { SAMPLE_ARCHIVE, samplePrograms } from '../../lib/zone/emulator/sample.j
 import { serveEmulator } from '../../lib/zone/emulator/server.js';
 import { HttpZoneTransport } from '../../lib/zone/httpTransport.js';
 import { DOC_EXAMPLE_REQUEST, recordingLogger } from '../support/fixtures.js';
-import { createIdempotencyTable, createPollQueue, createTasksTable, dynamoClient, motoEndpoint, sqsClient } from '../support/moto.js';
+import {
+  createIdempotencyTable,
+  createPollQueue,
+  createTasksTable,
+  dynamoClient,
+  motoEndpoint,
+  sqsClient,
+} from '../support/moto.js';
 import { recordFigures } from './report.js';
 import { duplicatedCompletions, seededRandom, settle, submitMany } from './support.js';
 
-const FAST = { firstDelaySeconds: 0, minWaitSeconds: 0, growth: 0, maxWaitSeconds: 1, maxAttempts: 10_000, leaseSeconds: 1 };
+const FAST = {
+  firstDelaySeconds: 0,
+  minWaitSeconds: 0,
+  growth: 0,
+  maxWaitSeconds: 1,
+  maxAttempts: 10_000,
+  leaseSeconds: 1,
+};
 
 describe.skipIf(!motoEndpoint)('fault scenarios on DynamoDB + SQS (moto)', () => {
   it('zone faults over HTTP, every message twice, two pollers on one queue: one completion each, none lost', async () => {

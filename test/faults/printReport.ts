@@ -10,10 +10,14 @@ if (files.length === 0) {
   process.stderr.write('no figures: run the fault tests first (npm run test:faults)\n');
   process.exit(1);
 }
-const rows = await Promise.all(files.map(async (file) => JSON.parse(await readFile(join(REPORT_DIR, file), 'utf8')) as FaultFigures));
+const rows = await Promise.all(
+  files.map(async (file) => JSON.parse(await readFile(join(REPORT_DIR, file), 'utf8')) as FaultFigures),
+);
 const header = ['scenario', 'tasks', 'faults injected', 'terminal', 'duplicated', 'lost', 'notes'];
 const lines = [header, header.map(() => '---')].concat(
-  rows.map((row) => [row.scenario, row.tasks, row.faultsInjected, row.terminal, row.duplicated, row.lost, row.notes].map(String)),
+  rows.map((row) =>
+    [row.scenario, row.tasks, row.faultsInjected, row.terminal, row.duplicated, row.lost, row.notes].map(String),
+  ),
 );
 process.stdout.write(`${lines.map((cells) => `| ${cells.join(' | ')} |`).join('\n')}\n`);
 const lost = rows.reduce((sum, row) => sum + row.lost, 0);

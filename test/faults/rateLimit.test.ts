@@ -16,7 +16,11 @@ const WINDOW = { windowSeconds: 2, limit: 60 };
 const FAST = { firstDelaySeconds: 0, minWaitSeconds: 1, growth: 0, maxWaitSeconds: 2, leaseSeconds: 2 };
 
 async function run(tasks: number, budget: MemoryCallBudget | undefined) {
-  const zone = new ZoneEmulator({ archive: SAMPLE_ARCHIVE, programs: samplePrograms(0), faults: { rateLimit: WINDOW } });
+  const zone = new ZoneEmulator({
+    archive: SAMPLE_ARCHIVE,
+    programs: samplePrograms(0),
+    faults: { rateLimit: WINDOW },
+  });
   const stack = await startLocalStack({
     zone,
     logger: recordingLogger(),
@@ -26,8 +30,14 @@ async function run(tasks: number, budget: MemoryCallBudget | undefined) {
     budget,
   });
   try {
-    const submitted = await Promise.all(Array.from({ length: tasks }, () => submitWithRetries(stack.url, DOC_EXAMPLE_REQUEST, 200)));
-    const tally = await settle(stack.store, submitted.map((s) => s.jobid), 90_000);
+    const submitted = await Promise.all(
+      Array.from({ length: tasks }, () => submitWithRetries(stack.url, DOC_EXAMPLE_REQUEST, 200)),
+    );
+    const tally = await settle(
+      stack.store,
+      submitted.map((s) => s.jobid),
+      90_000,
+    );
     return { zone, tally };
   } finally {
     await stack.stop();

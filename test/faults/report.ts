@@ -25,5 +25,8 @@ export interface FaultFigures {
 
 export async function recordFigures(name: string, figures: FaultFigures): Promise<void> {
   await mkdir(REPORT_DIR, { recursive: true });
-  await writeFile(join(REPORT_DIR, `${name}.json`), `${JSON.stringify({ ...figures, at: new Date().toISOString() }, null, 2)}\n`);
+  await writeFile(
+    join(REPORT_DIR, `${name}.json`),
+    `${JSON.stringify({ ...figures, at: new Date().toISOString() }, null, 2)}\n`,
+  );
 }

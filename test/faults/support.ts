@@ -11,7 +11,11 @@ import { waitFor } from '../support/fixtures.js';
 export { seededRandom } from '../../lib/random.js';
 
 /** POST /tasks until it is accepted, with one Idempotency-Key for all the retries of one task. */
-export async function submitWithRetries(url: string, body: unknown, maxTries = 30): Promise<{ jobid: string; tries: number }> {
+export async function submitWithRetries(
+  url: string,
+  body: unknown,
+  maxTries = 30,
+): Promise<{ jobid: string; tries: number }> {
   let key = randomUUID();
   for (let tries = 1; tries <= maxTries; tries++) {
     const response = await fetch(`${url}/tasks`, {

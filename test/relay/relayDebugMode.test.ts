@@ -87,13 +87,19 @@ describe('the relay in debug mode, against the fake WeCom API', () => {
       expect(wecom.count('gettoken', 0)).toBe(1);
       expect(wecom.count('open_debug_mode', 0)).toBe(1);
 
-      const token = (await (await fetch(`${wecom.url}/cgi-bin/gettoken?corpid=ww-fake-corp&corpsecret=${CORP_SECRET}`)).json()) as {
+      const token = (await (
+        await fetch(`${wecom.url}/cgi-bin/gettoken?corpid=ww-fake-corp&corpsecret=${CORP_SECRET}`)
+      ).json()) as {
         access_token: string;
       };
       const call = await fetch(`${wecom.url}/cgi-bin/chatdata/sync_call_program?access_token=${token.access_token}`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ program_id: 'RELAY_PROGRAM', ability_id: 'invoke_get_program_task_result', request_data: '{"jobid":"no-such-job"}' }),
+        body: JSON.stringify({
+          program_id: 'RELAY_PROGRAM',
+          ability_id: 'invoke_get_program_task_result',
+          request_data: '{"jobid":"no-such-job"}',
+        }),
       });
       const answer = (await call.json()) as { errcode: number; response_data?: string };
       expect(answer.errcode, JSON.stringify(answer)).toBe(0);

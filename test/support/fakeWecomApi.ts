@@ -20,10 +20,10 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import { close, listen, readBody, sendJson } from '../../lib/local/nodeHttp.js';
 import { relayProtocolFiles } from '../../lib/protocol/relayProtocols.js';
-import { isConnectionRefused } from '../../lib/zone/port.js';
 import { protocolMismatch } from '../../lib/render/protocolMatch.js';
 import { ZoneEmulator } from '../../lib/zone/emulator/emulator.js';
 import { SAMPLE_ARCHIVE, samplePrograms } from '../../lib/zone/emulator/sample.js';
+import { isConnectionRefused } from '../../lib/zone/port.js';
 
 export interface FakeWecomApiOptions {
   /** Default: a free port. */
@@ -168,7 +168,8 @@ export async function startFakeWecomApi(options: FakeWecomApiOptions = {}): Prom
   const expiresIn = options.expiresInSeconds ?? 7200;
   const lifetimeMs = (options.tokenLifetimeSeconds ?? expiresIn) * 1000;
   const emulator =
-    options.emulator ?? new ZoneEmulator({ archive: SAMPLE_ARCHIVE, programs: samplePrograms(options.programLatencyMs ?? 0) });
+    options.emulator ??
+    new ZoneEmulator({ archive: SAMPLE_ARCHIVE, programs: samplePrograms(options.programLatencyMs ?? 0) });
 
   const tokens = new Map<string, IssuedToken>();
   const events: FakeEvent[] = [];
@@ -209,10 +210,19 @@ export async function startFakeWecomApi(options: FakeWecomApiOptions = {}): Prom
       if (corpid !== corpId) return error('gettoken', 40013);
       if (secret !== corpSecret) return error('gettoken', 40001);
       const token = randomBytes(48).toString('base64url');
-      const issued: IssuedToken = { number: issuedTokens.length + 1, expiresAt: now() + lifetimeMs, uses: 0, revoked: false };
+      const issued: IssuedToken = {
+        number: issuedTokens.length + 1,
+        expiresAt: now() + lifetimeMs,
+        uses: 0,
+        revoked: false,
+      };
       tokens.set(token, issued);
       issuedTokens.push(token);
-      return answer('gettoken', { errcode: 0, errmsg: 'ok', access_token: token, expires_in: expiresIn }, issued.number);
+      return answer(
+        'gettoken',
+        { errcode: 0, errmsg: 'ok', access_token: token, expires_in: expiresIn },
+        issued.number,
+      );
     }
 
     const kinds: Record<string, FakeCallKind> = {
@@ -251,7 +261,8 @@ export async function startFakeWecomApi(options: FakeWecomApiOptions = {}): Prom
 
     if (kind === 'open_debug_mode' || kind === 'close_debug_mode' || kind === 'check_debug_mode') {
       const relay = options.relay;
-      if (!relay || parsed.program_id !== (relay.programId ?? 'RELAY_PROGRAM')) return error(kind, 800001, issued.number);
+      if (!relay || parsed.program_id !== (relay.programId ?? 'RELAY_PROGRAM'))
+        return error(kind, 800001, issued.number);
       if (kind === 'open_debug_mode') {
         if (parsed.debug_token !== (relay.debugToken ?? 'fake-debug-token')) return error(kind, 40058, issued.number);
         debugMode = true;
@@ -264,8 +275,12 @@ export async function startFakeWecomApi(options: FakeWecomApiOptions = {}): Prom
     if (kind === 'sync_call_program') {
       syncCallBodies.push(parsed);
       const relay = options.relay;
-      const ability = relay && parsed.program_id === (relay.programId ?? 'RELAY_PROGRAM') ? relayAbilities[String(parsed.ability_id)] : undefined;
-      if (!relay || parsed.program_id !== (relay.programId ?? 'RELAY_PROGRAM')) return error(kind, 800001, issued.number);
+      const ability =
+        relay && parsed.program_id === (relay.programId ?? 'RELAY_PROGRAM')
+          ? relayAbilities[String(parsed.ability_id)]
+          : undefined;
+      if (!relay || parsed.program_id !== (relay.programId ?? 'RELAY_PROGRAM'))
+        return error(kind, 800001, issued.number);
       if (!ability) return error(kind, 710636, issued.number);
       if (typeof parsed.request_data !== 'string') return error(kind, 40058, issued.number);
       let requestData: unknown;
@@ -361,7 +376,8 @@ export async function startFakeWecomApi(options: FakeWecomApiOptions = {}): Prom
     get debugMode() {
       return debugMode;
     },
-    count: (kind, errcode) => events.filter((event) => event.kind === kind && (errcode === undefined || event.errcode === errcode)).length,
+    count: (kind, errcode) =>
+      events.filter((event) => event.kind === kind && (errcode === undefined || event.errcode === errcode)).length,
     expireTokens() {
       const at = now();
       for (const issued of tokens.values()) issued.expiresAt = Math.min(issued.expiresAt, at);

@@ -8,7 +8,15 @@ import type { ProgramConfigInput } from '../../lib/zone/emulator/config.js';
 export { DOC_EXAMPLE_REQUEST } from '../../lib/protocol/examples.js';
 
 /** Strings that must never appear in a log line, stored record or queue message. */
-export const SECRETS_AND_CHAT = ['SECRETKEY1', 'SECRETKEY2', 'SECRETKEY3', 'SECRETKEY4', '今天天气真不错', '确实呀', '发货太慢'];
+export const SECRETS_AND_CHAT = [
+  'SECRETKEY1',
+  'SECRETKEY2',
+  'SECRETKEY3',
+  'SECRETKEY4',
+  '今天天气真不错',
+  '确实呀',
+  '发货太慢',
+];
 
 export function message(index: number) {
   return { msgid: `MSGID${index}`, encrypt_info: { secret_key: `SECRETKEY${index}` } };
@@ -28,7 +36,13 @@ export async function waitFor<T>(probe: () => Promise<T | undefined>, timeoutMs 
 export function recordingLogger() {
   const lines: string[] = [];
   const record = (level: string) => (message: string, attributes?: unknown) => {
-    lines.push(JSON.stringify({ level, message, ...(attributes instanceof Error ? { error: attributes.message } : (attributes as object)) }));
+    lines.push(
+      JSON.stringify({
+        level,
+        message,
+        ...(attributes instanceof Error ? { error: attributes.message } : (attributes as object)),
+      }),
+    );
   };
   return { lines, debug: record('DEBUG'), info: record('INFO'), warn: record('WARN'), error: record('ERROR') };
 }
@@ -46,10 +60,17 @@ export async function submitAndWait(
   });
   if (created.status !== 202) throw new Error(`POST /tasks answered ${created.status}`);
   const { jobid } = (await created.json()) as { jobid: string };
-  const task = await waitFor(async () => {
-    const view = (await (await fetch(`${url}/tasks/${jobid}`)).json()) as { status: string; response_data: string } & Record<string, unknown>;
-    return view.status === 'PENDING' ? undefined : view;
-  }, timeoutMs, 200);
+  const task = await waitFor(
+    async () => {
+      const view = (await (await fetch(`${url}/tasks/${jobid}`)).json()) as {
+        status: string;
+        response_data: string;
+      } & Record<string, unknown>;
+      return view.status === 'PENDING' ? undefined : view;
+    },
+    timeoutMs,
+    200,
+  );
   return { jobid, task };
 }
 

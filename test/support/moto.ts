@@ -9,7 +9,10 @@ import { PENDING_INDEX } from '../../lib/tasks/dynamoStore.js';
 
 export const motoEndpoint = inject('motoEndpoint');
 export const motoSkipReason = inject('motoSkipReason');
-if (!motoEndpoint) console.warn(`Skipping the AWS adapter tests: ${motoSkipReason}. Run them with moto_server on PATH or MOTO_ENDPOINT set.`);
+if (!motoEndpoint)
+  console.warn(
+    `Skipping the AWS adapter tests: ${motoSkipReason}. Run them with moto_server on PATH or MOTO_ENDPOINT set.`,
+  );
 
 export const AWS_TEST_ENV = {
   AWS_REGION: 'us-east-1',

@@ -39,7 +39,10 @@ export async function withPackageLock<T>(work: () => Promise<T>): Promise<T> {
       break;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const since = await stat(LOCK).then((s) => Date.now() - s.mtimeMs, () => 0);
+      const since = await stat(LOCK).then(
+        (s) => Date.now() - s.mtimeMs,
+        () => 0,
+      );
       if (since > STALE_MS) await rm(LOCK, { recursive: true, force: true });
       else await new Promise((done) => setTimeout(done, 250));
     }
@@ -62,7 +65,11 @@ export interface PackageResult {
  * runs after a successful packaging while the lock is still held: the place to read or copy what was
  * written to the project's `.serverless/`, which the next packaging of any test file replaces.
  */
-export function packageService(args: string[], env: Record<string, string> = {}, collect?: () => Promise<void>): Promise<PackageResult> {
+export function packageService(
+  args: string[],
+  env: Record<string, string> = {},
+  collect?: () => Promise<void>,
+): Promise<PackageResult> {
   const clean: NodeJS.ProcessEnv = { ...process.env, SLS_TELEMETRY_DISABLED: '1' };
   for (const name of DEPLOY_VARIABLES) delete clean[name];
   return withPackageLock(async () => {

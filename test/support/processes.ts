@@ -17,8 +17,16 @@ export interface RunningProcess {
 }
 
 /** Run a TypeScript entry point with tsx, and resolve once it prints `listening on http://…`. */
-export async function startTsProcess(entry: string, args: string[] = [], env: Record<string, string> = {}): Promise<RunningProcess> {
-  const child = spawn(TSX, [entry, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+export async function startTsProcess(
+  entry: string,
+  args: string[] = [],
+  env: Record<string, string> = {},
+): Promise<RunningProcess> {
+  const child = spawn(TSX, [entry, ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   child.stdout?.on('data', (chunk) => {
     output += String(chunk);
@@ -45,7 +53,11 @@ export async function startTsProcess(entry: string, args: string[] = [], env: Re
 }
 
 /** Run a TypeScript entry point to its end. */
-export function runTsProcess(entry: string, args: string[] = [], env: Record<string, string> = {}): Promise<{ code: number | null; output: string }> {
+export function runTsProcess(
+  entry: string,
+  args: string[] = [],
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; output: string }> {
   return new Promise((done) => {
     const child = spawn(TSX, [entry, ...args], { cwd: ROOT, env: { ...process.env, ...env } });
     let output = '';

@@ -78,7 +78,8 @@ function headerMap(rawHeaders: string[]): Map<string, string[]> {
   return map;
 }
 
-const AUTHORIZATION = /^AWS4-HMAC-SHA256 Credential=([^/,\s]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request, ?SignedHeaders=([a-z0-9;-]+), ?Signature=([0-9a-f]{64})$/;
+const AUTHORIZATION =
+  /^AWS4-HMAC-SHA256 Credential=([^/,\s]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request, ?SignedHeaders=([a-z0-9;-]+), ?Signature=([0-9a-f]{64})$/;
 
 /** Verify one received request's SigV4 `Authorization` header. */
 export function verifySigV4(request: ReceivedRequest, options: VerifyOptions): Verdict {
@@ -91,36 +92,60 @@ export function verifySigV4(request: ReceivedRequest, options: VerifyOptions): V
   const [, accessKeyId = '', scopeDate = '', region, service, signedHeaderList = '', signature = ''] = match;
   const secret = options.secrets.get(accessKeyId);
   if (!secret) return { ok: false, reason: 'unknown access key' };
-  if (region !== options.region || service !== options.service) return { ok: false, reason: `scope is ${region}/${service}` };
+  if (region !== options.region || service !== options.service)
+    return { ok: false, reason: `scope is ${region}/${service}` };
   const amzDate = one('x-amz-date');
-  if (!amzDate || !/^\d{8}T\d{6}Z$/.test(amzDate) || amzDate.slice(0, 8) !== scopeDate) return { ok: false, reason: 'x-amz-date missing or not the scope date' };
-  const signedAt = Date.UTC(+amzDate.slice(0, 4), +amzDate.slice(4, 6) - 1, +amzDate.slice(6, 8), +amzDate.slice(9, 11), +amzDate.slice(11, 13), +amzDate.slice(13, 15));
-  if (Math.abs((options.now ?? new Date()).getTime() - signedAt) > (options.maxSkewMs ?? 5 * 60_000)) return { ok: false, reason: 'signature expired' };
+  if (!amzDate || !/^\d{8}T\d{6}Z$/.test(amzDate) || amzDate.slice(0, 8) !== scopeDate)
+    return { ok: false, reason: 'x-amz-date missing or not the scope date' };
+  const signedAt = Date.UTC(
+    +amzDate.slice(0, 4),
+    +amzDate.slice(4, 6) - 1,
+    +amzDate.slice(6, 8),
+    +amzDate.slice(9, 11),
+    +amzDate.slice(11, 13),
+    +amzDate.slice(13, 15),
+  );
+  if (Math.abs((options.now ?? new Date()).getTime() - signedAt) > (options.maxSkewMs ?? 5 * 60_000))
+    return { ok: false, reason: 'signature expired' };
   const signedHeaders = signedHeaderList.split(';');
-  if (signedHeaders.join(';') !== [...signedHeaders].sort().join(';')) return { ok: false, reason: 'SignedHeaders not sorted' };
-  for (const required of ['host', 'x-amz-date']) if (!signedHeaders.includes(required)) return { ok: false, reason: `${required} not signed` };
+  if (signedHeaders.join(';') !== [...signedHeaders].sort().join(';'))
+    return { ok: false, reason: 'SignedHeaders not sorted' };
+  for (const required of ['host', 'x-amz-date'])
+    if (!signedHeaders.includes(required)) return { ok: false, reason: `${required} not signed` };
   if (secret.sessionToken !== undefined) {
-    if (one('x-amz-security-token') !== secret.sessionToken || !signedHeaders.includes('x-amz-security-token')) return { ok: false, reason: 'session token missing or not signed' };
+    if (one('x-amz-security-token') !== secret.sessionToken || !signedHeaders.includes('x-amz-security-token'))
+      return { ok: false, reason: 'session token missing or not signed' };
   }
   const payloadHash = sha256(request.body);
   const claimedHash = one('x-amz-content-sha256');
-  if (claimedHash !== undefined && claimedHash !== payloadHash) return { ok: false, reason: 'x-amz-content-sha256 is not the body’s' };
+  if (claimedHash !== undefined && claimedHash !== payloadHash)
+    return { ok: false, reason: 'x-amz-content-sha256 is not the body’s' };
 
   const [rawPath = '/', rawQuery = ''] = request.target.split('?', 2);
-  const canonicalHeaders = signedHeaders
-    .map((name) => {
-      const values = headers.get(name);
-      if (values === undefined) return undefined;
-      return `${name}:${values.map((value) => value.trim().replace(/\s+/g, ' ')).join(',')}\n`;
-    });
+  const canonicalHeaders = signedHeaders.map((name) => {
+    const values = headers.get(name);
+    if (values === undefined) return undefined;
+    return `${name}:${values.map((value) => value.trim().replace(/\s+/g, ' ')).join(',')}\n`;
+  });
   if (canonicalHeaders.includes(undefined)) return { ok: false, reason: 'a signed header is missing' };
-  const canonicalRequest = [request.method, canonicalUri(rawPath), canonicalQuery(rawQuery), canonicalHeaders.join(''), signedHeaderList, payloadHash].join('\n');
+  const canonicalRequest = [
+    request.method,
+    canonicalUri(rawPath),
+    canonicalQuery(rawQuery),
+    canonicalHeaders.join(''),
+    signedHeaderList,
+    payloadHash,
+  ].join('\n');
   const scope = `${scopeDate}/${region}/${service}/aws4_request`;
   const stringToSign = ['AWS4-HMAC-SHA256', amzDate, scope, sha256(canonicalRequest)].join('\n');
-  const key = hmac(hmac(hmac(hmac(`AWS4${secret.secretAccessKey}`, scopeDate), region as string), service as string), 'aws4_request');
+  const key = hmac(
+    hmac(hmac(hmac(`AWS4${secret.secretAccessKey}`, scopeDate), region as string), service as string),
+    'aws4_request',
+  );
   const expected = hmac(key, stringToSign);
   const given = Buffer.from(signature, 'hex');
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return { ok: false, reason: 'signature does not match' };
+  if (given.length !== expected.length || !timingSafeEqual(given, expected))
+    return { ok: false, reason: 'signature does not match' };
   return { ok: true, accessKeyId, signedHeaders };
 }
 
@@ -135,14 +160,20 @@ export interface VerifiedRequest {
  * answers 403 `{"message":"Forbidden"}` as API Gateway does when it fails, and forwards the others to
  * `upstream` (the local API), answering with the upstream's answer.
  */
-export async function startSigV4Gateway(upstream: string, options: Omit<VerifyOptions, 'now'>): Promise<{ url: string; requests: VerifiedRequest[]; close(): Promise<void> }> {
+export async function startSigV4Gateway(
+  upstream: string,
+  options: Omit<VerifyOptions, 'now'>,
+): Promise<{ url: string; requests: VerifiedRequest[]; close(): Promise<void> }> {
   const requests: VerifiedRequest[] = [];
   const server: Server = createServer(async (incoming: IncomingMessage, response) => {
     const chunks: Buffer[] = [];
     for await (const chunk of incoming) chunks.push(chunk as Buffer);
     const body = Buffer.concat(chunks);
     const target = incoming.url ?? '/';
-    const verdict = verifySigV4({ method: incoming.method ?? 'GET', target, rawHeaders: incoming.rawHeaders, body }, options);
+    const verdict = verifySigV4(
+      { method: incoming.method ?? 'GET', target, rawHeaders: incoming.rawHeaders, body },
+      options,
+    );
     requests.push({ method: incoming.method ?? 'GET', target, verdict });
     if (!verdict.ok) {
       response.writeHead(403, { 'content-type': 'application/json' }).end(JSON.stringify({ message: 'Forbidden' }));
@@ -150,9 +181,17 @@ export async function startSigV4Gateway(upstream: string, options: Omit<VerifyOp
     }
     const forwarded: Record<string, string> = {};
     for (const [name, value] of Object.entries(incoming.headers)) {
-      if (value !== undefined && !['host', 'authorization', 'connection', 'content-length', 'transfer-encoding'].includes(name)) forwarded[name] = String(value);
+      if (
+        value !== undefined &&
+        !['host', 'authorization', 'connection', 'content-length', 'transfer-encoding'].includes(name)
+      )
+        forwarded[name] = String(value);
     }
-    const answer = await fetch(`${upstream}${target}`, { method: incoming.method, headers: forwarded, body: body.length > 0 ? body : undefined });
+    const answer = await fetch(`${upstream}${target}`, {
+      method: incoming.method,
+      headers: forwarded,
+      body: body.length > 0 ? body : undefined,
+    });
     const headers: Record<string, string> = {};
     answer.headers.forEach((value, name) => {
       if (!['content-length', 'transfer-encoding', 'connection', 'keep-alive'].includes(name)) headers[name] = value;

@@ -11,10 +11,14 @@ function emulator(options: Partial<ZoneEmulatorOptions> = {}) {
 }
 
 async function resultOf(zone: ZoneEmulator, jobid: string) {
-  return waitFor(async () => {
-    const answer = zone.getProgramTaskResult({ jobid });
-    return answer.errcode === ERRCODE.resultPending ? undefined : answer;
-  }, 5000, 5);
+  return waitFor(
+    async () => {
+      const answer = zone.getProgramTaskResult({ jobid });
+      return answer.errcode === ERRCODE.resultPending ? undefined : answer;
+    },
+    5000,
+    5,
+  );
 }
 
 describe('zone emulator: create_program_task', () => {
@@ -41,11 +45,23 @@ describe('zone emulator: create_program_task', () => {
       msg_list: [message(1), message(2), message(1), message(1)],
     });
     expect(created.fail_list).toEqual([
-      { errcode: ERRCODE.msgidDuplicated, errmsg: 'msgid duplicated', msgid: 'MSGID1', encrypt_info: { secret_key: 'SECRETKEY1' } },
-      { errcode: ERRCODE.msgidDuplicated, errmsg: 'msgid duplicated', msgid: 'MSGID1', encrypt_info: { secret_key: 'SECRETKEY1' } },
+      {
+        errcode: ERRCODE.msgidDuplicated,
+        errmsg: 'msgid duplicated',
+        msgid: 'MSGID1',
+        encrypt_info: { secret_key: 'SECRETKEY1' },
+      },
+      {
+        errcode: ERRCODE.msgidDuplicated,
+        errmsg: 'msgid duplicated',
+        msgid: 'MSGID1',
+        encrypt_info: { secret_key: 'SECRETKEY1' },
+      },
     ]);
     const result = await resultOf(zone, created.jobid as string);
-    expect(JSON.parse(JSON.parse(result.response_data as string).input).chat).toBe('A说：今天天气真不错！ B说：确实呀！');
+    expect(JSON.parse(JSON.parse(result.response_data as string).input).chat).toBe(
+      'A说：今天天气真不错！ B说：确实呀！',
+    );
   });
 
   it('lets the duplicate errcode be configured (the document example shows 710601)', () => {
@@ -55,7 +71,11 @@ describe('zone emulator: create_program_task', () => {
   });
 
   it.each([
-    ['more than 1000 messages', { msg_list: Array.from({ length: 1001 }, (_, i) => message(i)) }, ERRCODE.tooManyMessages],
+    [
+      'more than 1000 messages',
+      { msg_list: Array.from({ length: 1001 }, (_, i) => message(i)) },
+      ERRCODE.tooManyMessages,
+    ],
     ['an empty msg_list', { msg_list: [] }, ERRCODE.invalidParameter],
     ['an empty program_id', { program_id: '' }, ERRCODE.invalidParameter],
     ['escape_type 2', { escape_type: 2 }, ERRCODE.invalidParameter],
@@ -113,7 +133,10 @@ describe('zone emulator: create_program_task', () => {
     });
     const result = await resultOf(zone, created.jobid as string);
     expect(result.fail_list).toEqual([]);
-    expect(JSON.parse(JSON.parse(result.response_data as string).input)).toEqual({ chat: 'D说："hi"', chatcontent: 'line1\nline2' });
+    expect(JSON.parse(JSON.parse(result.response_data as string).input)).toEqual({
+      chat: 'D说："hi"',
+      chatcontent: 'line1\nline2',
+    });
     expect(zone.createProgramTask({ ...DOC_EXAMPLE_REQUEST, msg_list: [] }).errcode).toBe(ERRCODE.invalidParameter);
   });
 });
@@ -189,10 +212,21 @@ describe('zone emulator: protocols and results', () => {
     const { jobid } = zone.createProgramTask({ ...DOC_EXAMPLE_REQUEST, program_id: 'P', ability_id: 'A' });
     const jobInfo = (await waitFor(async () => call)).job_info;
     expect(zone.getProgramTaskResult({ jobid }).errcode).toBe(ERRCODE.resultPending);
-    expect(zone.programAsyncJobCallBack({ job_info: 'forged', errcode: 0, result: '{}' }).errcode).toBe(ERRCODE.jobidInvalid);
-    expect(zone.programAsyncJobCallBack({ job_info: jobInfo, errcode: 0, result: '{"score": 0.5}' })).toEqual({ errcode: 0, errmsg: 'ok' });
-    expect(zone.getProgramTaskResult({ jobid })).toMatchObject({ errcode: 0, response_errcode: 0, response_data: '{"score": 0.5}' });
-    expect(zone.programAsyncJobCallBack({ job_info: jobInfo, errcode: 0, result: '{}' }).errcode).toBe(ERRCODE.invalidParameter);
+    expect(zone.programAsyncJobCallBack({ job_info: 'forged', errcode: 0, result: '{}' }).errcode).toBe(
+      ERRCODE.jobidInvalid,
+    );
+    expect(zone.programAsyncJobCallBack({ job_info: jobInfo, errcode: 0, result: '{"score": 0.5}' })).toEqual({
+      errcode: 0,
+      errmsg: 'ok',
+    });
+    expect(zone.getProgramTaskResult({ jobid })).toMatchObject({
+      errcode: 0,
+      response_errcode: 0,
+      response_data: '{"score": 0.5}',
+    });
+    expect(zone.programAsyncJobCallBack({ job_info: jobInfo, errcode: 0, result: '{}' }).errcode).toBe(
+      ERRCODE.invalidParameter,
+    );
   });
 
   it('answers like the SDK for invalid JSON and unknown API names', async () => {

@@ -6,7 +6,13 @@ import { ERRCODE, SDK_CODE } from '../../lib/protocol/errcodes.js';
 import { ZoneEmulator } from '../../lib/zone/emulator/emulator.js';
 import { SAMPLE_ARCHIVE, samplePrograms } from '../../lib/zone/emulator/sample.js';
 import { serveEmulator } from '../../lib/zone/emulator/server.js';
-import { configureEmulator, loadArchiveFile, loadProgramsFile, parseZoneEnv, ZoneConfigError } from '../../lib/zone/emulator/settings.js';
+import {
+  configureEmulator,
+  loadArchiveFile,
+  loadProgramsFile,
+  parseZoneEnv,
+  ZoneConfigError,
+} from '../../lib/zone/emulator/settings.js';
 import { HttpZoneTransport } from '../../lib/zone/httpTransport.js';
 import { ZoneTransportError } from '../../lib/zone/port.js';
 import { DOC_EXAMPLE_REQUEST } from '../support/fixtures.js';
@@ -39,11 +45,24 @@ describe('configuration files', () => {
 
   it.each([
     ['archive.json', 'not json', /archive\.json: not valid JSON/],
-    ['archive.json', { messages: [{ msgid: 'M', msgtype: 1, sender: 'A' }] }, /archive\.json: messages\[0\]\.secret_key:/],
-    ['archive.json', { messages: [{ msgid: 'M', secret_key: 'k', msgtype: '1', sender: 'A' }] }, /messages\[0\]\.msgtype:/],
     [
       'archive.json',
-      { messages: [{ msgid: 'M', secret_key: 'k', msgtype: 1, sender: 'A' }, { msgid: 'M', secret_key: 'k', msgtype: 1, sender: 'B' }] },
+      { messages: [{ msgid: 'M', msgtype: 1, sender: 'A' }] },
+      /archive\.json: messages\[0\]\.secret_key:/,
+    ],
+    [
+      'archive.json',
+      { messages: [{ msgid: 'M', secret_key: 'k', msgtype: '1', sender: 'A' }] },
+      /messages\[0\]\.msgtype:/,
+    ],
+    [
+      'archive.json',
+      {
+        messages: [
+          { msgid: 'M', secret_key: 'k', msgtype: 1, sender: 'A' },
+          { msgid: 'M', secret_key: 'k', msgtype: 1, sender: 'B' },
+        ],
+      },
       /messages\[1\]\.msgid: duplicate msgid M/,
     ],
   ])('refuses a wrong archive file, naming file and field (%#)', async (name, content, message) => {
@@ -51,11 +70,31 @@ describe('configuration files', () => {
   });
 
   it.each([
-    [{ programs: [{ program_id: 'P', abilities: [{ ...ability, input_protocol: '{"msg": {chat}}' }] }] }, /programs\[0\]\.abilities\[0\]\.input_protocol: must be a JSON object/],
-    [{ programs: [{ program_id: 'P', abilities: [{ ...ability, handler: { type: 'lambda' } }] }] }, /programs\[0\]\.abilities\[0\]\.handler/],
-    [{ programs: [{ program_id: 'P', abilities: [{ ...ability, handler: { type: 'http', url: 'not a url' } }] }] }, /handler\.url/],
-    [{ programs: [{ program_id: 'P', abilities: [ability] }, { program_id: 'P', abilities: [ability] }] }, /programs\[1\]\.program_id: duplicate program_id P/],
-    [{ programs: [{ program_id: 'P', abilities: [ability, ability] }] }, /programs\[0\]\.abilities\[1\]\.ability_id: duplicate/],
+    [
+      { programs: [{ program_id: 'P', abilities: [{ ...ability, input_protocol: '{"msg": {chat}}' }] }] },
+      /programs\[0\]\.abilities\[0\]\.input_protocol: must be a JSON object/,
+    ],
+    [
+      { programs: [{ program_id: 'P', abilities: [{ ...ability, handler: { type: 'lambda' } }] }] },
+      /programs\[0\]\.abilities\[0\]\.handler/,
+    ],
+    [
+      { programs: [{ program_id: 'P', abilities: [{ ...ability, handler: { type: 'http', url: 'not a url' } }] }] },
+      /handler\.url/,
+    ],
+    [
+      {
+        programs: [
+          { program_id: 'P', abilities: [ability] },
+          { program_id: 'P', abilities: [ability] },
+        ],
+      },
+      /programs\[1\]\.program_id: duplicate program_id P/,
+    ],
+    [
+      { programs: [{ program_id: 'P', abilities: [ability, ability] }] },
+      /programs\[0\]\.abilities\[1\]\.ability_id: duplicate/,
+    ],
     [{ programs: [{ program_id: 'P', abilities: [] }] }, /programs\[0\]\.abilities/],
   ])('refuses a wrong programs file, naming file and field (%#)', async (content, message) => {
     const path = await file('programs.json', content);
@@ -64,14 +103,18 @@ describe('configuration files', () => {
   });
 
   it('names a file that cannot be read', async () => {
-    await expect(loadArchiveFile(join(dir, 'missing.json'))).rejects.toThrow(/missing\.json: cannot be read \(ENOENT\)/);
+    await expect(loadArchiveFile(join(dir, 'missing.json'))).rejects.toThrow(
+      /missing\.json: cannot be read \(ENOENT\)/,
+    );
   });
 
   it('names a wrong variable', () => {
     expect(() => parseZoneEnv({ ZONE_FAULT_ERROR_RATE: '2' })).toThrow(/ZONE_FAULT_ERROR_RATE/);
     expect(() => parseZoneEnv({ ZONE_FAULT_ERRCODES: '-1,busy' })).toThrow(/ZONE_FAULT_ERRCODES/);
     expect(() => parseZoneEnv({ ZONE_DEBUG: 'yes' })).toThrow(/ZONE_DEBUG/);
-    expect(parseZoneEnv({ ZONE_FAULT_ERROR_RATE: '0.1', ZONE_FAULT_ERRCODES: '-1, 45009,-10002' }).ZONE_FAULT_ERRCODES).toEqual([-1, 45009, -10002]);
+    expect(
+      parseZoneEnv({ ZONE_FAULT_ERROR_RATE: '0.1', ZONE_FAULT_ERRCODES: '-1, 45009,-10002' }).ZONE_FAULT_ERRCODES,
+    ).toEqual([-1, 45009, -10002]);
   });
 
   it('builds the emulator from the environment and file options', async () => {
@@ -109,7 +152,8 @@ describe('fault knobs', () => {
       faults: { errorRate: 0.3, errcodes: [ERRCODE.systemBusy], random: () => draws[draw++ % draws.length] ?? 0 },
     });
     const codes: number[] = [];
-    for (let i = 0; i < 4; i++) codes.push(JSON.parse(await zone.invoke('get_program_task_result', '{"jobid":"x"}')).errcode);
+    for (let i = 0; i < 4; i++)
+      codes.push(JSON.parse(await zone.invoke('get_program_task_result', '{"jobid":"x"}')).errcode);
     // Draws 0.1 (fault, then 0 picks the code), 0.9 and 0.5 (no fault), 0.29 (fault).
     expect(codes).toEqual([ERRCODE.systemBusy, ERRCODE.jobidInvalid, ERRCODE.jobidInvalid, ERRCODE.systemBusy]);
   });
@@ -120,11 +164,15 @@ describe('fault knobs', () => {
       programs: samplePrograms(0),
       faults: { errorRate: 1, errcodes: [SDK_CODE.networkFailure] },
     });
-    await expect(zone.invoke('get_program_task_result', '{"jobid":"x"}')).rejects.toMatchObject({ sdkCode: SDK_CODE.networkFailure });
+    await expect(zone.invoke('get_program_task_result', '{"jobid":"x"}')).rejects.toMatchObject({
+      sdkCode: SDK_CODE.networkFailure,
+    });
     const served = await serveEmulator(zone);
     try {
       const transport = new HttpZoneTransport({ baseUrl: served.url });
-      const failure = await transport.invoke('get_program_task_result', '{"jobid":"x"}').catch((error: unknown) => error);
+      const failure = await transport
+        .invoke('get_program_task_result', '{"jobid":"x"}')
+        .catch((error: unknown) => error);
       expect(failure).toBeInstanceOf(ZoneTransportError);
       expect((failure as ZoneTransportError).sdkCode).toBe(SDK_CODE.networkFailure);
     } finally {
@@ -154,7 +202,9 @@ describe('the emulator over HTTP', () => {
       const transport = new HttpZoneTransport({ baseUrl: served.url });
       const created = JSON.parse(await transport.invoke('create_program_task', JSON.stringify(DOC_EXAMPLE_REQUEST)));
       expect(created.errcode).toBe(0);
-      const result = JSON.parse(await transport.invoke('get_program_task_result', JSON.stringify({ jobid: created.jobid })));
+      const result = JSON.parse(
+        await transport.invoke('get_program_task_result', JSON.stringify({ jobid: created.jobid })),
+      );
       expect([0, ERRCODE.resultPending]).toContain(result.errcode);
       const unknown = await fetch(`${served.url}/no_such_api`, { method: 'POST', body: '{}' });
       expect(unknown.status).toBe(404);

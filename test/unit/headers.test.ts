@@ -27,7 +27,11 @@ describe('headerValue', () => {
 
   it('reads the content type in any case', () => {
     const body = '{"a":1}';
-    expect(readJsonBody({ headers: { 'CONTENT-TYPE': 'application/json' }, body, isBase64Encoded: false })).toEqual({ a: 1 });
-    expect(() => readJsonBody({ headers: { 'Content-Type': 'text/plain' }, body, isBase64Encoded: false })).toThrow(/content-type must be application\/json/);
+    expect(readJsonBody({ headers: { 'CONTENT-TYPE': 'application/json' }, body, isBase64Encoded: false })).toEqual({
+      a: 1,
+    });
+    expect(() => readJsonBody({ headers: { 'Content-Type': 'text/plain' }, body, isBase64Encoded: false })).toThrow(
+      /content-type must be application\/json/,
+    );
   });
 });

@@ -1,4 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
+import { CreateProgramTaskRequestSchema } from '../../lib/protocol/zone.js';
 import {
   createOnce,
   DEFAULT_IDEMPOTENCY,
@@ -8,7 +9,6 @@ import {
   requestFingerprint,
 } from '../../lib/tasks/idempotency.js';
 import type { SubmittedTask } from '../../lib/tasks/submitTask.js';
-import { CreateProgramTaskRequestSchema } from '../../lib/protocol/zone.js';
 import { DOC_EXAMPLE_REQUEST, message } from '../support/fixtures.js';
 
 const request = CreateProgramTaskRequestSchema.parse(DOC_EXAMPLE_REQUEST);
@@ -37,34 +37,50 @@ describe('createOnce', () => {
   });
 
   it('answers 409-worthy after the wait when the first request is still running', async () => {
-    const deps = { idempotency: new MemoryIdempotencyStore(), idempotencySettings: { ...DEFAULT_IDEMPOTENCY, waitMs: 200 } };
+    const deps = {
+      idempotency: new MemoryIdempotencyStore(),
+      idempotencySettings: { ...DEFAULT_IDEMPOTENCY, waitMs: 200 },
+    };
     void createOnce('k', request, deps, () => new Promise<SubmittedTask>(() => undefined));
-    await expect(createOnce('k', request, deps, async () => task('never'))).rejects.toBeInstanceOf(IdempotencyInProgressError);
+    await expect(createOnce('k', request, deps, async () => task('never'))).rejects.toBeInstanceOf(
+      IdempotencyInProgressError,
+    );
   });
 
   it('refuses the same key with a different request', async () => {
     const deps = { idempotency: new MemoryIdempotencyStore(), idempotencySettings: DEFAULT_IDEMPOTENCY };
     await createOnce('k', request, deps, async () => task('job-3'));
     const other = { ...request, msg_list: [message(3)] };
-    await expect(createOnce('k', other, deps, async () => task('job-4'))).rejects.toBeInstanceOf(IdempotencyKeyReusedError);
+    await expect(createOnce('k', other, deps, async () => task('job-4'))).rejects.toBeInstanceOf(
+      IdempotencyKeyReusedError,
+    );
   });
 
   it('frees the key when creation fails, so a retry can create', async () => {
     const deps = { idempotency: new MemoryIdempotencyStore(), idempotencySettings: DEFAULT_IDEMPOTENCY };
-    await expect(createOnce('k', request, deps, async () => Promise.reject(new Error('zone busy')))).rejects.toThrow('zone busy');
+    await expect(createOnce('k', request, deps, async () => Promise.reject(new Error('zone busy')))).rejects.toThrow(
+      'zone busy',
+    );
     expect((await createOnce('k', request, deps, async () => task('job-5'))).task.jobid).toBe('job-5');
   });
 
   it('takes over a claim left IN_PROGRESS by a request that died', async () => {
     let now = 1_000_000;
-    const deps = { idempotency: new MemoryIdempotencyStore(), idempotencySettings: DEFAULT_IDEMPOTENCY, now: () => now };
+    const deps = {
+      idempotency: new MemoryIdempotencyStore(),
+      idempotencySettings: DEFAULT_IDEMPOTENCY,
+      now: () => now,
+    };
     void createOnce('k', request, deps, () => new Promise<SubmittedTask>(() => undefined));
     now += DEFAULT_IDEMPOTENCY.staleAfterMs + 1;
     expect((await createOnce('k', request, deps, async () => task('job-6'))).task.jobid).toBe('job-6');
   });
 
   it('fingerprints without keys or chat: a changed secret_key is the same request', () => {
-    const changedKey = { ...request, msg_list: request.msg_list.map((m) => ({ ...m, encrypt_info: { secret_key: 'OTHER' } })) };
+    const changedKey = {
+      ...request,
+      msg_list: request.msg_list.map((m) => ({ ...m, encrypt_info: { secret_key: 'OTHER' } })),
+    };
     expect(requestFingerprint(changedKey)).toBe(requestFingerprint(request));
     expect(requestFingerprint({ ...request, escape_type: 1 })).not.toBe(requestFingerprint(request));
   });

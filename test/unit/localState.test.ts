@@ -10,9 +10,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { SqliteCallBudget } from '../../lib/budget/sqliteBudget.js';
 import { DATABASE_FILE, DataDirError, LocalDatabase } from '../../lib/local/database.js';
 import { openLocalState } from '../../lib/local/state.js';
+import { MemoryCompletionPublisher } from '../../lib/notify/completion.js';
 import { LocalQueue, SENT_LOG_SIZE } from '../../lib/queue/localQueue.js';
 import { sqliteQueue } from '../../lib/queue/sqliteQueue.js';
-import { MemoryCompletionPublisher } from '../../lib/notify/completion.js';
 import { ZoneEmulator } from '../../lib/zone/emulator/emulator.js';
 import { SAMPLE_ARCHIVE, samplePrograms } from '../../lib/zone/emulator/sample.js';
 import { DOC_EXAMPLE_REQUEST, taskRecord } from '../support/fixtures.js';
@@ -62,7 +62,11 @@ describe('the durable local state', () => {
     expect(await second.store.get('kept')).toMatchObject({ jobid: 'kept', attempts: 1, next_poll_at: T0 + 62_000 });
     expect(await second.idempotency.get('key')).toMatchObject({ kind: 'completed', response: { jobid: 'kept' } });
     // Sliding windows: the call of the first run keeps its place until it leaves the window (61 buckets of 1 s).
-    expect(await second.budget?.tryAcquire('corp', T0 + 1)).toEqual({ granted: false, retryAt: T0 + 61_000, reason: 'budget' });
+    expect(await second.budget?.tryAcquire('corp', T0 + 1)).toEqual({
+      granted: false,
+      retryAt: T0 + 61_000,
+      reason: 'budget',
+    });
     expect(second.queue.size).toBe(2);
     expect(second.queue.deadLetters.map((letter) => letter.body)).toEqual(['{"jobid":"dead"}']);
     // The in-flight message of the stopped process is back at once; the held-back one keeps its wait.
@@ -92,7 +96,9 @@ describe('the durable local state', () => {
   it('names the directory when it cannot be created', () => {
     const file = join(dataDir(), 'file');
     LocalDatabase.open({ dataDir: file }).close();
-    expect(() => LocalDatabase.open({ dataDir: join(file, 'wecom-zone-tasks.sqlite', 'below') })).toThrow(/DATA_DIR .*below: cannot be created/);
+    expect(() => LocalDatabase.open({ dataDir: join(file, 'wecom-zone-tasks.sqlite', 'below') })).toThrow(
+      /DATA_DIR .*below: cannot be created/,
+    );
   });
 
   it('drops messages after the queue retention and dead letters after the dead-letter retention, as SQS does', async () => {
@@ -149,7 +155,12 @@ describe('a long-running local stack stays flat', () => {
 
   it('the emulator forgets jobs past its retention, also jobs nobody polls again', () => {
     let now = T0;
-    const zone = new ZoneEmulator({ archive: SAMPLE_ARCHIVE, programs: samplePrograms(0), retentionSeconds: 60, now: () => now });
+    const zone = new ZoneEmulator({
+      archive: SAMPLE_ARCHIVE,
+      programs: samplePrograms(0),
+      retentionSeconds: 60,
+      now: () => now,
+    });
     for (let i = 0; i < 50; i++) zone.createProgramTask(DOC_EXAMPLE_REQUEST);
     expect(zone.jobCount).toBe(50);
     now += 30_000;
@@ -178,6 +189,10 @@ describe('the durable local state, written by an older version', () => {
     cleanups.push(() => state.close());
     expect(await state.idempotency.get('key')).toMatchObject({ kind: 'completed', response: { jobid: 'kept' } });
     expect(await state.budget?.tryAcquire('corp', T0)).toEqual({ granted: true });
-    expect(await state.budget?.tryAcquire('corp', T0 + 1)).toEqual({ granted: false, retryAt: T0 + 61_000, reason: 'budget' });
+    expect(await state.budget?.tryAcquire('corp', T0 + 1)).toEqual({
+      granted: false,
+      retryAt: T0 + 61_000,
+      reason: 'budget',
+    });
   });
 });

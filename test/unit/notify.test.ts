@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { CallbackDeliveryError, signCallback, verifyCallback } from '../../lib/notify/callback.js';
-import { type CompletionEvent, MemoryCompletionPublisher, completionEvent } from '../../lib/notify/completion.js';
+import { type CompletionEvent, completionEvent, MemoryCompletionPublisher } from '../../lib/notify/completion.js';
 import { MAX_EVENT_ATTEMPTS, notifyCompletion } from '../../lib/notify/notifyCompletion.js';
 import { MemoryTaskStore } from '../../lib/tasks/memoryStore.js';
 import type { TaskRecord } from '../../lib/tasks/task.js';
@@ -78,7 +78,8 @@ describe('completion notifications', () => {
     expect(first.done).toBe(false);
     expect(deliver).toHaveBeenCalledTimes(1);
     let result = first;
-    for (let i = 1; i < MAX_EVENT_ATTEMPTS; i++) result = await notifyCompletion((await store.get('job1')) as TaskRecord, deps);
+    for (let i = 1; i < MAX_EVENT_ATTEMPTS; i++)
+      result = await notifyCompletion((await store.get('job1')) as TaskRecord, deps);
     expect(result).toEqual({ done: true });
     expect(publisher.publish).toHaveBeenCalledTimes(MAX_EVENT_ATTEMPTS);
     expect(deliver).toHaveBeenCalledTimes(1);
@@ -145,6 +146,13 @@ describe('Powertools metrics', () => {
     }
     const emf = JSON.parse(lines.join('').trim().split('\n').at(-1) ?? '{}');
     expect(emf._aws.CloudWatchMetrics[0].Namespace).toBe(METRIC_NAMESPACE);
-    expect(emf).toMatchObject({ TasksCreated: 1, Polls: [1, 1], PollsPending: 1, PollsFinal: 1, TasksSucceeded: 1, TimeToCompletion: 1234 });
+    expect(emf).toMatchObject({
+      TasksCreated: 1,
+      Polls: [1, 1],
+      PollsPending: 1,
+      PollsFinal: 1,
+      TasksSucceeded: 1,
+      TimeToCompletion: 1234,
+    });
   });
 });

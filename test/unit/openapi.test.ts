@@ -7,6 +7,7 @@ import type { Server } from 'node:http';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as z from 'zod';
+import { CreateTaskBodySchema, JobidSchema } from '../../lib/api/http.js';
 import {
   CreatedTaskSchema,
   ErrorBodySchema,
@@ -14,7 +15,6 @@ import {
   openApiDocument,
   openApiJson,
 } from '../../lib/api/openapi.js';
-import { CreateTaskBodySchema, JobidSchema } from '../../lib/api/http.js';
 import { createApiServer } from '../../lib/local/apiServer.js';
 import { close, listen } from '../../lib/local/nodeHttp.js';
 import { type LocalStack, startLocalStack } from '../../lib/local/stack.js';
@@ -114,7 +114,9 @@ describe('openapi.json', () => {
     try {
       committed = JSON.parse(readFileSync(COMMITTED, 'utf8'));
     } catch (error) {
-      expect.fail(`openapi.json is missing or not JSON (${(error as Error).message}): run \`npm run openapi\` and commit it`);
+      expect.fail(
+        `openapi.json is missing or not JSON (${(error as Error).message}): run \`npm run openapi\` and commit it`,
+      );
     }
     expect(
       committed,
@@ -176,15 +178,32 @@ describe('the OpenAPI document', () => {
         });
       }
     }
-    expect(at(resolve(document, at(post, 'responses', '202', 'content', 'application/json', 'schema')), 'properties', 'status')).toEqual({
+    expect(
+      at(
+        resolve(document, at(post, 'responses', '202', 'content', 'application/json', 'schema')),
+        'properties',
+        'status',
+      ),
+    ).toEqual({
       type: 'string',
       enum: ['PENDING'],
     });
-    expect(Object.keys(object(at(post, 'responses', '202', 'headers'), '202 headers')).sort()).toEqual(['idempotent-replayed', 'location']);
-    for (const status of ['409', '503']) expect(at(post, 'responses', status, 'headers', 'retry-after'), status).toBeDefined();
+    expect(Object.keys(object(at(post, 'responses', '202', 'headers'), '202 headers')).sort()).toEqual([
+      'idempotent-replayed',
+      'location',
+    ]);
+    for (const status of ['409', '503'])
+      expect(at(post, 'responses', status, 'headers', 'retry-after'), status).toBeDefined();
     const error = object(at(document, 'components', 'schemas', 'ErrorBody'), 'ErrorBody');
     expect(at(error, 'required')).toEqual(['error', 'message']);
-    expect(Object.keys(object(error.properties, 'ErrorBody.properties')).sort()).toEqual(['errcode', 'errmsg', 'error', 'issues', 'jobid', 'message']);
+    expect(Object.keys(object(error.properties, 'ErrorBody.properties')).sort()).toEqual([
+      'errcode',
+      'errmsg',
+      'error',
+      'issues',
+      'jobid',
+      'message',
+    ]);
   });
 
   it('takes the Idempotency-Key header and the jobid path parameter with the patterns the handlers check', () => {
@@ -273,7 +292,11 @@ describe('real answers of the local stack fit the document', () => {
     return { status: response.status, headers: response.headers, body: (await response.json()) as unknown };
   };
   const postJson = (body: unknown, headers: Record<string, string> = {}) =>
-    send('/tasks', { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+    send('/tasks', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify(body),
+    });
 
   it('the document example: 202 CreatedTask, then 200 TaskView', async () => {
     expectConforms(document, 'CreateTaskBody', DOC_EXAMPLE_REQUEST);
@@ -294,7 +317,11 @@ describe('real answers of the local stack fit the document', () => {
   });
 
   it('errors: 400 with issues, 400 bad jobid, 404, 415 and 422 fit ErrorBody', async () => {
-    const invalid = await postJson({ ...DOC_EXAMPLE_REQUEST, msg_list: [{ msgid: 'M', encrypt_info: { secret_key: '' } }], msglist: [] });
+    const invalid = await postJson({
+      ...DOC_EXAMPLE_REQUEST,
+      msg_list: [{ msgid: 'M', encrypt_info: { secret_key: '' } }],
+      msglist: [],
+    });
     expect(invalid.status).toBe(400);
     expectConforms(document, 'ErrorBody', invalid.body);
     expect((invalid.body as { issues: unknown[] }).issues.length).toBeGreaterThan(1);
@@ -314,6 +341,10 @@ describe('real answers of the local stack fit the document', () => {
     const rejected = await postJson({ ...DOC_EXAMPLE_REQUEST, program_id: 'NO_SUCH_PROGRAM' });
     expect(rejected.status).toBe(422);
     expectConforms(document, 'ErrorBody', rejected.body);
-    expect(rejected.body).toMatchObject({ error: 'zone_rejected', errcode: expect.any(Number), errmsg: expect.any(String) });
+    expect(rejected.body).toMatchObject({
+      error: 'zone_rejected',
+      errcode: expect.any(Number),
+      errmsg: expect.any(String),
+    });
   });
 });

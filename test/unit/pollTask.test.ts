@@ -2,9 +2,9 @@ import type { SQSRecord } from 'aws-lambda';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { DEFAULT_CLASSIFIER } from '../../lib/poll/classify.js';
 import { pollBatch } from '../../lib/poll/pollBatch.js';
-import { sweepOverdue } from '../../lib/poll/sweep.js';
 import { type PollDependencies, pollTaskRecord } from '../../lib/poll/pollTask.js';
 import { DEFAULT_POLL_SCHEDULE } from '../../lib/poll/schedule.js';
+import { sweepOverdue } from '../../lib/poll/sweep.js';
 import { ERRCODE, SDK_CODE } from '../../lib/protocol/errcodes.js';
 import type { GetProgramTaskResultResponse } from '../../lib/protocol/zone.js';
 import { LocalQueue } from '../../lib/queue/localQueue.js';
@@ -76,7 +76,12 @@ describe('one poll step', () => {
     expect(await pollTaskRecord(record, deps)).toBe('waiting');
     expect(deferPoll).toHaveBeenCalledWith(record.receiptHandle, 2);
     expect(sendPoll).not.toHaveBeenCalled();
-    expect(await store.get('job1')).toMatchObject({ status: 'PENDING', attempts: 1, next_poll_at: now + 2000, last_errcode: ERRCODE.resultPending });
+    expect(await store.get('job1')).toMatchObject({
+      status: 'PENDING',
+      attempts: 1,
+      next_poll_at: now + 2000,
+      last_errcode: ERRCODE.resultPending,
+    });
   });
 
   it('waits longer as the task ages: a quarter of its age', async () => {
@@ -108,7 +113,11 @@ describe('one poll step', () => {
   it('writes FAILED with the zone errcode and message for a terminal zone error', async () => {
     answers = [{ errcode: ERRCODE.jobidInvalid, errmsg: 'jobid invalid or expired', fail_list: [] }];
     expect(await pollTaskRecord(await delivered(), deps)).toBe('done');
-    expect(await store.get('job1')).toMatchObject({ status: 'FAILED', errcode: ERRCODE.jobidInvalid, errmsg: 'jobid invalid or expired' });
+    expect(await store.get('job1')).toMatchObject({
+      status: 'FAILED',
+      errcode: ERRCODE.jobidInvalid,
+      errmsg: 'jobid invalid or expired',
+    });
   });
 
   it('treats errcode 0 without response_data as pending', async () => {
@@ -145,7 +154,10 @@ describe('one poll step', () => {
   it('ends TIMED_OUT when the deadline has passed and the answer is still not final', async () => {
     now = T0 + 86_400_000 + 1;
     expect(await pollTaskRecord(await delivered(), deps)).toBe('done');
-    expect(await store.get('job1')).toMatchObject({ status: 'TIMED_OUT', errmsg: 'deadline passed (last answer 710642)' });
+    expect(await store.get('job1')).toMatchObject({
+      status: 'TIMED_OUT',
+      errmsg: 'deadline passed (last answer 710642)',
+    });
     expect((await store.get('job1'))?.errcode).toBeUndefined();
   });
 
@@ -159,11 +171,17 @@ describe('one poll step', () => {
   it('ends TIMED_OUT after maxAttempts polls', async () => {
     deps.schedule = { ...deps.schedule, maxAttempts: 1 };
     await pollTaskRecord(await delivered(), deps);
-    expect(await store.get('job1')).toMatchObject({ status: 'TIMED_OUT', errmsg: 'no final result after 1 polls (last answer 710642)' });
+    expect(await store.get('job1')).toMatchObject({
+      status: 'TIMED_OUT',
+      errmsg: 'no final result after 1 polls (last answer 710642)',
+    });
   });
 
   it('ends TIMED_OUT at the deadline when the corp budget is spent, instead of waiting on', async () => {
-    const budget = { tryAcquire: vi.fn(async () => ({ granted: false as const, retryAt: now + 3_600_000, reason: 'budget' as const })), exhaust: vi.fn() };
+    const budget = {
+      tryAcquire: vi.fn(async () => ({ granted: false as const, retryAt: now + 3_600_000, reason: 'budget' as const })),
+      exhaust: vi.fn(),
+    };
     const deferPoll = vi.spyOn(queue, 'deferPoll');
     await store.create(task({ jobid: 'late', deadline_at: now + 10_000 }));
     // Before the deadline: waits, but never past it.
@@ -172,7 +190,10 @@ describe('one poll step', () => {
     expect(await store.get('late')).toMatchObject({ attempts: 0, status: 'PENDING' });
     now += 10_000;
     expect(await pollTaskRecord(await delivered('late'), { ...deps, budget })).toBe('done');
-    expect(await store.get('late')).toMatchObject({ status: 'TIMED_OUT', errmsg: 'deadline passed while the corp call budget was spent' });
+    expect(await store.get('late')).toMatchObject({
+      status: 'TIMED_OUT',
+      errmsg: 'deadline passed while the corp call budget was spent',
+    });
     expect(zone.getProgramTaskResult).not.toHaveBeenCalled();
   });
 
@@ -180,7 +201,11 @@ describe('one poll step', () => {
     answers = [{ ...DONE, response_data: JSON.stringify({ blob: 'x'.repeat(400_000) }) }];
     expect(await pollTaskRecord(await delivered(), deps)).toBe('done');
     const stored = await store.get('job1');
-    expect(stored).toMatchObject({ status: 'FAILED', response_errcode: 0, errmsg: expect.stringMatching(/response_data exceeds/) });
+    expect(stored).toMatchObject({
+      status: 'FAILED',
+      response_errcode: 0,
+      errmsg: expect.stringMatching(/response_data exceeds/),
+    });
     expect(stored?.response_data).toBeUndefined();
   });
 
@@ -254,7 +279,13 @@ describe('the batch', () => {
 });
 
 describe('the sweeper', () => {
-  const sweepDeps = () => ({ store, queue, logger: recordingLogger(), sweep: { graceSeconds: 300, limit: 100 }, now: () => now });
+  const sweepDeps = () => ({
+    store,
+    queue,
+    logger: recordingLogger(),
+    sweep: { graceSeconds: 300, limit: 100 },
+    now: () => now,
+  });
 
   it('leaves alone a task whose next poll is not long overdue', async () => {
     now = T0 + 2000 + 299_000;
@@ -348,7 +379,9 @@ describe('SQS visibility: every hold is cut to what is left of 12 h since the re
   });
 
   it('a message not owned by the step (its poll is 12 h away) is held to what is left, not refused by SQS', async () => {
-    await store.create(task({ jobid: 'far', next_poll_at: T0 + FIFTY_HOURS + 43_200_000, deadline_at: T0 + 7 * 86_400_000 }));
+    await store.create(
+      task({ jobid: 'far', next_poll_at: T0 + FIFTY_HOURS + 43_200_000, deadline_at: T0 + 7 * 86_400_000 }),
+    );
     await sqs.sendPoll({ jobid: 'far' }, 0);
     const [record] = await sqs.receive(1, 0);
     clock += 1500;
@@ -360,7 +393,9 @@ describe('SQS visibility: every hold is cut to what is left of 12 h since the re
   it('the embedded queue refuses a hold past 12 h from the receipt, as SQS does', async () => {
     const record = await receiveOld();
     clock += 1500;
-    await expect(sqs.deferPoll(record.receiptHandle, 43_200)).rejects.toThrow(/Total VisibilityTimeout for the message is beyond the limit/);
+    await expect(sqs.deferPoll(record.receiptHandle, 43_200)).rejects.toThrow(
+      /Total VisibilityTimeout for the message is beyond the limit/,
+    );
     await expect(sqs.deferPoll(record.receiptHandle, 43_198)).resolves.toBeUndefined();
   });
 });

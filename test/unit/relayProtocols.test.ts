@@ -3,8 +3,9 @@
  * and wide enough for every request we send and every answer the zone and the relay give, checked
  * with the same matcher WeCom's rule (doc 53337) is emulated with.
  */
-import { readFile } from 'node:fs/promises';
+
 import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { SDK_CODE } from '../../lib/protocol/errcodes.js';
@@ -17,15 +18,22 @@ import { RELAY_REFUSED } from '../../lib/zone/wecom/relayTransport.js';
 import { DOC_EXAMPLE_REQUEST } from '../support/fixtures.js';
 
 const ROOT = new URL('../../', import.meta.url);
-const committed = async (name: string) => JSON.parse(await readFile(new URL(`relay/protocol/${name}`, ROOT), 'utf8')) as unknown;
+const committed = async (name: string) =>
+  JSON.parse(await readFile(new URL(`relay/protocol/${name}`, ROOT), 'utf8')) as unknown;
 
 describe('relay/protocol/*.json', () => {
   it('are exactly what `npm run relay-protocols` generates from the zod schemas', async () => {
     for (const file of relayProtocolFiles()) {
-      expect(await readFile(new URL(`relay/protocol/${file.name}`, ROOT), 'utf8'), file.name).toBe(relayProtocolText(file));
+      expect(await readFile(new URL(`relay/protocol/${file.name}`, ROOT), 'utf8'), file.name).toBe(
+        relayProtocolText(file),
+      );
     }
     // The script's own check agrees (it is what a reviewer runs).
-    await expect(promisify(execFile)(process.execPath, ['--import', 'tsx', 'scripts/writeRelayProtocols.ts', '--check'], { cwd: ROOT })).resolves.toBeDefined();
+    await expect(
+      promisify(execFile)(process.execPath, ['--import', 'tsx', 'scripts/writeRelayProtocols.ts', '--check'], {
+        cwd: ROOT,
+      }),
+    ).resolves.toBeDefined();
   });
 
   it('accept every create request the API sends and every answer the zone gives, and the relay its error answers', async () => {
@@ -33,7 +41,11 @@ describe('relay/protocol/*.json', () => {
     const createOutput = await committed('invoke_create_program_task.output.json');
     const resultInput = await committed('invoke_get_program_task_result.input.json');
     const resultOutput = await committed('invoke_get_program_task_result.output.json');
-    const emulator = new ZoneEmulator({ archive: SAMPLE_ARCHIVE, programs: samplePrograms(0), duplicateErrcode: 710613 });
+    const emulator = new ZoneEmulator({
+      archive: SAMPLE_ARCHIVE,
+      programs: samplePrograms(0),
+      duplicateErrcode: 710613,
+    });
 
     const requests = [
       { ...DOC_EXAMPLE_REQUEST, escape_type: 0 },
@@ -68,7 +80,8 @@ describe('relay/protocol/*.json', () => {
       expect(protocolMismatch({ jobid }, resultInput)).toBeUndefined();
       return JSON.parse(JSON.stringify(emulator.getProgramTaskResult({ jobid })));
     });
-    for (const answer of answers) expect(protocolMismatch(answer, resultOutput), JSON.stringify(answer)).toBeUndefined();
+    for (const answer of answers)
+      expect(protocolMismatch(answer, resultOutput), JSON.stringify(answer)).toBeUndefined();
     // The samples were really exercised: a finished result, a result-time fail_list, an error answer.
     expect(answers.some((answer) => typeof answer.response_data === 'string')).toBe(true);
     expect(answers.some((answer) => answer.fail_list?.length > 0)).toBe(true);
@@ -83,7 +96,9 @@ describe('relay/protocol/*.json', () => {
     const answer = {
       errcode: 0,
       errmsg: 'ok',
-      fail_list: [{ errcode: 710601, errmsg: 'msgid not found', msgid: 'MSGID9', encrypt_info: { secret_key: 'SECRETKEY9' } }],
+      fail_list: [
+        { errcode: 710601, errmsg: 'msgid not found', msgid: 'MSGID9', encrypt_info: { secret_key: 'SECRETKEY9' } },
+      ],
       response_errcode: 0,
       response_data: '{}',
     };

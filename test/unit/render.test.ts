@@ -32,7 +32,9 @@ describe('placeholders (golden, from the source document)', () => {
 
   it('renders the document input protocol, escape_type 0: the line break becomes a space', () => {
     const input = renderInput(DOC_INPUT_PROTOCOL, placeholderValues(DOC_LINES), 0);
-    expect(input).toBe('{"ability_id":"1", "task_type":"service_statistics", "msg": "A说：今天天气真不错！ B说：确实呀！"}');
+    expect(input).toBe(
+      '{"ability_id":"1", "task_type":"service_statistics", "msg": "A说：今天天气真不错！ B说：确实呀！"}',
+    );
   });
 
   it('renders the document input protocol, escape_type 1: the line break becomes \\n', () => {
@@ -102,7 +104,16 @@ describe('escapeText', () => {
   });
 
   it('property: agrees with a character-by-character reading of the spec table', () => {
-    const table: Record<string, string> = { '"': '\\"', '\\': '\\\\', '/': '\\/', '\b': '\\b', '\f': '\\f', '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+    const table: Record<string, string> = {
+      '"': '\\"',
+      '\\': '\\\\',
+      '/': '\\/',
+      '\b': '\\b',
+      '\f': '\\f',
+      '\n': '\\n',
+      '\r': '\\r',
+      '\t': '\\t',
+    };
     const byTheTable = (text: string, escapeType: 0 | 1) =>
       [...text]
         .map((ch) => {
@@ -137,7 +148,9 @@ describe('protocol match (subset check)', () => {
 
   it('names an unknown key or a type that differs', () => {
     expect(protocolMismatch({ avg: 2 }, output)).toBe('$.avg is not in the protocol');
-    expect(protocolMismatch({ avg_reply_time: '2' }, output)).toBe('$.avg_reply_time is string, the protocol has number');
+    expect(protocolMismatch({ avg_reply_time: '2' }, output)).toBe(
+      '$.avg_reply_time is string, the protocol has number',
+    );
     expect(protocolMismatch({ a: { b: 1 } }, { a: { b: 'x' } })).toBe('$.a.b is number, the protocol has string');
   });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { commonConfig, ConfigurationError } from '../../lib/config.js';
+import { ConfigurationError, commonConfig } from '../../lib/config.js';
 import { DEFAULT_POLL_SCHEDULE, nextWaitSeconds, type PollSchedule } from '../../lib/poll/schedule.js';
 
 /** Poll times (s after creation) of a task that never finishes, until `horizon`. */

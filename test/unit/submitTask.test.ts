@@ -1,12 +1,18 @@
 import { describe, expect, it, vi } from 'vitest';
+import { MemoryCallBudget } from '../../lib/budget/memoryBudget.js';
 import { DEFAULT_CLASSIFIER } from '../../lib/poll/classify.js';
 import { DEFAULT_POLL_SCHEDULE } from '../../lib/poll/schedule.js';
 import { ERRCODE, SDK_CODE } from '../../lib/protocol/errcodes.js';
-import { type CreateProgramTaskResponse, CreateProgramTaskRequestSchema } from '../../lib/protocol/zone.js';
+import { CreateProgramTaskRequestSchema, type CreateProgramTaskResponse } from '../../lib/protocol/zone.js';
 import { LocalQueue } from '../../lib/queue/localQueue.js';
 import { MemoryTaskStore } from '../../lib/tasks/memoryStore.js';
-import { MemoryCallBudget } from '../../lib/budget/memoryBudget.js';
-import { BudgetSpentError, submitTask, ZoneRateLimitedError, ZoneRejectedError, ZoneUnavailableError } from '../../lib/tasks/submitTask.js';
+import {
+  BudgetSpentError,
+  submitTask,
+  ZoneRateLimitedError,
+  ZoneRejectedError,
+  ZoneUnavailableError,
+} from '../../lib/tasks/submitTask.js';
 import { ZoneTransportError } from '../../lib/zone/port.js';
 import { DOC_EXAMPLE_REQUEST, message, recordingLogger } from '../support/fixtures.js';
 
@@ -42,9 +48,18 @@ function deps(answers: (CreateProgramTaskResponse | Error)[]) {
 
 describe('submitTask', () => {
   it('stores the task without keys and sends its one poll message', async () => {
-    const setup = deps([{ ...OK, fail_list: [{ errcode: 710613, errmsg: 'dup', msgid: 'MSGID1', encrypt_info: { secret_key: 'SECRETKEY1' } }] }]);
+    const setup = deps([
+      {
+        ...OK,
+        fail_list: [{ errcode: 710613, errmsg: 'dup', msgid: 'MSGID1', encrypt_info: { secret_key: 'SECRETKEY1' } }],
+      },
+    ]);
     const task = await submitTask({ ...request, msg_list: [message(1), message(2), message(1)] }, setup.deps);
-    expect(task).toEqual({ jobid: 'job-ok', status: 'PENDING', fail_list: [{ errcode: 710613, errmsg: 'dup', msgid: 'MSGID1' }] });
+    expect(task).toEqual({
+      jobid: 'job-ok',
+      status: 'PENDING',
+      fail_list: [{ errcode: 710613, errmsg: 'dup', msgid: 'MSGID1' }],
+    });
     expect(JSON.stringify(setup.store.snapshot())).not.toContain('SECRETKEY');
     expect(await setup.store.get('job-ok')).toMatchObject({ message_count: 2, chain: 0, attempts: 0 });
     expect(setup.queue.sent).toEqual([{ body: '{"jobid":"job-ok","chain":0}', delaySeconds: 2 }]);
@@ -65,7 +80,11 @@ describe('submitTask', () => {
       const withBudget = { ...setup.deps, budget, now: () => T0 };
       const first = submitTask(request, withBudget);
       await expect(first).rejects.toBeInstanceOf(ZoneRateLimitedError);
-      await expect(first).rejects.toMatchObject({ errcode, retryAt: T0 + 60_000, message: expect.stringMatching(/WeCom says the corp is over its call limit/) });
+      await expect(first).rejects.toMatchObject({
+        errcode,
+        retryAt: T0 + 60_000,
+        message: expect.stringMatching(/WeCom says the corp is over its call limit/),
+      });
       // The next create within the minute is not sent: the corp is still rate-limited, not out of budget.
       const second = submitTask(request, withBudget);
       await expect(second).rejects.toBeInstanceOf(ZoneRateLimitedError);
@@ -74,7 +93,9 @@ describe('submitTask', () => {
       // Our own budget running out is the other error.
       const spent = new MemoryCallBudget([{ seconds: 60, limit: 1 }]);
       await submitTask(request, { ...setup.deps, budget: spent, now: () => T0 });
-      await expect(submitTask(request, { ...setup.deps, budget: spent, now: () => T0 })).rejects.toBeInstanceOf(BudgetSpentError);
+      await expect(submitTask(request, { ...setup.deps, budget: spent, now: () => T0 })).rejects.toBeInstanceOf(
+        BudgetSpentError,
+      );
     }
   });
 

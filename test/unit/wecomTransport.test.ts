@@ -196,7 +196,9 @@ describe('WecomHttpsTransport against the fake WeCom API', () => {
       const requestJson = JSON.stringify({ ...DOC_EXAMPLE_REQUEST, escape_type: 0 });
       const created = JSON.parse(await zone.invoke(ZONE_API.createProgramTask, requestJson));
       expect(created).toEqual({ errcode: 0, errmsg: 'ok', jobid: expect.any(String), fail_list: [] });
-      expect(fake.taskBodies).toEqual([{ program_id: 'ZONE_PROGRAM', ability_id: 'run_task', request_data: requestJson }]);
+      expect(fake.taskBodies).toEqual([
+        { program_id: 'ZONE_PROGRAM', ability_id: 'run_task', request_data: requestJson },
+      ]);
 
       const result = await zoneClient(zone).getProgramTaskResult(created.jobid);
       expect(result).toEqual({
@@ -248,9 +250,15 @@ describe('WecomHttpsTransport against the fake WeCom API', () => {
     it('refuses unknown APIs and requests that are not JSON, without calling WeCom', async () => {
       await start();
       const zone = transport();
-      await expect(zone.invoke('program_async_job_call_back', '{}')).rejects.toMatchObject({ sdkCode: SDK_CODE.unknownApi });
-      await expect(zone.invoke(ZONE_API.createProgramTask, '{not json')).rejects.toMatchObject({ sdkCode: SDK_CODE.invalidJson });
-      await expect(zone.invoke(ZONE_API.getProgramTaskResult, '{}')).rejects.toMatchObject({ sdkCode: SDK_CODE.invalidJson });
+      await expect(zone.invoke('program_async_job_call_back', '{}')).rejects.toMatchObject({
+        sdkCode: SDK_CODE.unknownApi,
+      });
+      await expect(zone.invoke(ZONE_API.createProgramTask, '{not json')).rejects.toMatchObject({
+        sdkCode: SDK_CODE.invalidJson,
+      });
+      await expect(zone.invoke(ZONE_API.getProgramTaskResult, '{}')).rejects.toMatchObject({
+        sdkCode: SDK_CODE.invalidJson,
+      });
       expect(fake.events).toEqual([]);
     });
   });
@@ -343,7 +351,9 @@ describe('WecomHttpsTransport against the fake WeCom API', () => {
       const zone = transport();
       const jobid = await finishedJob(zone);
       fake.expireTokens();
-      const answers = await Promise.all(Array.from({ length: 20 }, () => zone.invoke(ZONE_API.getProgramTaskResult, RESULT_REQUEST(jobid))));
+      const answers = await Promise.all(
+        Array.from({ length: 20 }, () => zone.invoke(ZONE_API.getProgramTaskResult, RESULT_REQUEST(jobid))),
+      );
       expect(answers.map((answer) => JSON.parse(answer).errcode)).toEqual(Array(20).fill(0));
       expect(fake.count('async_program_result', 42001)).toBe(20);
       expect(fake.count('gettoken')).toBe(2);
@@ -353,14 +363,18 @@ describe('WecomHttpsTransport against the fake WeCom API', () => {
       await start();
       const zone = transport();
       fake.refuseChatdata(42001, Number.POSITIVE_INFINITY);
-      const failure = await zone.invoke(ZONE_API.getProgramTaskResult, RESULT_REQUEST('job')).catch((error: unknown) => error);
+      const failure = await zone
+        .invoke(ZONE_API.getProgramTaskResult, RESULT_REQUEST('job'))
+        .catch((error: unknown) => error);
       expect(failure).toBeInstanceOf(ZoneTransportError);
       expect(failure).toBeInstanceOf(WecomCredentialsError);
       expect(failure).toMatchObject({ sdkCode: SDK_CODE_CREDENTIALS, errcode: 42001 });
       expect(fake.count('async_program_result')).toBe(2);
       expect(fake.count('gettoken')).toBe(2);
       // Still bounded on the next call.
-      await expect(zone.invoke(ZONE_API.getProgramTaskResult, RESULT_REQUEST('job'))).rejects.toBeInstanceOf(ZoneTransportError);
+      await expect(zone.invoke(ZONE_API.getProgramTaskResult, RESULT_REQUEST('job'))).rejects.toBeInstanceOf(
+        ZoneTransportError,
+      );
       expect(fake.count('async_program_result')).toBe(4);
       expect(fake.count('gettoken')).toBe(4);
     });
@@ -376,7 +390,12 @@ describe('WecomHttpsTransport against the fake WeCom API', () => {
     // A configuration error (the app's permission or trusted IPs): still a transport failure to the poller.
     const failure = zone.invoke(ZONE_API.getProgramTaskResult, RESULT_REQUEST('job'));
     await expect(failure).rejects.toBeInstanceOf(ZoneConfigurationError);
-    await expect(failure).rejects.toMatchObject({ sdkCode: SDK_CODE_CREDENTIALS, errcode, wecomErrcode: errcode, reach: 'not_sent' });
+    await expect(failure).rejects.toMatchObject({
+      sdkCode: SDK_CODE_CREDENTIALS,
+      errcode,
+      wecomErrcode: errcode,
+      reach: 'not_sent',
+    });
     expect(fake.count('gettoken')).toBe(1);
     expect(fake.count('async_program_result')).toBe(1);
   });
@@ -385,9 +404,15 @@ describe('WecomHttpsTransport against the fake WeCom API', () => {
     it('a wrong secret is a transport error with WeCom errcode 40001 (re-read once, no loop)', async () => {
       await start();
       const zone = transport({ corpSecret: countingSecret(() => 'wrong-secret') });
-      const failure = await zone.invoke(ZONE_API.getProgramTaskResult, RESULT_REQUEST('job')).catch((error: unknown) => error);
+      const failure = await zone
+        .invoke(ZONE_API.getProgramTaskResult, RESULT_REQUEST('job'))
+        .catch((error: unknown) => error);
       expect(failure).toBeInstanceOf(ZoneConfigurationError);
-      expect(failure).toMatchObject({ sdkCode: SDK_CODE_CREDENTIALS, errcode: 40001, message: expect.stringMatching(/corp secret is wrong/) });
+      expect(failure).toMatchObject({
+        sdkCode: SDK_CODE_CREDENTIALS,
+        errcode: 40001,
+        message: expect.stringMatching(/corp secret is wrong/),
+      });
       expect(secretReads).toEqual({ plain: 1, forced: 1 });
       expect(fake.count('gettoken')).toBe(1);
       expect(fake.count('async_program_result')).toBe(0);
@@ -396,7 +421,12 @@ describe('WecomHttpsTransport against the fake WeCom API', () => {
     it('follows a rotated secret: refused with the cached value, re-read past the cache, retried once', async () => {
       await start();
       fake.setCorpSecret('rotated-secret');
-      const zone = transport({ corpSecret: countingSecret(() => CORP_SECRET, () => 'rotated-secret') });
+      const zone = transport({
+        corpSecret: countingSecret(
+          () => CORP_SECRET,
+          () => 'rotated-secret',
+        ),
+      });
       const answer = JSON.parse(await zone.invoke(ZONE_API.getProgramTaskResult, RESULT_REQUEST('job')));
       expect(answer.errcode).toBe(701151);
       expect(fake.events.map((event) => [event.kind, event.errcode])).toEqual([
@@ -436,7 +466,9 @@ describe('WecomHttpsTransport against the fake WeCom API', () => {
       const zone = transport({
         corpSecret: { location: 'ssm:/wecom/corp-secret', get: () => Promise.reject(new Error('AccessDenied')) },
       });
-      const failure = await zone.invoke(ZONE_API.getProgramTaskResult, RESULT_REQUEST('job')).catch((error: unknown) => error);
+      const failure = await zone
+        .invoke(ZONE_API.getProgramTaskResult, RESULT_REQUEST('job'))
+        .catch((error: unknown) => error);
       expect(failure).toMatchObject({ sdkCode: SDK_CODE.internal });
       expect((failure as Error).message).toContain('ssm:/wecom/corp-secret');
       expect(fake.events).toEqual([]);
@@ -458,8 +490,11 @@ describe('WecomHttpsTransport against the fake WeCom API', () => {
     await start();
     const zone = transport();
     const requestJson = JSON.stringify({ ...DOC_EXAMPLE_REQUEST, escape_type: 0 });
-    const jobid = JSON.parse(String(await collect(() => zone.invoke(ZONE_API.createProgramTask, requestJson)))).jobid as string;
-    const responseData = JSON.parse(String(await collect(() => zone.invoke(ZONE_API.getProgramTaskResult, RESULT_REQUEST(jobid))))).response_data as string;
+    const jobid = JSON.parse(String(await collect(() => zone.invoke(ZONE_API.createProgramTask, requestJson))))
+      .jobid as string;
+    const responseData = JSON.parse(
+      String(await collect(() => zone.invoke(ZONE_API.getProgramTaskResult, RESULT_REQUEST(jobid)))),
+    ).response_data as string;
     expect(responseData).toBeTruthy();
 
     fake.refuseChatdata(42001, 2);
@@ -472,12 +507,21 @@ describe('WecomHttpsTransport against the fake WeCom API', () => {
     fake.breakGettoken('http502');
     fake.expireTokens();
     await collect(() => zone.invoke(ZONE_API.getProgramTaskResult, RESULT_REQUEST(jobid)));
-    await collect(() => transport({ corpSecret: countingSecret(() => 'wrong-secret') }).invoke(ZONE_API.createProgramTask, requestJson));
+    await collect(() =>
+      transport({ corpSecret: countingSecret(() => 'wrong-secret') }).invoke(ZONE_API.createProgramTask, requestJson),
+    );
 
     expect(seen.length).toBeGreaterThanOrEqual(3 * 3);
     const everything = [...seen, ...log.lines].join('\n');
     expect(log.lines.length).toBeGreaterThan(0);
-    for (const forbidden of [CORP_SECRET, 'wrong-secret', ...fake.issuedTokens, requestJson, responseData, ...SECRETS_AND_CHAT]) {
+    for (const forbidden of [
+      CORP_SECRET,
+      'wrong-secret',
+      ...fake.issuedTokens,
+      requestJson,
+      responseData,
+      ...SECRETS_AND_CHAT,
+    ]) {
       expect(everything).not.toContain(forbidden);
     }
   });
@@ -490,7 +534,10 @@ describe('WecomHttpsTransport against the fake WeCom API', () => {
         return;
       }
       const token = url.searchParams.get('access_token');
-      sendJson(response, 200, { errcode: 701151, errmsg: `jobid invalid, access_token ${token}, corpsecret ${CORP_SECRET}` });
+      sendJson(response, 200, {
+        errcode: 701151,
+        errmsg: `jobid invalid, access_token ${token}, corpsecret ${CORP_SECRET}`,
+      });
     });
     const url = await listen(server, 0, '127.0.0.1');
     try {
@@ -516,7 +563,10 @@ describe('WECOM_* configuration', () => {
       WECOM_SECRET_MAX_AGE_SECONDS: 300,
       ZONE_TIMEOUT_MS: 10_000,
     });
-    expect(WecomEnvSchema.safeParse({ ...base, WECOM_CORP_SECRET_ARN: 'arn:aws:secretsmanager:ap-east-1:1:secret:wecom' }).success).toBe(true);
+    expect(
+      WecomEnvSchema.safeParse({ ...base, WECOM_CORP_SECRET_ARN: 'arn:aws:secretsmanager:ap-east-1:1:secret:wecom' })
+        .success,
+    ).toBe(true);
   });
 
   it("reads serverless.yml's empty values as unset", () => {
@@ -528,19 +578,32 @@ describe('WECOM_* configuration', () => {
       WECOM_API_BASE_URL: '',
       WECOM_TOKEN_REFRESH_EARLY_SECONDS: '',
     });
-    expect(env).toMatchObject({ WECOM_CORP_SECRET_PARAM: undefined, WECOM_API_BASE_URL: 'https://qyapi.weixin.qq.com', WECOM_TOKEN_REFRESH_EARLY_SECONDS: 300 });
-    expect(() => wecomTransportFromEnv({ ...base, WECOM_CORP_ID: ' ', WECOM_CORP_SECRET_PARAM: '/a' })).toThrow(/WECOM_CORP_ID: required/);
+    expect(env).toMatchObject({
+      WECOM_CORP_SECRET_PARAM: undefined,
+      WECOM_API_BASE_URL: 'https://qyapi.weixin.qq.com',
+      WECOM_TOKEN_REFRESH_EARLY_SECONDS: 300,
+    });
+    expect(() => wecomTransportFromEnv({ ...base, WECOM_CORP_ID: ' ', WECOM_CORP_SECRET_PARAM: '/a' })).toThrow(
+      /WECOM_CORP_ID: required/,
+    );
   });
 
   it('needs exactly one secret location, and every required variable', () => {
     expect(() => wecomTransportFromEnv(base)).toThrow(/WECOM_CORP_SECRET_PARAM: set exactly one/);
-    expect(() => wecomTransportFromEnv({ ...base, WECOM_CORP_SECRET_PARAM: '/a', WECOM_CORP_SECRET_ARN: 'b' })).toThrow(ConfigurationError);
-    expect(() => wecomTransportFromEnv({ WECOM_CORP_SECRET_PARAM: '/a' })).toThrow(/WECOM_CORP_ID.*WECOM_ZONE_PROGRAM_ID.*WECOM_ZONE_ABILITY_ID/);
-    expect(() => wecomTransportFromEnv({ ...base, WECOM_CORP_SECRET_PARAM: '/a', WECOM_API_BASE_URL: 'ftp://x' })).toThrow(/WECOM_API_BASE_URL/);
+    expect(() => wecomTransportFromEnv({ ...base, WECOM_CORP_SECRET_PARAM: '/a', WECOM_CORP_SECRET_ARN: 'b' })).toThrow(
+      ConfigurationError,
+    );
+    expect(() => wecomTransportFromEnv({ WECOM_CORP_SECRET_PARAM: '/a' })).toThrow(
+      /WECOM_CORP_ID.*WECOM_ZONE_PROGRAM_ID.*WECOM_ZONE_ABILITY_ID/,
+    );
+    expect(() =>
+      wecomTransportFromEnv({ ...base, WECOM_CORP_SECRET_PARAM: '/a', WECOM_API_BASE_URL: 'ftp://x' }),
+    ).toThrow(/WECOM_API_BASE_URL/);
   });
 
   it('refuses a corp secret in the environment, without repeating it', () => {
-    const attempt = () => wecomTransportFromEnv({ ...base, WECOM_CORP_SECRET_PARAM: '/a', WECOM_CORP_SECRET: CORP_SECRET });
+    const attempt = () =>
+      wecomTransportFromEnv({ ...base, WECOM_CORP_SECRET_PARAM: '/a', WECOM_CORP_SECRET: CORP_SECRET });
     expect(attempt).toThrow(/WECOM_CORP_SECRET: never put the corp secret in the environment/);
     try {
       attempt();

@@ -29,7 +29,9 @@ export function parseChatTurns(chat: string): Turn[] {
     .split(new RegExp(`\\n| (?=[^\\s${SENDER_SEPARATOR}]{1,64}${SENDER_SEPARATOR})`))
     .map((line) => {
       const at = line.indexOf(SENDER_SEPARATOR);
-      return at < 0 ? { sender: '', text: line } : { sender: line.slice(0, at), text: line.slice(at + SENDER_SEPARATOR.length) };
+      return at < 0
+        ? { sender: '', text: line }
+        : { sender: line.slice(0, at), text: line.slice(at + SENDER_SEPARATOR.length) };
     })
     .filter((turn) => turn.sender !== '' || turn.text !== '');
 }
@@ -48,7 +50,10 @@ export function serviceStatisticsProgram(data: string): ProgramReport {
   const avgReplyTime =
     replySeconds.length === 0 ? 0 : Math.round(replySeconds.reduce((sum, s) => sum + s, 0) / replySeconds.length);
   const negativeFeedbackCnt = turns.filter((turn) => NEGATIVE_WORDS.some((word) => turn.text.includes(word))).length;
-  return { errcode: 0, result: JSON.stringify({ avg_reply_time: avgReplyTime, negative_feedback_cnt: negativeFeedbackCnt }) };
+  return {
+    errcode: 0,
+    result: JSON.stringify({ avg_reply_time: avgReplyTime, negative_feedback_cnt: negativeFeedbackCnt }),
+  };
 }
 
 export const BUILTIN_PROGRAMS: Record<BuiltinProgramName, (data: string) => ProgramReport> = {

@@ -35,10 +35,10 @@ const JsonObjectText = z.string().refine(
 );
 
 /** A protocol as JSON text (as WeCom's admin console takes it) or, in a file, as a JSON object. */
-const ProtocolSchema = z.union([
-  JsonObjectText,
-  z.record(z.string(), z.unknown()).transform((object) => JSON.stringify(object)),
-], { error: 'must be a JSON object, or the text of one' });
+const ProtocolSchema = z.union(
+  [JsonObjectText, z.record(z.string(), z.unknown()).transform((object) => JSON.stringify(object))],
+  { error: 'must be a JSON object, or the text of one' },
+);
 
 export const BuiltinProgramNameSchema = z.enum(['echo', 'service_statistics']);
 export type BuiltinProgramName = z.infer<typeof BuiltinProgramNameSchema>;
@@ -95,7 +95,11 @@ export const ProgramsFileSchema = z.object({
     const seen = new Set<string>();
     programs.forEach((program, index) => {
       if (seen.has(program.program_id)) {
-        context.addIssue({ code: 'custom', path: [index, 'program_id'], message: `duplicate program_id ${program.program_id}` });
+        context.addIssue({
+          code: 'custom',
+          path: [index, 'program_id'],
+          message: `duplicate program_id ${program.program_id}`,
+        });
       }
       seen.add(program.program_id);
       const abilities = new Set<string>();

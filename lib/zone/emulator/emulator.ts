@@ -9,10 +9,10 @@ import { randomBytes } from 'node:crypto';
 import { ERRCODE, isSdkCode, SDK_CODE } from '../../protocol/errcodes.js';
 import {
   type CreateFailMsg,
-  type CreateProgramTaskResponseWire,
   CreateProgramTaskRequestSchema,
-  type GetProgramTaskResultResponseWire,
+  type CreateProgramTaskResponseWire,
   GetProgramTaskResultRequestSchema,
+  type GetProgramTaskResultResponseWire,
   MAX_MESSAGES_PER_TASK,
   type ProgramReport,
   ProgramReportSchema,
@@ -24,8 +24,8 @@ import { type ChatLine, debugPlaceholderValues, placeholderValues, renderInput }
 import { type ZoneTransport, ZoneTransportError } from '../port.js';
 import { BUILTIN_PROGRAMS } from './builtinPrograms.js';
 import {
-  ANALYSABLE_MSGTYPES,
   type AbilityConfig,
+  ANALYSABLE_MSGTYPES,
   type ArchivedMessage,
   ArchiveFileSchema,
   type ProgramConfigInput,
@@ -83,7 +83,11 @@ export interface ZoneFaults {
 }
 
 /** Injected faults answer with these unless configured otherwise. */
-export const DEFAULT_FAULT_ERRCODES: readonly number[] = [ERRCODE.systemBusy, ERRCODE.frequencyLimit, SDK_CODE.networkFailure];
+export const DEFAULT_FAULT_ERRCODES: readonly number[] = [
+  ERRCODE.systemBusy,
+  ERRCODE.frequencyLimit,
+  SDK_CODE.networkFailure,
+];
 
 type JobState =
   | { kind: 'running' }
@@ -125,7 +129,10 @@ export class ZoneEmulator implements ZoneTransport {
     const programs = ProgramsFileSchema.shape.programs.parse(options.programs);
     this.#archive = new Map(archive.map((message) => [message.msgid, message]));
     for (const program of programs) {
-      this.#abilities.set(program.program_id, new Map(program.abilities.map((ability) => [ability.ability_id, ability])));
+      this.#abilities.set(
+        program.program_id,
+        new Map(program.abilities.map((ability) => [ability.ability_id, ability])),
+      );
     }
   }
 
@@ -166,9 +173,13 @@ export class ZoneEmulator implements ZoneTransport {
       const tooMany = parsed.error.issues.some(
         (issue) => issue.code === 'too_big' && issue.path.length === 1 && issue.path[0] === 'msg_list',
       );
-      if (tooMany) return failure(ERRCODE.tooManyMessages, `msg_list holds more than ${MAX_MESSAGES_PER_TASK} messages`);
+      if (tooMany)
+        return failure(ERRCODE.tooManyMessages, `msg_list holds more than ${MAX_MESSAGES_PER_TASK} messages`);
       const issue = parsed.error.issues[0];
-      return failure(ERRCODE.invalidParameter, `invalid parameter ${issue?.path.join('.') ?? ''}: ${issue?.message ?? ''}`);
+      return failure(
+        ERRCODE.invalidParameter,
+        `invalid parameter ${issue?.path.join('.') ?? ''}: ${issue?.message ?? ''}`,
+      );
     }
     const request = parsed.data;
     const abilities = this.#abilities.get(request.program_id);
@@ -241,7 +252,8 @@ export class ZoneEmulator implements ZoneTransport {
     const job = this.#liveJob(parsed.data.jobid);
     if (!job) return { errcode: ERRCODE.jobidInvalid, errmsg: 'jobid invalid or expired', fail_list: [] };
     const { state, failList } = job;
-    if (state.kind === 'running') return { errcode: ERRCODE.resultPending, errmsg: PENDING_ERRMSG, fail_list: failList };
+    if (state.kind === 'running')
+      return { errcode: ERRCODE.resultPending, errmsg: PENDING_ERRMSG, fail_list: failList };
     if (state.kind === 'failed') return { errcode: state.errcode, errmsg: state.errmsg, fail_list: failList };
     return {
       errcode: ERRCODE.ok,
@@ -257,7 +269,9 @@ export class ZoneEmulator implements ZoneTransport {
    * An output that does not match the ability's output protocol fails the job with 790014.
    */
   programAsyncJobCallBack(body: unknown): { errcode: number; errmsg: string } {
-    const parsed = ProgramReportSchema.extend({ job_info: GetProgramTaskResultRequestSchema.shape.jobid }).safeParse(body);
+    const parsed = ProgramReportSchema.extend({ job_info: GetProgramTaskResultRequestSchema.shape.jobid }).safeParse(
+      body,
+    );
     if (!parsed.success) return failure(ERRCODE.invalidParameter, 'expected {job_info, errcode, result}');
     const job = this.#jobsByInfo.get(parsed.data.job_info);
     if (!job || !this.#liveJob(job.jobid)) return failure(ERRCODE.jobidInvalid, 'job_info invalid or expired');

@@ -23,7 +23,8 @@ export class ProgramCallError extends Error {
 
 export function httpProgramRunner(options: HttpProgramRunnerOptions): ProgramRunner {
   return async (call, ability) => {
-    if (ability.handler.type !== 'http') throw new ProgramCallError(`ability ${ability.ability_id} is not an HTTP program`);
+    if (ability.handler.type !== 'http')
+      throw new ProgramCallError(`ability ${ability.ability_id} is not an HTTP program`);
     const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8' };
     const callbackUrl = options.callbackUrl();
     if (callbackUrl) headers[CALLBACK_URL_HEADER] = callbackUrl;

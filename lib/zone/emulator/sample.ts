@@ -4,10 +4,31 @@
 import type { ArchivedMessage, ProgramConfig } from './config.js';
 
 export const SAMPLE_ARCHIVE: ArchivedMessage[] = [
-  { msgid: 'MSGID1', secret_key: 'SECRETKEY1', msgtype: 1, sender: 'A', text: '今天天气真不错！', send_time: 1_700_000_000 },
+  {
+    msgid: 'MSGID1',
+    secret_key: 'SECRETKEY1',
+    msgtype: 1,
+    sender: 'A',
+    text: '今天天气真不错！',
+    send_time: 1_700_000_000,
+  },
   { msgid: 'MSGID2', secret_key: 'SECRETKEY2', msgtype: 1, sender: 'B', text: '确实呀！', send_time: 1_700_000_030 },
-  { msgid: 'MSGID3', secret_key: 'SECRETKEY3', msgtype: 6, sender: 'A', transcript: '发货太慢了，我要投诉', send_time: 1_700_000_060 },
-  { msgid: 'MSGID4', secret_key: 'SECRETKEY4', msgtype: 21, sender: 'B', transcript: '抱歉，我们马上处理', send_time: 1_700_000_090 },
+  {
+    msgid: 'MSGID3',
+    secret_key: 'SECRETKEY3',
+    msgtype: 6,
+    sender: 'A',
+    transcript: '发货太慢了，我要投诉',
+    send_time: 1_700_000_060,
+  },
+  {
+    msgid: 'MSGID4',
+    secret_key: 'SECRETKEY4',
+    msgtype: 21,
+    sender: 'B',
+    transcript: '抱歉，我们马上处理',
+    send_time: 1_700_000_090,
+  },
   // An image: archived, but the zone cannot analyse it (710602).
   { msgid: 'MSGID5', secret_key: 'SECRETKEY5', msgtype: 2, sender: 'A', send_time: 1_700_000_120 },
 ];

@@ -5,8 +5,8 @@
  * A transport-level failure answers 4xx/5xx with `{sdk_code, message}`.
  */
 import { createServer } from 'node:http';
-import { SDK_CODE } from '../../protocol/errcodes.js';
 import { BodyTooLargeError, close, listen, readBody, sendJson } from '../../local/nodeHttp.js';
+import { SDK_CODE } from '../../protocol/errcodes.js';
 import { ZoneTransportError } from '../port.js';
 import type { ZoneEmulator } from './emulator.js';
 
@@ -17,7 +17,10 @@ export interface ServedEmulator {
 
 export const CALLBACK_PATH = '/program_async_job_call_back';
 
-export async function serveEmulator(emulator: ZoneEmulator, options: { port?: number; host?: string } = {}): Promise<ServedEmulator> {
+export async function serveEmulator(
+  emulator: ZoneEmulator,
+  options: { port?: number; host?: string } = {},
+): Promise<ServedEmulator> {
   const server = createServer(async (request, response) => {
     if (request.method !== 'POST') {
       sendJson(response, 405, { sdk_code: SDK_CODE.badHttpStatus, message: 'only POST is served' }, { allow: 'POST' });

@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import * as z from 'zod';
 import { formatPath } from '../../http/request.js';
 import { jsonErrorPlace } from '../../jsonError.js';
-import { ArchiveFileSchema, type ArchivedMessage, type ProgramConfig, ProgramsFileSchema } from './config.js';
+import { type ArchivedMessage, ArchiveFileSchema, type ProgramConfig, ProgramsFileSchema } from './config.js';
 import { ZoneEmulator, type ZoneFaults } from './emulator.js';
 import { httpProgramRunner } from './externalProgram.js';
 import { SAMPLE_ARCHIVE, SAMPLE_PROGRAM_LATENCY_MS, samplePrograms } from './sample.js';
@@ -23,31 +23,39 @@ const errcodeList = z
 
 export const ZoneEnvSchema = z
   .object({
-  /** The message archive file (JSON): see the README's file formats. Default: the sample archive. */
-  ZONE_ARCHIVE_FILE: z.string().min(1).optional(),
-  /** The programs file (JSON). Default: the sample programs. */
-  ZONE_PROGRAMS_FILE: z.string().min(1).optional(),
-  ZONE_DEBUG: flag.default(false),
-  /** How long the built-in sample programs take before they report. */
-  ZONE_PROGRAM_LATENCY_MS: z.coerce.number().int().min(0).default(SAMPLE_PROGRAM_LATENCY_MS),
-  /** How long an external program may take to accept a call. */
-  ZONE_PROGRAM_TIMEOUT_MS: z.coerce.number().int().min(1).default(30_000),
-  ZONE_RETENTION_SECONDS: z.coerce.number().int().min(1).default(86_400),
-  ZONE_DUPLICATE_ERRCODE: z.coerce.number().int().optional(),
-  ZONE_FAULT_LATENCY_MS: z.coerce.number().int().min(0).default(0),
-  ZONE_FAULT_ERROR_RATE: z.coerce.number().min(0).max(1).default(0),
-  ZONE_FAULT_ERRCODES: errcodeList.optional(),
-  /** WeCom's per-corp limit, enforced: calls per window beyond it answer 45009 (0: off). */
-  ZONE_RATE_LIMIT: z.coerce.number().int().min(0).default(0),
-  ZONE_RATE_LIMIT_WINDOW_SECONDS: z.coerce.number().int().min(1).optional(),
+    /** The message archive file (JSON): see the README's file formats. Default: the sample archive. */
+    ZONE_ARCHIVE_FILE: z.string().min(1).optional(),
+    /** The programs file (JSON). Default: the sample programs. */
+    ZONE_PROGRAMS_FILE: z.string().min(1).optional(),
+    ZONE_DEBUG: flag.default(false),
+    /** How long the built-in sample programs take before they report. */
+    ZONE_PROGRAM_LATENCY_MS: z.coerce.number().int().min(0).default(SAMPLE_PROGRAM_LATENCY_MS),
+    /** How long an external program may take to accept a call. */
+    ZONE_PROGRAM_TIMEOUT_MS: z.coerce.number().int().min(1).default(30_000),
+    ZONE_RETENTION_SECONDS: z.coerce.number().int().min(1).default(86_400),
+    ZONE_DUPLICATE_ERRCODE: z.coerce.number().int().optional(),
+    ZONE_FAULT_LATENCY_MS: z.coerce.number().int().min(0).default(0),
+    ZONE_FAULT_ERROR_RATE: z.coerce.number().min(0).max(1).default(0),
+    ZONE_FAULT_ERRCODES: errcodeList.optional(),
+    /** WeCom's per-corp limit, enforced: calls per window beyond it answer 45009 (0: off). */
+    ZONE_RATE_LIMIT: z.coerce.number().int().min(0).default(0),
+    ZONE_RATE_LIMIT_WINDOW_SECONDS: z.coerce.number().int().min(1).optional(),
   })
   // Knobs that only act together: one set without the other would be silently ignored.
   .superRefine((env, context) => {
     if (env.ZONE_FAULT_ERRCODES !== undefined && env.ZONE_FAULT_ERROR_RATE === 0) {
-      context.addIssue({ code: 'custom', path: ['ZONE_FAULT_ERRCODES'], message: 'has no effect unless ZONE_FAULT_ERROR_RATE is above 0' });
+      context.addIssue({
+        code: 'custom',
+        path: ['ZONE_FAULT_ERRCODES'],
+        message: 'has no effect unless ZONE_FAULT_ERROR_RATE is above 0',
+      });
     }
     if (env.ZONE_RATE_LIMIT_WINDOW_SECONDS !== undefined && env.ZONE_RATE_LIMIT === 0) {
-      context.addIssue({ code: 'custom', path: ['ZONE_RATE_LIMIT_WINDOW_SECONDS'], message: 'has no effect unless ZONE_RATE_LIMIT is above 0' });
+      context.addIssue({
+        code: 'custom',
+        path: ['ZONE_RATE_LIMIT_WINDOW_SECONDS'],
+        message: 'has no effect unless ZONE_RATE_LIMIT is above 0',
+      });
     }
   })
   .transform((env) => ({ ...env, ZONE_RATE_LIMIT_WINDOW_SECONDS: env.ZONE_RATE_LIMIT_WINDOW_SECONDS ?? 60 }));
@@ -119,7 +127,10 @@ export async function configureEmulator(
           latencyMs: env.ZONE_FAULT_LATENCY_MS,
           errorRate: env.ZONE_FAULT_ERROR_RATE,
           errcodes: env.ZONE_FAULT_ERRCODES,
-          rateLimit: env.ZONE_RATE_LIMIT > 0 ? { limit: env.ZONE_RATE_LIMIT, windowSeconds: env.ZONE_RATE_LIMIT_WINDOW_SECONDS } : undefined,
+          rateLimit:
+            env.ZONE_RATE_LIMIT > 0
+              ? { limit: env.ZONE_RATE_LIMIT, windowSeconds: env.ZONE_RATE_LIMIT_WINDOW_SECONDS }
+              : undefined,
         }
       : undefined;
   const emulator = new ZoneEmulator({

@@ -93,7 +93,11 @@ export class AccessTokenCache {
         // Counted from the request, not the answer: our expiry is never later than WeCom's.
         const lifetimeMs = issued.expiresInSeconds * 1000;
         const expiresAt = requestedAt + lifetimeMs;
-        const cached = { token: issued.token, expiresAt, refreshAt: expiresAt - Math.min(this.#refreshEarlyMs, lifetimeMs / 2) };
+        const cached = {
+          token: issued.token,
+          expiresAt,
+          refreshAt: expiresAt - Math.min(this.#refreshEarlyMs, lifetimeMs / 2),
+        };
         slot.current = cached;
         slot.refreshing = undefined;
         return cached;

@@ -115,18 +115,32 @@ export class WecomApiClient {
       const errcode = answer.errcode;
       if (typeof answer.errmsg === 'string') answer.errmsg = this.scrub(answer.errmsg);
       if (typeof errcode === 'number' && CALLER_REFUSED_ERRCODES.has(errcode)) {
-        this.#logger.error('WeCom refused the caller: check the API permission and trusted IPs', { api: apiName, errcode });
-        const fix = errcode === 60020 ? "add the functions' egress IP to the app's trusted IPs" : 'give the app the 数据与智能专区 permission';
+        this.#logger.error('WeCom refused the caller: check the API permission and trusted IPs', {
+          api: apiName,
+          errcode,
+        });
+        const fix =
+          errcode === 60020
+            ? "add the functions' egress IP to the app's trusted IPs"
+            : 'give the app the 数据与智能专区 permission';
         throw new WecomCredentialsError(errcode, `${apiName}: WeCom refused the caller (errcode ${errcode}): ${fix}`);
       }
       if (typeof errcode !== 'number' || !TOKEN_REFUSED_ERRCODES.has(errcode)) return answer;
       this.#tokens.invalidate(key, token);
       if (replayed) {
-        this.#logger.error('WeCom refused a fresh access token', { api: apiName, errcode, token: tokenFingerprint(token) });
+        this.#logger.error('WeCom refused a fresh access token', {
+          api: apiName,
+          errcode,
+          token: tokenFingerprint(token),
+        });
         throw new WecomCredentialsError(errcode, `${apiName}: WeCom refused a fresh access token (errcode ${errcode})`);
       }
       this.stats.tokenRefusals += 1;
-      this.#logger.warn('WeCom refused the access token; refreshing it once', { api: apiName, errcode, token: tokenFingerprint(token) });
+      this.#logger.warn('WeCom refused the access token; refreshing it once', {
+        api: apiName,
+        errcode,
+        token: tokenFingerprint(token),
+      });
       ({ key, token } = await this.#token(apiName));
     }
   }
@@ -134,7 +148,8 @@ export class WecomApiClient {
   /** WeCom's errmsg is shown to clients and stored: never with a token or the secret in it. */
   scrub(text: string): string {
     let scrubbed = text;
-    for (const value of this.#sensitive.values()) if (scrubbed.includes(value)) scrubbed = scrubbed.split(value).join('***');
+    for (const value of this.#sensitive.values())
+      if (scrubbed.includes(value)) scrubbed = scrubbed.split(value).join('***');
     return scrubbed;
   }
 
@@ -149,11 +164,15 @@ export class WecomApiClient {
         this.#sensitive.add(token);
         return { key, token };
       } catch (error) {
-        if (reread || !(error instanceof WecomCredentialsError) || error.errcode !== WECOM_ERRCODE.invalidSecret) throw error;
+        if (reread || !(error instanceof WecomCredentialsError) || error.errcode !== WECOM_ERRCODE.invalidSecret)
+          throw error;
         // Perhaps rotated since we read it: read it again, past the cache, and retry if it changed.
         secret = await this.#secret(apiName, true);
         if (secret === current) throw error;
-        this.#logger.warn('WeCom refused the corp secret; using the value read again', { api: apiName, secret: this.#options.corpSecret.location });
+        this.#logger.warn('WeCom refused the corp secret; using the value read again', {
+          api: apiName,
+          secret: this.#options.corpSecret.location,
+        });
       }
     }
   }
@@ -164,8 +183,15 @@ export class WecomApiClient {
       this.#sensitive.add(secret);
       return secret;
     } catch (error) {
-      const message = error instanceof SecretUnavailableError ? error.message : `the corp secret could not be read from ${this.#options.corpSecret.location}`;
-      this.#logger.error('corp secret unavailable', { api: apiName, secret: this.#options.corpSecret.location, problem: message });
+      const message =
+        error instanceof SecretUnavailableError
+          ? error.message
+          : `the corp secret could not be read from ${this.#options.corpSecret.location}`;
+      this.#logger.error('corp secret unavailable', {
+        api: apiName,
+        secret: this.#options.corpSecret.location,
+        problem: message,
+      });
       throw new ZoneConfigurationError(SDK_CODE.internal, `${apiName}: ${message}`, 'not_sent');
     }
   }
@@ -173,19 +199,35 @@ export class WecomApiClient {
   async #gettoken(apiName: string, secret: string): Promise<IssuedToken> {
     this.stats.tokenRequests += 1;
     const query = new URLSearchParams({ corpid: this.corpId, corpsecret: secret });
-    const parsed = GettokenAnswerSchema.safeParse(await this.#request(apiName, 'gettoken', `${WECOM_PATH.gettoken}?${query}`));
-    if (!parsed.success) throw new ZoneTransportError(SDK_CODE.invalidJson, "gettoken: WeCom's answer does not follow the protocol", 'not_sent');
+    const parsed = GettokenAnswerSchema.safeParse(
+      await this.#request(apiName, 'gettoken', `${WECOM_PATH.gettoken}?${query}`),
+    );
+    if (!parsed.success)
+      throw new ZoneTransportError(
+        SDK_CODE.invalidJson,
+        "gettoken: WeCom's answer does not follow the protocol",
+        'not_sent',
+      );
     const answer = parsed.data;
     if (answer.errcode !== 0 || !answer.access_token || !answer.expires_in || answer.expires_in <= 0) {
       const errcode = answer.errcode !== 0 ? answer.errcode : -1;
       this.#logger.error('gettoken failed', { api: apiName, errcode });
       if (GETTOKEN_BUSY.has(errcode)) {
-        throw new ZoneTransportError(SDK_CODE.networkFailure, `${apiName}: WeCom gettoken is busy (errcode ${errcode})`, 'not_sent', errcode);
+        throw new ZoneTransportError(
+          SDK_CODE.networkFailure,
+          `${apiName}: WeCom gettoken is busy (errcode ${errcode})`,
+          'not_sent',
+          errcode,
+        );
       }
       const meaning = GETTOKEN_REFUSALS[errcode] ?? 'WeCom refused the app credentials';
       throw new WecomCredentialsError(errcode, `${apiName}: WeCom gettoken failed (errcode ${errcode}): ${meaning}`);
     }
-    this.#logger.info('access token fetched', { api: apiName, token: tokenFingerprint(answer.access_token), expiresIn: answer.expires_in });
+    this.#logger.info('access token fetched', {
+      api: apiName,
+      token: tokenFingerprint(answer.access_token),
+      expiresIn: answer.expires_in,
+    });
     return { token: answer.access_token, expiresInSeconds: answer.expires_in };
   }
 
@@ -217,19 +259,35 @@ export class WecomApiClient {
       text = await response.text();
     } catch (error) {
       const kind = error instanceof Error ? error.name : 'Error';
-      throw new ZoneTransportError(SDK_CODE.networkFailure, `${apiName}: WeCom API answer to ${what} cut off (${kind})`, reached);
+      throw new ZoneTransportError(
+        SDK_CODE.networkFailure,
+        `${apiName}: WeCom API answer to ${what} cut off (${kind})`,
+        reached,
+      );
     }
     if (!response.ok) {
-      throw new ZoneTransportError(SDK_CODE.badHttpStatus, `${apiName}: WeCom API answered ${what} with HTTP ${response.status}`, reached);
+      throw new ZoneTransportError(
+        SDK_CODE.badHttpStatus,
+        `${apiName}: WeCom API answered ${what} with HTTP ${response.status}`,
+        reached,
+      );
     }
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);
     } catch {
-      throw new ZoneTransportError(SDK_CODE.invalidJson, `${apiName}: WeCom API answered ${what} with invalid JSON`, reached);
+      throw new ZoneTransportError(
+        SDK_CODE.invalidJson,
+        `${apiName}: WeCom API answered ${what} with invalid JSON`,
+        reached,
+      );
     }
     if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-      throw new ZoneTransportError(SDK_CODE.invalidJson, `${apiName}: WeCom API answered ${what} with something other than a JSON object`, reached);
+      throw new ZoneTransportError(
+        SDK_CODE.invalidJson,
+        `${apiName}: WeCom API answered ${what} with something other than a JSON object`,
+        reached,
+      );
     }
     return parsed as WecomAnswer;
   }

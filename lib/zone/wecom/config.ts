@@ -23,11 +23,17 @@ export interface WecomTransportDependencies {
 }
 
 /** Where the corp secret lives, per the environment. */
-export function corpSecretSource(env: WecomAppEnv, clients: Pick<WecomTransportDependencies, 'ssm' | 'secretsManager'> = {}): SecretSource {
+export function corpSecretSource(
+  env: WecomAppEnv,
+  clients: Pick<WecomTransportDependencies, 'ssm' | 'secretsManager'> = {},
+): SecretSource {
   const common = { maxAgeSeconds: env.WECOM_SECRET_MAX_AGE_SECONDS, jsonKey: env.WECOM_CORP_SECRET_JSON_KEY };
-  if (env.WECOM_CORP_SECRET_PARAM) return ssmSecret({ ...common, name: env.WECOM_CORP_SECRET_PARAM, client: clients.ssm });
-  if (env.WECOM_CORP_SECRET_ARN) return secretsManagerSecret({ ...common, secretId: env.WECOM_CORP_SECRET_ARN, client: clients.secretsManager });
-  if (env.WECOM_CORP_SECRET_FILE) return fileSecret({ path: env.WECOM_CORP_SECRET_FILE, jsonKey: env.WECOM_CORP_SECRET_JSON_KEY });
+  if (env.WECOM_CORP_SECRET_PARAM)
+    return ssmSecret({ ...common, name: env.WECOM_CORP_SECRET_PARAM, client: clients.ssm });
+  if (env.WECOM_CORP_SECRET_ARN)
+    return secretsManagerSecret({ ...common, secretId: env.WECOM_CORP_SECRET_ARN, client: clients.secretsManager });
+  if (env.WECOM_CORP_SECRET_FILE)
+    return fileSecret({ path: env.WECOM_CORP_SECRET_FILE, jsonKey: env.WECOM_CORP_SECRET_JSON_KEY });
   throw new Error('unreachable: the WeCom env schemas require a secret location');
 }
 
@@ -37,7 +43,9 @@ function apiClientOptions(config: WecomAppEnv, dependencies: WecomTransportDepen
     corpSecret: corpSecretSource(config, dependencies),
     baseUrl: config.WECOM_API_BASE_URL,
     timeoutMs: config.ZONE_TIMEOUT_MS,
-    tokenCache: dependencies.tokenCache ?? new AccessTokenCache({ refreshEarlySeconds: config.WECOM_TOKEN_REFRESH_EARLY_SECONDS }),
+    tokenCache:
+      dependencies.tokenCache ??
+      new AccessTokenCache({ refreshEarlySeconds: config.WECOM_TOKEN_REFRESH_EARLY_SECONDS }),
     logger: dependencies.logger,
   };
 }
@@ -48,7 +56,10 @@ function apiClientOptions(config: WecomAppEnv, dependencies: WecomTransportDepen
  * @example
  * const zone = zoneClient(wecomTransportFromEnv(process.env, { logger }));
  */
-export function wecomTransportFromEnv(env: Record<string, string | undefined>, dependencies: WecomTransportDependencies = {}): WecomHttpsTransport {
+export function wecomTransportFromEnv(
+  env: Record<string, string | undefined>,
+  dependencies: WecomTransportDependencies = {},
+): WecomHttpsTransport {
   const config = parseEnv(WecomEnvSchema, env);
   return new WecomHttpsTransport({
     ...apiClientOptions(config, dependencies),
@@ -62,14 +73,21 @@ export function wecomTransportFromEnv(env: Record<string, string | undefined>, d
  * @example
  * const zone = zoneClient(relayTransportFromEnv(process.env, { logger }));
  */
-export function relayTransportFromEnv(env: Record<string, string | undefined>, dependencies: WecomTransportDependencies = {}): RelayTransport {
+export function relayTransportFromEnv(
+  env: Record<string, string | undefined>,
+  dependencies: WecomTransportDependencies = {},
+): RelayTransport {
   const config = parseEnv(RelayEnvSchema, env);
   return new RelayTransport({
     ...apiClientOptions(config, dependencies),
     programId: config.WECOM_RELAY_PROGRAM_ID,
     abilities: {
-      ...(config.WECOM_RELAY_CREATE_ABILITY_ID ? { [ZONE_API.createProgramTask]: config.WECOM_RELAY_CREATE_ABILITY_ID } : {}),
-      ...(config.WECOM_RELAY_RESULT_ABILITY_ID ? { [ZONE_API.getProgramTaskResult]: config.WECOM_RELAY_RESULT_ABILITY_ID } : {}),
+      ...(config.WECOM_RELAY_CREATE_ABILITY_ID
+        ? { [ZONE_API.createProgramTask]: config.WECOM_RELAY_CREATE_ABILITY_ID }
+        : {}),
+      ...(config.WECOM_RELAY_RESULT_ABILITY_ID
+        ? { [ZONE_API.getProgramTaskResult]: config.WECOM_RELAY_RESULT_ABILITY_ID }
+        : {}),
     },
   });
 }

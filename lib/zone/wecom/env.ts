@@ -31,8 +31,12 @@ const WecomAppShape = {
   /** Guarded against: a secret in plain configuration. */
   WECOM_CORP_SECRET: optionalName,
   WECOM_API_BASE_URL: unsetIfBlank(z.url({ protocol: /^https?$/ }).default(DEFAULT_WECOM_API_BASE_URL)),
-  WECOM_TOKEN_REFRESH_EARLY_SECONDS: unsetIfBlank(z.coerce.number().int().min(0).max(3600).default(DEFAULT_REFRESH_EARLY_SECONDS)),
-  WECOM_SECRET_MAX_AGE_SECONDS: unsetIfBlank(z.coerce.number().int().min(0).max(86_400).default(DEFAULT_SECRET_MAX_AGE_SECONDS)),
+  WECOM_TOKEN_REFRESH_EARLY_SECONDS: unsetIfBlank(
+    z.coerce.number().int().min(0).max(3600).default(DEFAULT_REFRESH_EARLY_SECONDS),
+  ),
+  WECOM_SECRET_MAX_AGE_SECONDS: unsetIfBlank(
+    z.coerce.number().int().min(0).max(86_400).default(DEFAULT_SECRET_MAX_AGE_SECONDS),
+  ),
   ZONE_TIMEOUT_MS: unsetIfBlank(ZoneTimeoutSchema),
 };
 
@@ -48,10 +52,13 @@ function checkSecretLocation(env: SecretLocations, context: z.RefinementCtx): vo
     context.addIssue({
       code: 'custom',
       path: ['WECOM_CORP_SECRET'],
-      message: 'never put the corp secret in the environment: store it in SSM (WECOM_CORP_SECRET_PARAM) or Secrets Manager (WECOM_CORP_SECRET_ARN)',
+      message:
+        'never put the corp secret in the environment: store it in SSM (WECOM_CORP_SECRET_PARAM) or Secrets Manager (WECOM_CORP_SECRET_ARN)',
     });
   }
-  const given = [env.WECOM_CORP_SECRET_PARAM, env.WECOM_CORP_SECRET_ARN, env.WECOM_CORP_SECRET_FILE].filter((value) => value !== undefined).length;
+  const given = [env.WECOM_CORP_SECRET_PARAM, env.WECOM_CORP_SECRET_ARN, env.WECOM_CORP_SECRET_FILE].filter(
+    (value) => value !== undefined,
+  ).length;
   if (given !== 1) {
     context.addIssue({
       code: 'custom',
@@ -76,7 +83,9 @@ export type WecomEnv = z.infer<typeof WecomEnvSchema>;
 export const RelayEnvSchema = z
   .object({
     ...WecomAppShape,
-    WECOM_RELAY_PROGRAM_ID: required('the relay program id in the zone (admin console: the program linked to your app)'),
+    WECOM_RELAY_PROGRAM_ID: required(
+      'the relay program id in the zone (admin console: the program linked to your app)',
+    ),
     /** Default `invoke_create_program_task`. */
     WECOM_RELAY_CREATE_ABILITY_ID: optionalName,
     /** Default `invoke_get_program_task_result`. */
@@ -93,7 +102,8 @@ export const RelayEnvSchema = z
         context.addIssue({
           code: 'custom',
           path: ['WECOM_RELAY_RESULT_ABILITY_ID'],
-          message: 'must differ from WECOM_RELAY_CREATE_ABILITY_ID: the relay tells create_program_task and get_program_task_result apart by ability',
+          message:
+            'must differ from WECOM_RELAY_CREATE_ABILITY_ID: the relay tells create_program_task and get_program_task_result apart by ability',
         });
       }
     },

@@ -44,7 +44,11 @@ export class WecomHttpsTransport implements ZoneTransport {
     switch (apiName) {
       case ZONE_API.createProgramTask: {
         parseRequest(apiName, requestJson);
-        const answer = await this.#api.post(apiName, WECOM_PATH.asyncProgramTask, asyncProgramTaskBody(this.#zoneProgram, requestJson));
+        const answer = await this.#api.post(
+          apiName,
+          WECOM_PATH.asyncProgramTask,
+          asyncProgramTaskBody(this.#zoneProgram, requestJson),
+        );
         return toCreateProgramTaskResponse(parseAnswer(apiName, answer, AsyncProgramTaskAnswerSchema));
       }
       case ZONE_API.getProgramTaskResult: {
@@ -58,9 +62,14 @@ export class WecomHttpsTransport implements ZoneTransport {
   }
 }
 
-function parseAnswer<T>(what: string, answer: unknown, schema: { safeParse(value: unknown): { success: true; data: T } | { success: false } }): T {
+function parseAnswer<T>(
+  what: string,
+  answer: unknown,
+  schema: { safeParse(value: unknown): { success: true; data: T } | { success: false } },
+): T {
   const parsed = schema.safeParse(answer);
-  if (!parsed.success) throw new ZoneTransportError(SDK_CODE.invalidJson, `${what}: WeCom's answer does not follow the protocol`);
+  if (!parsed.success)
+    throw new ZoneTransportError(SDK_CODE.invalidJson, `${what}: WeCom's answer does not follow the protocol`);
   return parsed.data;
 }
 
@@ -77,6 +86,7 @@ export function parseRequest(apiName: string, requestJson: string): unknown {
 export function parseJobid(apiName: string, requestJson: string): { jobid: string } {
   const request = parseRequest(apiName, requestJson);
   const jobid = request !== null && typeof request === 'object' ? (request as { jobid?: unknown }).jobid : undefined;
-  if (typeof jobid !== 'string' || jobid === '') throw new ZoneTransportError(SDK_CODE.invalidJson, `${apiName}: the request has no jobid`, 'not_sent');
+  if (typeof jobid !== 'string' || jobid === '')
+    throw new ZoneTransportError(SDK_CODE.invalidJson, `${apiName}: the request has no jobid`, 'not_sent');
   return { jobid };
 }

@@ -55,7 +55,10 @@ export const TOKEN_REFUSED_ERRCODES: ReadonlySet<number> = new Set([
  * They are transport failures (the poller keeps the task and tries again; POST /tasks answers 503),
  * never a final FAILED for a task that a configuration fix would let finish.
  */
-export const CALLER_REFUSED_ERRCODES: ReadonlySet<number> = new Set([WECOM_ERRCODE.apiForbidden, WECOM_ERRCODE.ipNotAllowed]);
+export const CALLER_REFUSED_ERRCODES: ReadonlySet<number> = new Set([
+  WECOM_ERRCODE.apiForbidden,
+  WECOM_ERRCODE.ipNotAllowed,
+]);
 
 /**
  * The vendor SDK code a credential failure is reported with (`Invoke` -10004, "signature mismatch":
@@ -97,7 +100,11 @@ export interface WecomProgram {
 
 /** The body of `async_program_task`: the create request travels verbatim as `request_data`. */
 export function asyncProgramTaskBody(program: WecomProgram, createRequestJson: string): string {
-  return JSON.stringify({ program_id: program.programId, ability_id: program.abilityId, request_data: createRequestJson });
+  return JSON.stringify({
+    program_id: program.programId,
+    ability_id: program.abilityId,
+    request_data: createRequestJson,
+  });
 }
 
 /** `async_program_task`'s answer as a `create_program_task` response. */

@@ -16,6 +16,7 @@ import { ZONE_API, type ZoneApiName } from '../../protocol/zone.js';
 import { type ZoneCallReach, ZoneConfigurationError, type ZoneTransport, ZoneTransportError } from '../port.js';
 
 export { ZoneConfigurationError } from '../port.js';
+
 import { WecomApiClient, type WecomApiClientOptions, type WecomApiStats } from './apiClient.js';
 import { parseJobid, parseRequest } from './httpsTransport.js';
 import { SDK_CODE_CREDENTIALS, SyncCallProgramAnswerSchema, syncCallProgramBody, WECOM_PATH } from './protocol.js';
@@ -34,7 +35,8 @@ export const DEFAULT_RELAY_ABILITIES: Readonly<Record<ZoneApiName, string>> = {
 export const RELAY_REFUSED = -10_100;
 
 /** The protocol files an ability's admin-console settings must hold (generated: `npm run relay-protocols`). */
-export const relayProtocolFile = (abilityId: string, direction: 'input' | 'output') => `relay/protocol/${abilityId}.${direction}.json`;
+export const relayProtocolFile = (abilityId: string, direction: 'input' | 'output') =>
+  `relay/protocol/${abilityId}.${direction}.json`;
 
 type Mapping =
   /** WeCom or the zone is busy: answered as the interface's own answer (the poller waits, a create retries). */
@@ -54,20 +56,72 @@ export const RELAY_ERRCODE_TABLE: ReadonlyMap<number, Mapping> = new Map<number,
   [-1, { kind: 'busy' }],
   [45_009, { kind: 'busy' }],
   [45_033, { kind: 'busy' }],
-  [710_674, { kind: 'transport', sdkCode: SDK_CODE.networkFailure, reach: 'not_sent', meaning: 'WeCom could not connect to the relay program' }],
-  [710_675, { kind: 'transport', sdkCode: SDK_CODE.networkFailure, reach: 'unknown', meaning: 'the relay program did not answer in time' }],
-  [710_676, { kind: 'transport', sdkCode: SDK_CODE.badHttpStatus, reach: 'unknown', meaning: 'the relay program answered an HTTP status other than 200' }],
-  [710_677, { kind: 'transport', sdkCode: SDK_CODE_CREDENTIALS, reach: 'unknown', meaning: 'decrypting or verifying the relay call failed in the zone' }],
-  [710_638, { kind: 'transport', sdkCode: SDK_CODE.internal, reach: 'unknown', meaning: 'calling the relay program failed' }],
-  [710_645, { kind: 'transport', sdkCode: SDK_CODE.internal, reach: 'not_sent', meaning: 'the relay program does not exist or is in an abnormal state' }],
-  [790_021, { kind: 'transport', sdkCode: SDK_CODE.internal, reach: 'not_sent', meaning: 'the relay program is not deployed normally' }],
+  [
+    710_674,
+    {
+      kind: 'transport',
+      sdkCode: SDK_CODE.networkFailure,
+      reach: 'not_sent',
+      meaning: 'WeCom could not connect to the relay program',
+    },
+  ],
+  [
+    710_675,
+    {
+      kind: 'transport',
+      sdkCode: SDK_CODE.networkFailure,
+      reach: 'unknown',
+      meaning: 'the relay program did not answer in time',
+    },
+  ],
+  [
+    710_676,
+    {
+      kind: 'transport',
+      sdkCode: SDK_CODE.badHttpStatus,
+      reach: 'unknown',
+      meaning: 'the relay program answered an HTTP status other than 200',
+    },
+  ],
+  [
+    710_677,
+    {
+      kind: 'transport',
+      sdkCode: SDK_CODE_CREDENTIALS,
+      reach: 'unknown',
+      meaning: 'decrypting or verifying the relay call failed in the zone',
+    },
+  ],
+  [
+    710_638,
+    { kind: 'transport', sdkCode: SDK_CODE.internal, reach: 'unknown', meaning: 'calling the relay program failed' },
+  ],
+  [
+    710_645,
+    {
+      kind: 'transport',
+      sdkCode: SDK_CODE.internal,
+      reach: 'not_sent',
+      meaning: 'the relay program does not exist or is in an abnormal state',
+    },
+  ],
+  [
+    790_021,
+    {
+      kind: 'transport',
+      sdkCode: SDK_CODE.internal,
+      reach: 'not_sent',
+      meaning: 'the relay program is not deployed normally',
+    },
+  ],
   [
     790_016,
     {
       kind: 'configuration',
       reach: 'not_sent',
-      meaning: 'the request does not match the ability\'s input protocol',
-      fix: (_program, ability) => `set the input protocol of ability ${ability} in the admin console to ${relayProtocolFile(ability, 'input')}`,
+      meaning: "the request does not match the ability's input protocol",
+      fix: (_program, ability) =>
+        `set the input protocol of ability ${ability} in the admin console to ${relayProtocolFile(ability, 'input')}`,
     },
   ],
   [
@@ -75,21 +129,20 @@ export const RELAY_ERRCODE_TABLE: ReadonlyMap<number, Mapping> = new Map<number,
     {
       kind: 'configuration',
       reach: 'unknown',
-      meaning: 'the relay\'s answer does not match the ability\'s output protocol',
-      fix: (_program, ability) => `set the output protocol of ability ${ability} in the admin console to ${relayProtocolFile(ability, 'output')}`,
+      meaning: "the relay's answer does not match the ability's output protocol",
+      fix: (_program, ability) =>
+        `set the output protocol of ability ${ability} in the admin console to ${relayProtocolFile(ability, 'output')}`,
     },
   ],
-  ...[800_001, 800_002].map(
-    (errcode): [number, Mapping] => [
-      errcode,
-      {
-        kind: 'configuration',
-        reach: 'not_sent',
-        meaning: 'the relay program id is not valid',
-        fix: (program) => `check WECOM_RELAY_PROGRAM_ID (now ${program}) against the program's id in the admin console`,
-      },
-    ],
-  ),
+  ...[800_001, 800_002].map((errcode): [number, Mapping] => [
+    errcode,
+    {
+      kind: 'configuration',
+      reach: 'not_sent',
+      meaning: 'the relay program id is not valid',
+      fix: (program) => `check WECOM_RELAY_PROGRAM_ID (now ${program}) against the program's id in the admin console`,
+    },
+  ]),
   [
     790_020,
     {
@@ -99,17 +152,16 @@ export const RELAY_ERRCODE_TABLE: ReadonlyMap<number, Mapping> = new Map<number,
       fix: (program) => `link program ${program} to the app in the admin console and have the corp grant it`,
     },
   ],
-  ...[710_636, 800_003].map(
-    (errcode): [number, Mapping] => [
-      errcode,
-      {
-        kind: 'configuration',
-        reach: 'not_sent',
-        meaning: 'the relay program has no such ability',
-        fix: (program, ability) => `add ability ${ability} to program ${program} (README "Reach your corp"), or set WECOM_RELAY_*_ABILITY_ID to its id`,
-      },
-    ],
-  ),
+  ...[710_636, 800_003].map((errcode): [number, Mapping] => [
+    errcode,
+    {
+      kind: 'configuration',
+      reach: 'not_sent',
+      meaning: 'the relay program has no such ability',
+      fix: (program, ability) =>
+        `add ability ${ability} to program ${program} (README "Reach your corp"), or set WECOM_RELAY_*_ABILITY_ID to its id`,
+    },
+  ]),
 ]);
 
 export interface RelayTransportOptions extends WecomApiClientOptions {
@@ -152,9 +204,17 @@ export class RelayTransport implements ZoneTransport {
     else if (apiName === ZONE_API.createProgramTask) parseRequest(apiName, requestJson);
     else throw new ZoneTransportError(SDK_CODE.unknownApi, `unknown zone API: ${apiName}`, 'not_sent');
     const ability = this.#abilities[apiName];
-    const raw = await this.#api.post(apiName, WECOM_PATH.syncCallProgram, syncCallProgramBody(this.#programId, ability, requestJson));
+    const raw = await this.#api.post(
+      apiName,
+      WECOM_PATH.syncCallProgram,
+      syncCallProgramBody(this.#programId, ability, requestJson),
+    );
     const parsed = SyncCallProgramAnswerSchema.safeParse(raw);
-    if (!parsed.success) throw new ZoneTransportError(SDK_CODE.invalidJson, `${apiName}: WeCom's sync_call_program answer does not follow the protocol`);
+    if (!parsed.success)
+      throw new ZoneTransportError(
+        SDK_CODE.invalidJson,
+        `${apiName}: WeCom's sync_call_program answer does not follow the protocol`,
+      );
     const answer = parsed.data;
     if (answer.errcode === 0) return this.#relayed(apiName, answer.response_data);
     return this.#mapped(apiName, ability, answer.errcode, answer.errmsg);
@@ -175,10 +235,18 @@ export class RelayTransport implements ZoneTransport {
       // Only the code: a relay's errmsg is not ours to vouch for (a foreign relay might quote the request).
       if (errcode === RELAY_REFUSED) {
         this.#logger?.error('the relay refused the call', { api: apiName, errcode });
-        throw new ZoneConfigurationError(errcode, `${apiName}: the relay refused the call (${errcode}): check its ability allow-list and version`, 'not_sent');
+        throw new ZoneConfigurationError(
+          errcode,
+          `${apiName}: the relay refused the call (${errcode}): check its ability allow-list and version`,
+          'not_sent',
+        );
       }
       this.#logger?.warn("the relay's SDK call failed", { api: apiName, errcode });
-      throw new ZoneTransportError(errcode, `${apiName}: the relay's SDK call failed (${errcode}); the zone may have acted on it`, 'unknown');
+      throw new ZoneTransportError(
+        errcode,
+        `${apiName}: the relay's SDK call failed (${errcode}); the zone may have acted on it`,
+        'unknown',
+      );
     }
     return responseData;
   }
@@ -190,7 +258,12 @@ export class RelayTransport implements ZoneTransport {
       return JSON.stringify({ errcode, errmsg, fail_list: [] });
     }
     if (mapping?.kind === 'configuration') {
-      this.#logger?.error('relay configuration error', { api: apiName, errcode, programId: this.#programId, abilityId: ability });
+      this.#logger?.error('relay configuration error', {
+        api: apiName,
+        errcode,
+        programId: this.#programId,
+        abilityId: ability,
+      });
       throw new ZoneConfigurationError(
         SDK_CODE.internal,
         `${apiName}: WeCom answered ${errcode} for relay ability ${ability}: ${mapping.meaning}; ${mapping.fix(this.#programId, ability)}`,
@@ -200,9 +273,19 @@ export class RelayTransport implements ZoneTransport {
     }
     if (mapping?.kind === 'transport') {
       this.#logger?.warn('relay call failed', { api: apiName, errcode });
-      throw new ZoneTransportError(mapping.sdkCode, `${apiName}: WeCom answered ${errcode}: ${mapping.meaning}`, mapping.reach, errcode);
+      throw new ZoneTransportError(
+        mapping.sdkCode,
+        `${apiName}: WeCom answered ${errcode}: ${mapping.meaning}`,
+        mapping.reach,
+        errcode,
+      );
     }
     this.#logger?.warn('unexpected WeCom answer to sync_call_program', { api: apiName, errcode });
-    throw new ZoneTransportError(SDK_CODE.internal, `${apiName}: WeCom answered ${errcode} to sync_call_program`, 'unknown', errcode);
+    throw new ZoneTransportError(
+      SDK_CODE.internal,
+      `${apiName}: WeCom answered ${errcode} to sync_call_program`,
+      'unknown',
+      errcode,
+    );
   }
 }

@@ -11,8 +11,8 @@
  * start with many concurrent calls reads the secret once. Errors name the location, never a value.
  */
 import { readFile } from 'node:fs/promises';
-import { SecretsProvider, getSecret } from '@aws-lambda-powertools/parameters/secrets';
-import { SSMProvider, getParameter } from '@aws-lambda-powertools/parameters/ssm';
+import { getSecret, SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
+import { getParameter, SSMProvider } from '@aws-lambda-powertools/parameters/ssm';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import { secretText } from '../../secretText.js';
@@ -53,7 +53,9 @@ export function ssmSecret(options: SsmSecretOptions): SecretSource {
   const maxAge = options.maxAgeSeconds ?? DEFAULT_SECRET_MAX_AGE_SECONDS;
   return singleFlight(location, async ({ forceFetch = false } = {}) => {
     const getOptions = { decrypt: true, maxAge, forceFetch };
-    const value = await read(location, () => (provider ? provider.get(options.name, getOptions) : getParameter(options.name, getOptions)));
+    const value = await read(location, () =>
+      provider ? provider.get(options.name, getOptions) : getParameter(options.name, getOptions),
+    );
     return extract(location, value, options.jsonKey);
   });
 }
@@ -74,7 +76,9 @@ export function secretsManagerSecret(options: SecretsManagerSecretOptions): Secr
   const maxAge = options.maxAgeSeconds ?? DEFAULT_SECRET_MAX_AGE_SECONDS;
   return singleFlight(location, async ({ forceFetch = false } = {}) => {
     const getOptions = { maxAge, forceFetch };
-    const value = await read(location, () => (provider ? provider.get(options.secretId, getOptions) : getSecret(options.secretId, getOptions)));
+    const value = await read(location, () =>
+      provider ? provider.get(options.secretId, getOptions) : getSecret(options.secretId, getOptions),
+    );
     return extract(location, value, options.jsonKey);
   });
 }
@@ -106,7 +110,10 @@ export function staticSecret(value: string, location = 'static'): SecretSource {
 }
 
 /** Concurrent reads share the one in flight (a forced read joins it too: it is just as fresh). */
-export function singleFlight(location: string, readSecret: (options?: SecretReadOptions) => Promise<string>): SecretSource {
+export function singleFlight(
+  location: string,
+  readSecret: (options?: SecretReadOptions) => Promise<string>,
+): SecretSource {
   let inFlight: Promise<string> | undefined;
   return {
     location,
@@ -128,7 +135,14 @@ async function read(location: string, get: () => Promise<unknown>): Promise<unkn
     // The name of the error only (GetParameterError, ...): never a message we did not write.
     // A file's errno code (ENOENT, EACCES) says more than its class name.
     const code = (error as NodeJS.ErrnoException | undefined)?.code;
-    const kind = typeof code === 'string' ? code : error instanceof Error ? (error.cause instanceof Error ? error.cause.name : error.name) : typeof error;
+    const kind =
+      typeof code === 'string'
+        ? code
+        : error instanceof Error
+          ? error.cause instanceof Error
+            ? error.cause.name
+            : error.name
+          : typeof error;
     throw new SecretUnavailableError(`the corp secret could not be read from ${location} (${kind})`);
   }
 }
@@ -145,8 +159,10 @@ function extract(location: string, value: unknown, jsonKey: string | undefined):
   } catch {
     throw new SecretUnavailableError(`${location} is not JSON, but a JSON key (${jsonKey}) was configured`);
   }
-  const field = parsed !== null && typeof parsed === 'object' ? (parsed as Record<string, unknown>)[jsonKey] : undefined;
-  if (typeof field !== 'string' || field === '') throw new SecretUnavailableError(`${location} has no string at key ${jsonKey}`);
+  const field =
+    parsed !== null && typeof parsed === 'object' ? (parsed as Record<string, unknown>)[jsonKey] : undefined;
+  if (typeof field !== 'string' || field === '')
+    throw new SecretUnavailableError(`${location} has no string at key ${jsonKey}`);
   return clean(`${location} (key ${jsonKey})`, field);
 }
 
