@@ -8,7 +8,8 @@ import { DEFAULT_BUDGET_WINDOWS } from '../lib/budget/port.js';
 import { type CorpReport, simulateCapacity } from '../lib/budget/simulation.js';
 import type { BenchRow } from './stats.js';
 
-const LOAD = {
+/** The capacity run's load (also metered by row 8, `bench/cost.ts`). */
+export const CAPACITY_LOAD = {
   corps: [
     { corpId: 'corp-a', tasks: 10_000 },
     { corpId: 'corp-b', tasks: 1_000 },
@@ -27,7 +28,7 @@ function describe(report: CorpReport): string {
 }
 
 export async function measureCapacity(): Promise<BenchRow[]> {
-  const [budgeted, naive] = [await simulateCapacity(LOAD), await simulateCapacity({ ...LOAD, budgetWindows: [] })];
+  const [budgeted, naive] = [await simulateCapacity(CAPACITY_LOAD), await simulateCapacity({ ...CAPACITY_LOAD, budgetWindows: [] })];
   const [perMinute, perHour] = DEFAULT_BUDGET_WINDOWS.map((window) => window.limit);
   return budgeted.map((report, index) => {
     const baseline = naive[index] as CorpReport;

@@ -7,6 +7,7 @@
  */
 import { commonConfig } from '../config.js';
 import type { Log } from '../log.js';
+import type { CompletionNotifier } from '../notify/notifyCompletion.js';
 import { pollTaskRecord } from '../poll/pollTask.js';
 import { DEFAULT_POLL_SCHEDULE, type PollSchedule } from '../poll/schedule.js';
 import { ERRCODE } from '../protocol/errcodes.js';
@@ -14,16 +15,42 @@ import type { GetProgramTaskResultResponse } from '../protocol/zone.js';
 import type { PollMessage, PollQueue } from '../queue/port.js';
 import { seededRandom } from '../random.js';
 import { MemoryTaskStore } from '../tasks/memoryStore.js';
+import type { TaskStore } from '../tasks/store.js';
 import { BudgetSpentError, submitTask, ZoneRateLimitedError } from '../tasks/submitTask.js';
 import type { ZoneClient } from '../zone/client.js';
 import { MemoryCallBudget } from './memoryBudget.js';
-import { type BudgetWindow, DEFAULT_BUDGET_WINDOWS } from './port.js';
+import { type BudgetWindow, type CallBudget, DEFAULT_BUDGET_WINDOWS } from './port.js';
+
+/**
+ * Hooks for counting what the run asks of AWS (`bench/cost.ts`): each port can be wrapped, a
+ * completion notifier added, and every delivery of a poll message reported.
+ */
+export interface SimulationHooks {
+  wrapStore?(store: TaskStore): TaskStore;
+  wrapBudget?(budget: CallBudget): CallBudget;
+  wrapQueue?(queue: PollQueue): PollQueue;
+  notifier?: CompletionNotifier;
+  /** One delivery (one receive) of a poll message, after its step ran. */
+  onDelivery?(delivery: Delivery): void;
+}
+
+export interface Delivery {
+  /** Virtual time of the receive (ms from the start). */
+  at: number;
+  /** This message's receives so far, this one included (SQS ApproximateReceiveCount). */
+  receiveCount: number;
+  outcome: 'done' | 'waiting';
+  /** Zone result calls the step made (0 or 1). */
+  zoneCalls: number;
+}
 
 export interface CorpLoad {
   corpId: string;
   tasks: number;
   /** When the burst is submitted (ms from the start). */
   submitAtMs?: number;
+  /** Submit the tasks evenly over this many ms from `submitAtMs` instead of all at once. */
+  spreadMs?: number;
 }
 
 export interface SimulationOptions {
@@ -38,6 +65,9 @@ export interface SimulationOptions {
   seed?: number;
   /** Stop after this much virtual time (ms), finished or not. */
   horizonMs?: number;
+  /** Job durations (seconds) for every task instead of the log-uniform draw. */
+  fixedJobSeconds?: number;
+  hooks?: SimulationHooks;
 }
 
 export interface CorpReport {
@@ -57,6 +87,13 @@ export interface CorpReport {
   rateLimited: number;
   /** Calls refused by the budget (creates and polls): each waited for the next window instead. */
   budgetWaits: number;
+  /**
+   * The highest receive count any poll message of this corp reached (polls, budget waits, unclaimed
+   * settles, notification retries): the poll queue dead-letters a message past its maxReceiveCount.
+   */
+  maxReceives: number;
+  /** Receives of this corp's poll messages, all told. */
+  receives: number;
 }
 
 const WECOM_LIMITS: readonly BudgetWindow[] = [
@@ -146,7 +183,7 @@ function percentile(sorted: number[], q: number): number {
 
 type SimEvent =
   | { kind: 'create'; corpId: string; index: number }
-  | { kind: 'poll'; body: string; receiptHandle: string };
+  | { kind: 'poll'; body: string; receiptHandle: string; corpId: string };
 
 export async function simulateCapacity(options: SimulationOptions): Promise<CorpReport[]> {
   const random = seededRandom(options.seed ?? 53659);
@@ -196,6 +233,7 @@ export async function simulateCapacity(options: SimulationOptions): Promise<Corp
     return true;
   }
 
+  let zoneResultCalls = 0;
   const zone: ZoneClient = {
     async createProgramTask() {
       const corpId = nextJobCorp;
@@ -208,6 +246,7 @@ export async function simulateCapacity(options: SimulationOptions): Promise<Corp
       return { errcode: 0, errmsg: 'ok', jobid, fail_list: [] };
     },
     async getProgramTaskResult(jobid): Promise<GetProgramTaskResultResponse> {
+      zoneResultCalls += 1;
       const corpId = corpOfJob.get(jobid) ?? '';
       if (!countCall(corpId)) return { errcode: ERRCODE.frequencyLimit, errmsg: 'frequency limit', fail_list: [] };
       if (clock < (finishAt.get(jobid) ?? 0))
@@ -218,30 +257,36 @@ export async function simulateCapacity(options: SimulationOptions): Promise<Corp
 
   let deferredTo: number | undefined;
   let handles = 0;
-  const queue: PollQueue = {
+  const hooks = options.hooks ?? {};
+  const simulatedQueue: PollQueue = {
     async sendPoll(message: PollMessage, delaySeconds: number) {
       events.push(clock + delaySeconds * 1000, {
         kind: 'poll',
         body: JSON.stringify(message),
         receiptHandle: `r${++handles}`,
+        corpId: corpOfJob.get(message.jobid) ?? '',
       });
     },
     async deferPoll(_receiptHandle: string, delaySeconds: number) {
       deferredTo = clock + delaySeconds * 1000;
     },
   };
+  const queue = hooks.wrapQueue ? hooks.wrapQueue(simulatedQueue) : simulatedQueue;
+  const receiveCounts = new Map<string, number>();
 
-  const store = new MemoryTaskStore();
+  const memoryStore = new MemoryTaskStore();
+  const store = hooks.wrapStore ? hooks.wrapStore(memoryStore) : memoryStore;
   const memoryBudget = new MemoryCallBudget(options.budgetWindows ?? DEFAULT_BUDGET_WINDOWS);
   // Count refusals per corp: a refused poll waits for the next window.
-  const budget = {
+  const countedBudget: CallBudget = hooks.wrapBudget ? hooks.wrapBudget(memoryBudget) : memoryBudget;
+  const budget: CallBudget = {
     async tryAcquire(corpId: string, at: number) {
-      const decision = await memoryBudget.tryAcquire(corpId, at);
+      const decision = await countedBudget.tryAcquire(corpId, at);
       const report = stats.get(corpId);
       if (!decision.granted && report) report.budgetWaits += 1;
       return decision;
     },
-    exhaust: (corpId: string, at: number) => memoryBudget.exhaust(corpId, at),
+    exhaust: (corpId: string, at: number) => countedBudget.exhaust(corpId, at),
   };
   const common = commonConfig({});
   const schedule = { ...DEFAULT_POLL_SCHEDULE, ...options.schedule };
@@ -257,6 +302,7 @@ export async function simulateCapacity(options: SimulationOptions): Promise<Corp
     random,
     sleep: async () => undefined,
     createRetries: 0,
+    notifier: hooks.notifier,
   };
 
   const durations = new Map<string, number[]>();
@@ -273,6 +319,8 @@ export async function simulateCapacity(options: SimulationOptions): Promise<Corp
       maxCallsPerHour: 0,
       rateLimited: 0,
       budgetWaits: 0,
+      maxReceives: 0,
+      receives: 0,
       delays: [],
       startedAt: load.submitAtMs ?? 0,
       lastDone: 0,
@@ -281,10 +329,17 @@ export async function simulateCapacity(options: SimulationOptions): Promise<Corp
     const logMax = Math.log(options.maxJobSeconds);
     durations.set(
       load.corpId,
-      Array.from({ length: load.tasks }, () => Math.exp(logMin + random() * (logMax - logMin)) * 1000),
+      Array.from(
+        { length: load.tasks },
+        () => (options.fixedJobSeconds ?? Math.exp(logMin + random() * (logMax - logMin))) * 1000,
+      ),
     );
     for (let index = 0; index < load.tasks; index++)
-      events.push(load.submitAtMs ?? 0, { kind: 'create', corpId: load.corpId, index });
+      events.push((load.submitAtMs ?? 0) + Math.floor(((load.spreadMs ?? 0) * index) / load.tasks), {
+        kind: 'create',
+        corpId: load.corpId,
+        index,
+      });
   }
 
   const request = {
@@ -312,10 +367,24 @@ export async function simulateCapacity(options: SimulationOptions): Promise<Corp
       continue;
     }
     deferredTo = undefined;
+    const receiveCount = (receiveCounts.get(value.receiptHandle) ?? 0) + 1;
+    receiveCounts.set(value.receiptHandle, receiveCount);
+    const corpReport = stats.get(value.corpId);
+    if (corpReport) {
+      corpReport.receives += 1;
+      corpReport.maxReceives = Math.max(corpReport.maxReceives, receiveCount);
+    }
+    const zoneCallsBefore = zoneResultCalls;
     const outcome = await pollTaskRecord(
-      { messageId: value.receiptHandle, receiptHandle: value.receiptHandle, body: value.body },
+      {
+        messageId: value.receiptHandle,
+        receiptHandle: value.receiptHandle,
+        body: value.body,
+        attributes: { ApproximateReceiveCount: String(receiveCount) },
+      },
       deps,
     );
+    hooks.onDelivery?.({ at: clock, receiveCount, outcome, zoneCalls: zoneResultCalls - zoneCallsBefore });
     if (outcome === 'waiting' && deferredTo !== undefined) events.push(deferredTo, value);
     else if (outcome === 'done') {
       const jobid = (JSON.parse(value.body) as { jobid: string }).jobid;

@@ -44,7 +44,11 @@ export type PollOutcome = 'done' | 'waiting';
  * One delivery of a poll message. `receivedAt`: no later than when SQS handed it out (epoch ms); by
  * default the step's start less {@link RECEIPT_SLACK_MS}.
  */
-export type PollRecord = Pick<SQSRecord, 'messageId' | 'receiptHandle' | 'body'> & { receivedAt?: number };
+export type PollRecord = Pick<SQSRecord, 'messageId' | 'receiptHandle' | 'body'> & {
+  receivedAt?: number;
+  /** SQS's ApproximateReceiveCount of this delivery, when the event source gives it. */
+  attributes?: Partial<Pick<SQSRecord['attributes'], 'ApproximateReceiveCount'>>;
+};
 
 /**
  * How long before a step starts its message may have been received: Lambda's event source (batching
