@@ -28,7 +28,10 @@ function describe(report: CorpReport): string {
 }
 
 export async function measureCapacity(): Promise<BenchRow[]> {
-  const [budgeted, naive] = [await simulateCapacity(CAPACITY_LOAD), await simulateCapacity({ ...CAPACITY_LOAD, budgetWindows: [] })];
+  const [budgeted, naive] = [
+    await simulateCapacity(CAPACITY_LOAD),
+    await simulateCapacity({ ...CAPACITY_LOAD, budgetWindows: [] }),
+  ];
   const [perMinute, perHour] = DEFAULT_BUDGET_WINDOWS.map((window) => window.limit);
   return budgeted.map((report, index) => {
     const baseline = naive[index] as CorpReport;

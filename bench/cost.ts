@@ -125,7 +125,11 @@ export async function measureCost(settings: ServerlessSettings = readServerlessS
   const memory = settings.pollerMemoryMb;
   const ours = schedulePolicy(DEFAULT_POLL_SCHEDULE, 'ours');
   const oursGrids = jitterGrids(ours);
-  const durableDefault = cappedBackoffPolicy(DURABLE_DEFAULT.initialSeconds, DURABLE_DEFAULT.rate, DURABLE_DEFAULT.capSeconds);
+  const durableDefault = cappedBackoffPolicy(
+    DURABLE_DEFAULT.initialSeconds,
+    DURABLE_DEFAULT.rate,
+    DURABLE_DEFAULT.capSeconds,
+  );
   const durableGrids = jitterGrids(durableDefault);
 
   for (const fleet of COST_FLEETS) {

@@ -52,15 +52,15 @@ export class DynamoCallBudget implements CallBudget {
     this.#documents = DynamoDBDocumentClient.from(client);
   }
 
-  async tryAcquire(corpId: string, now: number): Promise<BudgetDecision> {
+  async tryAcquire(corpId: string, now: number, count = 1): Promise<BudgetDecision> {
     const taken: BudgetWindow[] = [];
     for (const window of this.windows) {
-      const refusal = await this.#take(corpId, window, now);
+      const refusal = await this.#take(corpId, window, now, count);
       if (refusal === undefined) {
         taken.push(window);
         continue;
       }
-      await Promise.all(taken.map((done) => this.#giveBack(corpId, done)));
+      await Promise.all(taken.map((done) => this.#giveBack(corpId, done, count)));
       return refusal;
     }
     return { granted: true };
@@ -87,11 +87,12 @@ export class DynamoCallBudget implements CallBudget {
     this.#seen.delete(budgetCounterKey(corpId, shortest));
   }
 
-  /** One grant as a conditional write; undefined when granted, else the refusal. */
+  /** One grant of `count` calls as a conditional write; undefined when granted, else the refusal. */
   async #take(
     corpId: string,
     window: BudgetWindow,
     now: number,
+    count: number,
   ): Promise<Exclude<BudgetDecision, { granted: true }> | undefined> {
     const key = budgetCounterKey(corpId, window);
     let snapshot = this.#seen.get(key);
@@ -101,7 +102,7 @@ export class DynamoCallBudget implements CallBudget {
         snapshot = await this.#read(key, now);
         fresh = true;
       }
-      const decision = assessWindow(snapshot.counter, window, now);
+      const decision = assessWindow(snapshot.counter, window, now, count);
       if (!decision.granted) {
         // A refusal on an old view may be out of date (a grant given back since): look again once.
         if (!fresh) {
@@ -116,12 +117,17 @@ export class DynamoCallBudget implements CallBudget {
       const unseenFrom = Math.max(current - BUCKETS_PER_WINDOW, bucketOf(window, snapshot.seenAt) - 1);
       const unseenTo = decision.first === undefined ? current : Math.min(current, decision.first - 1);
       const names: Record<string, string> = { '#total': 'total', '#marks': 'marks', '#now': `${current}` };
-      const values: Record<string, unknown> = { ':one': 1, ':now': now, ':expires': counterExpiresAt(window, now) };
+      const values: Record<string, unknown> = {
+        ':count': count,
+        ':now': now,
+        ':expires': counterExpiresAt(window, now),
+      };
       const conditions = ['(attribute_not_exists(blocked_until) OR blocked_until <= :now)'];
       if (decision.first !== undefined) {
         names['#first'] = `${decision.first}`;
-        values[':threshold'] = (snapshot.counter.marks[String(decision.first)] ?? 0) + window.limit;
-        conditions.push('#total < :threshold', 'attribute_exists(#marks.#first)');
+        // total + count <= marks[first] + limit, as `total <= threshold` (no arithmetic in conditions).
+        values[':threshold'] = (snapshot.counter.marks[String(decision.first)] ?? 0) + window.limit - count;
+        conditions.push('#total <= :threshold', 'attribute_exists(#marks.#first)');
       }
       for (let bucket = unseenFrom; bucket <= unseenTo; bucket++) {
         names[`#u${bucket - unseenFrom}`] = `${bucket}`;
@@ -137,7 +143,7 @@ export class DynamoCallBudget implements CallBudget {
             TableName: this.tableName,
             Key: { jobid: key },
             UpdateExpression:
-              'SET #total = #total + :one, #marks.#now = if_not_exists(#marks.#now, #total), expires_at = :expires' +
+              'SET #total = #total + :count, #marks.#now = if_not_exists(#marks.#now, #total), expires_at = :expires' +
               (removals.length > 0 ? ` REMOVE ${removals.map((_, index) => `#marks.#old${index}`).join(', ')}` : ''),
             ConditionExpression: conditions.join(' AND '),
             ExpressionAttributeNames: names,
@@ -177,15 +183,15 @@ export class DynamoCallBudget implements CallBudget {
     return { counter: asCounter(Item), seenAt: now };
   }
 
-  async #giveBack(corpId: string, window: BudgetWindow): Promise<void> {
+  async #giveBack(corpId: string, window: BudgetWindow, count: number): Promise<void> {
     const key = budgetCounterKey(corpId, window);
     await this.#documents.send(
       new UpdateCommand({
         TableName: this.tableName,
         Key: { jobid: key },
-        UpdateExpression: 'SET #total = #total - :one',
+        UpdateExpression: 'SET #total = #total - :count',
         ExpressionAttributeNames: { '#total': 'total' },
-        ExpressionAttributeValues: { ':one': 1 },
+        ExpressionAttributeValues: { ':count': count },
       }),
     );
     this.#seen.delete(key);

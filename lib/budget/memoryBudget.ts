@@ -23,22 +23,22 @@ export class MemoryCallBudget implements CallBudget {
     this.windows = byLength(windows);
   }
 
-  async tryAcquire(corpId: string, now: number): Promise<BudgetDecision> {
-    return this.tryAcquireNow(corpId, now);
+  async tryAcquire(corpId: string, now: number, count = 1): Promise<BudgetDecision> {
+    return this.tryAcquireNow(corpId, now, count);
   }
 
   /** Synchronous form, for simulations on a virtual clock. */
-  tryAcquireNow(corpId: string, now: number): BudgetDecision {
+  tryAcquireNow(corpId: string, now: number, count = 1): BudgetDecision {
     const taken: WindowCounter[] = [];
     for (const window of this.windows) {
       const counter = this.#counter(corpId, window);
-      const decision = assessWindow(counter, window, now);
+      const decision = assessWindow(counter, window, now, count);
       if (!decision.granted) {
         // Give back what the shorter windows took (as the DynamoDB adapter does).
-        for (const done of taken) done.total -= 1;
+        for (const done of taken) done.total -= count;
         return decision;
       }
-      takeOnCounter(counter, window, now);
+      takeOnCounter(counter, window, now, count);
       taken.push(counter);
     }
     return { granted: true };

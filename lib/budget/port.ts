@@ -49,8 +49,13 @@ export type BudgetDecision =
 export type RefusalReason = 'budget' | 'rate_limited';
 
 export interface CallBudget {
-  /** Take one call from the corp's budget in every window, all or nothing. */
-  tryAcquire(corpId: string, now: number): Promise<BudgetDecision>;
+  /**
+   * Take `count` calls (default 1) from the corp's budget in every window, all or nothing: a block
+   * of calls is one counter write per window instead of one per call (`coalescingBudget.ts`). The
+   * calls are counted at `now`, so they must be made right away (within `now`'s bucket, as a single
+   * call always is).
+   */
+  tryAcquire(corpId: string, now: number, count?: number): Promise<BudgetDecision>;
   /** WeCom said the corp is over its limit: the corp makes no call for a whole minute from `now`. */
   exhaust(corpId: string, now: number): Promise<void>;
 }
@@ -105,15 +110,16 @@ export function markedBuckets(counter: Pick<WindowCounter, 'marks'>, first: numb
 }
 
 /**
- * Whether a call at `at` fits the window, on a counter known to be complete up to `at`: granted,
- * with the first marked bucket of the range (the grant's condition is `total < marks[first] +
- * limit`); or refused until `retryAt`, the time enough old buckets have left the range for one more
- * call (or the end of a WeCom block).
+ * Whether `count` calls at `at` fit the window, on a counter known to be complete up to `at`:
+ * granted, with the first marked bucket of the range (the grant's condition is `total + count <=
+ * marks[first] + limit`); or refused until `retryAt`, the time enough old buckets have left the range
+ * for `count` more calls (or the end of a WeCom block). A block larger than the limit never fits.
  */
 export function assessWindow(
   counter: WindowCounter,
   window: BudgetWindow,
   at: number,
+  count = 1,
 ): { granted: true; first: number | undefined } | { granted: false; retryAt: number; reason: RefusalReason } {
   if (counter.blocked_until !== undefined && counter.blocked_until > at) {
     return { granted: false, retryAt: counter.blocked_until, reason: 'rate_limited' };
@@ -124,14 +130,14 @@ export function assessWindow(
     const bucket = Number(key);
     if (bucket >= current - BUCKETS_PER_WINDOW && (first === undefined || bucket < first)) first = bucket;
   }
-  const count = first === undefined ? 0 : counter.total - (counter.marks[String(first)] ?? counter.total);
-  if (count < window.limit) return { granted: true, first };
+  const used = first === undefined ? 0 : counter.total - (counter.marks[String(first)] ?? counter.total);
+  if (used + count <= window.limit) return { granted: true, first };
   const marked = markedBuckets(counter, current - BUCKETS_PER_WINDOW);
-  // Let buckets leave the range, oldest first, until a call fits again.
+  // Let buckets leave the range, oldest first, until the calls fit again.
   for (const [index, bucket] of marked.entries()) {
     const next = marked[index + 1];
     const left = next === undefined ? 0 : counter.total - (counter.marks[String(next)] ?? counter.total);
-    if (left < window.limit)
+    if (left + count <= window.limit)
       return { granted: false, retryAt: (bucket + BUCKETS_PER_WINDOW + 1) * bucketMs(window), reason: 'budget' };
   }
   return { granted: false, retryAt: (current + BUCKETS_PER_WINDOW + 1) * bucketMs(window), reason: 'budget' };
@@ -157,15 +163,15 @@ export function counterExpiresAt(window: BudgetWindow, at: number): number {
 }
 
 /**
- * A call at `at` taken on `counter` (already assessed as granted): its bucket's mark, the total, and
- * marks no range can reach any more dropped. Shared by the in-process adapters.
+ * `count` calls at `at` taken on `counter` (already assessed as granted): its bucket's mark, the
+ * total, and marks no range can reach any more dropped. Shared by the in-process adapters.
  */
-export function takeOnCounter(counter: WindowCounter, window: BudgetWindow, at: number): void {
+export function takeOnCounter(counter: WindowCounter, window: BudgetWindow, at: number, count = 1): void {
   const bucket = String(bucketOf(window, at));
   counter.marks[bucket] ??= counter.total;
-  counter.total += 1;
+  counter.total += count;
   // Pruned once a bucket has passed (at its first call), not on every call: simulations make millions.
-  if (counter.marks[bucket] === counter.total - 1)
+  if (counter.marks[bucket] === counter.total - count)
     for (const stale of staleMarks(counter, window, at)) delete counter.marks[stale];
 }
 

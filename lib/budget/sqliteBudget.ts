@@ -42,15 +42,15 @@ export class SqliteCallBudget implements CallBudget {
     this.windows = byLength(windows);
   }
 
-  async tryAcquire(corpId: string, now: number): Promise<BudgetDecision> {
+  async tryAcquire(corpId: string, now: number, count = 1): Promise<BudgetDecision> {
     try {
       this.db.transaction(() => {
         for (const window of this.windows) {
           const key = budgetCounterKey(corpId, window);
           const counter = this.#read(key);
-          const decision = assessWindow(counter, window, now);
+          const decision = assessWindow(counter, window, now, count);
           if (!decision.granted) throw new Refused(decision);
-          takeOnCounter(counter, window, now);
+          takeOnCounter(counter, window, now, count);
           this.#write(key, counter, counterExpiresAt(window, now));
         }
       });

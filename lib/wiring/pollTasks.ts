@@ -3,6 +3,7 @@
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SQSClient } from '@aws-sdk/client-sqs';
+import { CoalescingBudget } from '../budget/coalescingBudget.js';
 import { commonConfig } from '../config.js';
 import { createLogger } from '../log.js';
 import { PowertoolsTaskMetrics } from '../metrics.js';
@@ -19,11 +20,13 @@ export function pollDependencies(
 ): PollDependencies {
   const common = commonConfig(env);
   const logger = createLogger();
+  const budget = callBudget(env, common, clients.dynamodb);
   return {
     ...common,
     logger,
     store: taskStore(env, clients.dynamodb),
-    budget: callBudget(env, common, clients.dynamodb),
+    // The steps of one batch take their corp's calls as one block: one counter write per window.
+    budget: budget && new CoalescingBudget(budget),
     queue: pollQueue(env, clients.sqs),
     zone: zoneClient(zoneTransport(env, logger, clients)),
     notifier: completionNotifier(env, clients),

@@ -143,6 +143,33 @@ for (const { kind, make } of adapters) {
       expect(granted).toHaveLength(30);
     });
 
+    it('takes a block of calls all or nothing, counted as that many calls in every window', async () => {
+      const budget = await make([
+        { seconds: 60, limit: 5 },
+        { seconds: 3600, limit: 8 },
+      ]);
+      expect(await budget.tryAcquire('k', T0, 3)).toEqual({ granted: true });
+      // 3 + 3 > 5: the whole block is refused, none of it taken.
+      expect(await budget.tryAcquire('k', T0 + 1, 3)).toEqual({
+        granted: false,
+        retryAt: T0 + 61_000,
+        reason: 'budget',
+      });
+      expect(await budget.tryAcquire('k', T0 + 2, 2)).toEqual({ granted: true });
+      expect((await budget.tryAcquire('k', T0 + 3)).granted).toBe(false);
+      // A minute later the minute has room for 4, the hour (5 of 8 used) has not: the minute's share is given back.
+      expect(await budget.tryAcquire('k', T0 + 61_000, 4)).toEqual({
+        granted: false,
+        retryAt: T0 + 3_660_000,
+        reason: 'budget',
+      });
+      expect(await budget.tryAcquire('k', T0 + 61_001, 3)).toEqual({ granted: true });
+      expect((await budget.tryAcquire('k', T0 + 61_002)).granted).toBe(false);
+      // A block larger than a window's limit never fits.
+      expect((await budget.tryAcquire('other', T0, 6)).granted).toBe(false);
+      expect(await budget.tryAcquire('other', T0, 5)).toEqual({ granted: true });
+    });
+
     it('decides as the memory adapter does, call for call', async () => {
       const windows = [
         { seconds: 60, limit: 5 },
