@@ -11,7 +11,7 @@ import { type CorpReport, type SimulationOptions, simulateCapacity } from '../li
 import { MAX_EVENT_ATTEMPTS } from '../lib/notify/notifyCompletion.js';
 import { DEFAULT_POLL_SCHEDULE } from '../lib/poll/schedule.js';
 import { CAPACITY_LOAD } from './capacity.js';
-import { AwsMeter, type AwsUsage } from './meter.js';
+import { AwsMeter, type AwsUsage, BATCH_TICK_MS } from './meter.js';
 import { cappedBackoffPolicy, figuresAt, jitterGrids, schedulePolicy } from './polling.js';
 import { ASSUMED_DURATION_MS, PRICES, PRICES_DATE, PRICES_REGION } from './prices.js';
 import { readServerlessSettings, type ServerlessSettings } from './serverlessSettings.js';
@@ -92,10 +92,13 @@ export interface MeteredRun {
 export async function meteredRun(options: SimulationOptions, settings: ServerlessSettings): Promise<MeteredRun> {
   const meter = new AwsMeter({
     memoryMb: settings.pollerMemoryMb,
-    batchSize: settings.pollBatchSize,
     budgetWindowSeconds: (options.budgetWindows ?? DEFAULT_BUDGET_WINDOWS).map((window) => window.seconds),
   });
-  const reports = await simulateCapacity({ ...options, hooks: meter.hooks() });
+  const reports = await simulateCapacity({
+    ...options,
+    batch: { tickMs: BATCH_TICK_MS, size: settings.pollBatchSize },
+    hooks: meter.hooks(),
+  });
   const usage = meter.settleBatches();
   const tasks = reports.reduce((total, report) => total + report.finished, 0);
   return { reports, usage, tasks, usd: priceUsage(usage) };
@@ -111,7 +114,7 @@ function usd(value: number): string {
 export const COST_FLEETS: readonly { seconds: number; tasks: number }[] = [
   { seconds: 60, tasks: 10_000 },
   { seconds: 3600, tasks: 10_000 },
-  { seconds: 86_400, tasks: 2_000 },
+  { seconds: 86_400, tasks: 500 },
 ];
 
 export interface CostReport {

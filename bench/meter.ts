@@ -8,11 +8,13 @@
  * condition fails; a strongly consistent read unit per 4 KB). `test/aws/costMeter.test.ts` checks the
  * counts against the real adapters on moto.
  *
- * Lambda's SQS event source is modelled: each receive that returns messages invokes the function
- * once with the batch; messages that become visible within one {@link BATCH_TICK_MS} tick share a
- * receive, up to the batch size (serverless.yml `pollBatchSize`). Empty long-poll receives are a fixed
- * monthly cost of the event source, not of a task (see `docs/cost.md`).
+ * Lambda's SQS event source is modelled by the simulation (`SimulationOptions.batch`): messages that
+ * become visible within one {@link BATCH_TICK_MS} tick are one receive and one invocation, up to the
+ * batch size (serverless.yml `pollBatchSize`), their steps concurrent, so the poller's
+ * `CoalescingBudget` takes their budget as one block. Empty long-poll receives are a fixed monthly
+ * cost of the event source, not of a task (see `docs/cost.md`).
  */
+import { CoalescingBudget } from '../lib/budget/coalescingBudget.js';
 import type { BudgetDecision, CallBudget } from '../lib/budget/port.js';
 import type { Delivery, SimulationHooks } from '../lib/budget/simulation.js';
 import type { CompletionNotifier } from '../lib/notify/notifyCompletion.js';
@@ -22,7 +24,7 @@ import type { ClaimResult, PollStep, RescheduleStep, TaskStore } from '../lib/ta
 import type { NotificationFields, TaskOutcome, TaskRecord } from '../lib/tasks/task.js';
 import { ASSUMED_DURATION_MS } from './prices.js';
 
-/** Deliveries within this tick share one receive and one invocation (up to the batch size). */
+/** Deliveries due within this tick share one receive and one invocation (up to the batch size). */
 export const BATCH_TICK_MS = 100;
 
 export interface AwsUsage {
@@ -94,8 +96,6 @@ export function fullCounterBytes(corpId: string, windowSeconds: number): number 
 export interface MeterOptions {
   /** Lambda memory of the poller (MB), from serverless.yml. */
   memoryMb: number;
-  /** The event source's batch size, from serverless.yml. */
-  batchSize: number;
   /** Budget windows (seconds) the DynamoDB adapter keeps a counter for. */
   budgetWindowSeconds: readonly number[];
 }
@@ -103,15 +103,19 @@ export interface MeterOptions {
 /** The wrappers and the tally of one simulated run. */
 export class AwsMeter {
   readonly usage = emptyUsage();
-  /** Deliveries per receive tick: the batches of Lambda's event source. */
-  readonly #ticks = new Map<number, { messages: number; zoneCalls: number; deletes: number }>();
+  /** Deliveries per batch of Lambda's event source. */
+  readonly #batches = new Map<number, { messages: number; zoneCalls: number; deletes: number }>();
 
   constructor(readonly options: MeterOptions) {}
 
   hooks(): SimulationHooks {
     return {
       wrapStore: (store) => new MeteredTaskStore(store, this.usage),
-      wrapBudget: (budget) => new MeteredBudget(budget, this.usage, this.options.budgetWindowSeconds),
+      // As the poller wires it (`lib/wiring/pollTasks.ts`): a batch's requests as one block.
+      wrapBudget: (budget) =>
+        new CoalescingBudget(new MeteredBudget(budget, this.usage, this.options.budgetWindowSeconds), {
+          windowMs: 0,
+        }),
       wrapQueue: (queue) => new MeteredQueue(queue, this.usage),
       notifier: this.notifier(),
       onDelivery: (delivery) => this.#deliver(delivery),
@@ -131,29 +135,26 @@ export class AwsMeter {
 
   #deliver(delivery: Delivery): void {
     this.usage.polls += delivery.zoneCalls;
-    const tick = Math.floor(delivery.at / BATCH_TICK_MS);
-    const entry = this.#ticks.get(tick) ?? { messages: 0, zoneCalls: 0, deletes: 0 };
+    const entry = this.#batches.get(delivery.batch) ?? { messages: 0, zoneCalls: 0, deletes: 0 };
     entry.messages += 1;
     entry.zoneCalls += delivery.zoneCalls;
     if (delivery.outcome === 'done') entry.deletes += 1;
-    this.#ticks.set(tick, entry);
+    this.#batches.set(delivery.batch, entry);
   }
 
-  /** Turn the deliveries into receives, invocations, deletes and GB-seconds. Call once, at the end. */
+  /** Turn the batches into receives, invocations, deletes and GB-seconds. Call once, at the end. */
   settleBatches(): AwsUsage {
-    const { batchSize, memoryMb } = this.options;
-    for (const { messages, zoneCalls, deletes } of this.#ticks.values()) {
-      const batches = Math.ceil(messages / batchSize);
-      this.usage.sqsReceive += batches;
-      this.usage.lambdaInvocations += batches;
-      // The event source deletes a batch's handled records in one DeleteMessageBatch.
-      this.usage.sqsDelete += Math.min(batches, deletes);
-      // A batch's records run concurrently: an invocation lasts as long as its slowest record.
-      const withZone = Math.min(batches, zoneCalls);
-      const ms = withZone * ASSUMED_DURATION_MS.zoneCall + (batches - withZone) * ASSUMED_DURATION_MS.noZoneCall;
+    const { memoryMb } = this.options;
+    for (const { zoneCalls, deletes } of this.#batches.values()) {
+      this.usage.sqsReceive += 1;
+      this.usage.lambdaInvocations += 1;
+      // The event source deletes a batch's handled records with one DeleteMessageBatch.
+      if (deletes > 0) this.usage.sqsDelete += 1;
+      // A batch's records run concurrently: the invocation lasts as long as its slowest record.
+      const ms = zoneCalls > 0 ? ASSUMED_DURATION_MS.zoneCall : ASSUMED_DURATION_MS.noZoneCall;
       this.usage.lambdaGbSeconds += (memoryMb / 1024) * (ms / 1000);
     }
-    this.#ticks.clear();
+    this.#batches.clear();
     return this.usage;
   }
 }
@@ -251,8 +252,8 @@ export class MeteredBudget implements CallBudget {
     this.#unitsPerWindow = windowSeconds.map((seconds) => writeUnits(fullCounterBytes('corp-a', seconds)));
   }
 
-  async tryAcquire(corpId: string, now: number): Promise<BudgetDecision> {
-    const decision = await this.inner.tryAcquire(corpId, now);
+  async tryAcquire(corpId: string, now: number, count = 1): Promise<BudgetDecision> {
+    const decision = await this.inner.tryAcquire(corpId, now, count);
     if (decision.granted) for (const units of this.#unitsPerWindow) countWrite(this.usage, 'budget', units);
     else countRead(this.usage, 1);
     return decision;

@@ -30,13 +30,15 @@ export interface SimulationHooks {
   wrapBudget?(budget: CallBudget): CallBudget;
   wrapQueue?(queue: PollQueue): PollQueue;
   notifier?: CompletionNotifier;
-  /** One delivery (one receive) of a poll message, after its step ran. */
+  /** One delivery (one receive) of a poll message, after its step ran (concurrently with its batch's). */
   onDelivery?(delivery: Delivery): void;
 }
 
 export interface Delivery {
   /** Virtual time of the receive (ms from the start). */
   at: number;
+  /** The batch (one receive, one invocation) it came in, numbered from 1. */
+  batch: number;
   /** This message's receives so far, this one included (SQS ApproximateReceiveCount). */
   receiveCount: number;
   outcome: 'done' | 'waiting';
@@ -65,6 +67,11 @@ export interface SimulationOptions {
   seed?: number;
   /** Stop after this much virtual time (ms), finished or not. */
   horizonMs?: number;
+  /**
+   * Deliver poll messages in batches as Lambda's SQS event source does: those due within one tick
+   * (ms) together, up to `size`, their steps run concurrently. Off: one message at a time.
+   */
+  batch?: { tickMs: number; size: number };
   /** Job durations (seconds) for every task instead of the log-uniform draw. */
   fixedJobSeconds?: number;
   hooks?: SimulationHooks;
@@ -141,6 +148,10 @@ class EventQueue<T> {
 
   get size(): number {
     return this.#items.length;
+  }
+
+  peek(): { time: number; value: T } | undefined {
+    return this.#items[0];
   }
 
   #less(a: number, b: number): boolean {
@@ -233,7 +244,7 @@ export async function simulateCapacity(options: SimulationOptions): Promise<Corp
     return true;
   }
 
-  let zoneResultCalls = 0;
+  const zoneCallsOf = new Map<string, number>();
   const zone: ZoneClient = {
     async createProgramTask() {
       const corpId = nextJobCorp;
@@ -246,7 +257,7 @@ export async function simulateCapacity(options: SimulationOptions): Promise<Corp
       return { errcode: 0, errmsg: 'ok', jobid, fail_list: [] };
     },
     async getProgramTaskResult(jobid): Promise<GetProgramTaskResultResponse> {
-      zoneResultCalls += 1;
+      zoneCallsOf.set(jobid, (zoneCallsOf.get(jobid) ?? 0) + 1);
       const corpId = corpOfJob.get(jobid) ?? '';
       if (!countCall(corpId)) return { errcode: ERRCODE.frequencyLimit, errmsg: 'frequency limit', fail_list: [] };
       if (clock < (finishAt.get(jobid) ?? 0))
@@ -255,7 +266,8 @@ export async function simulateCapacity(options: SimulationOptions): Promise<Corp
     },
   };
 
-  let deferredTo: number | undefined;
+  /** Where each held message's visibility ends (ms), by receipt handle. */
+  const deferred = new Map<string, number>();
   let handles = 0;
   const hooks = options.hooks ?? {};
   const simulatedQueue: PollQueue = {
@@ -268,7 +280,7 @@ export async function simulateCapacity(options: SimulationOptions): Promise<Corp
       });
     },
     async deferPoll(_receiptHandle: string, delaySeconds: number) {
-      deferredTo = clock + delaySeconds * 1000;
+      deferred.set(_receiptHandle, clock + delaySeconds * 1000);
     },
   };
   const queue = hooks.wrapQueue ? hooks.wrapQueue(simulatedQueue) : simulatedQueue;
@@ -350,6 +362,50 @@ export async function simulateCapacity(options: SimulationOptions): Promise<Corp
   };
   const horizon = options.horizonMs ?? 7 * 86_400_000;
 
+  let batchCount = 0;
+  /** One receive of a poll message: its step, then where the message goes. */
+  async function deliver(value: Extract<SimEvent, { kind: 'poll' }>, batch: number): Promise<void> {
+    deferred.delete(value.receiptHandle);
+    const receiveCount = (receiveCounts.get(value.receiptHandle) ?? 0) + 1;
+    receiveCounts.set(value.receiptHandle, receiveCount);
+    const corpReport = stats.get(value.corpId);
+    if (corpReport) {
+      corpReport.receives += 1;
+      corpReport.maxReceives = Math.max(corpReport.maxReceives, receiveCount);
+    }
+    const jobid = (JSON.parse(value.body) as { jobid: string }).jobid;
+    const zoneCallsBefore = zoneCallsOf.get(jobid) ?? 0;
+    const outcome = await pollTaskRecord(
+      {
+        messageId: value.receiptHandle,
+        receiptHandle: value.receiptHandle,
+        body: value.body,
+        attributes: { ApproximateReceiveCount: String(receiveCount) },
+      },
+      deps,
+    );
+    hooks.onDelivery?.({
+      at: clock,
+      batch,
+      receiveCount,
+      outcome,
+      zoneCalls: (zoneCallsOf.get(jobid) ?? 0) - zoneCallsBefore,
+    });
+    const deferredTo = deferred.get(value.receiptHandle);
+    if (outcome === 'waiting' && deferredTo !== undefined) events.push(deferredTo, value);
+    else if (outcome === 'done') {
+      // Bookkeeping reads the store directly: nothing the deployment would ask of AWS.
+      const task = await memoryStore.get(jobid);
+      const report = stats.get(task?.corp_id ?? '');
+      if (task && report && task.status !== 'PENDING') {
+        report.finished += 1;
+        report.polls += task.attempts;
+        report.delays.push((clock - (finishAt.get(jobid) ?? clock)) / 1000);
+        report.lastDone = Math.max(report.lastDone, clock);
+      }
+    }
+  }
+
   for (let event = events.pop(); event && event.time <= horizon; event = events.pop()) {
     clock = event.time;
     const value = event.value;
@@ -366,37 +422,22 @@ export async function simulateCapacity(options: SimulationOptions): Promise<Corp
       }
       continue;
     }
-    deferredTo = undefined;
-    const receiveCount = (receiveCounts.get(value.receiptHandle) ?? 0) + 1;
-    receiveCounts.set(value.receiptHandle, receiveCount);
-    const corpReport = stats.get(value.corpId);
-    if (corpReport) {
-      corpReport.receives += 1;
-      corpReport.maxReceives = Math.max(corpReport.maxReceives, receiveCount);
-    }
-    const zoneCallsBefore = zoneResultCalls;
-    const outcome = await pollTaskRecord(
-      {
-        messageId: value.receiptHandle,
-        receiptHandle: value.receiptHandle,
-        body: value.body,
-        attributes: { ApproximateReceiveCount: String(receiveCount) },
-      },
-      deps,
-    );
-    hooks.onDelivery?.({ at: clock, receiveCount, outcome, zoneCalls: zoneResultCalls - zoneCallsBefore });
-    if (outcome === 'waiting' && deferredTo !== undefined) events.push(deferredTo, value);
-    else if (outcome === 'done') {
-      const jobid = (JSON.parse(value.body) as { jobid: string }).jobid;
-      const task = await store.get(jobid);
-      const report = stats.get(task?.corp_id ?? '');
-      if (task && report && task.status !== 'PENDING') {
-        report.finished += 1;
-        report.polls += task.attempts;
-        report.delays.push((clock - (finishAt.get(jobid) ?? clock)) / 1000);
-        report.lastDone = Math.max(report.lastDone, clock);
+    const batch = [value];
+    if (options.batch) {
+      // Lambda's event source: what becomes visible within one tick is received as one batch.
+      const tickEnd = (Math.floor(clock / options.batch.tickMs) + 1) * options.batch.tickMs;
+      for (let next = events.peek(); next && batch.length < options.batch.size; next = events.peek()) {
+        if (next.time >= tickEnd || next.time > horizon || next.value.kind !== 'poll') break;
+        events.pop();
+        clock = next.time;
+        batch.push(next.value);
       }
     }
+    batchCount += 1;
+    const batchId = batchCount;
+    await Promise.all(
+      batch.map((delivery) => (delivery.kind === 'poll' ? deliver(delivery, batchId) : Promise.resolve())),
+    );
   }
 
   return [...stats.values()].map(({ delays, startedAt, lastDone, ...report }) => {

@@ -12,7 +12,7 @@ import type { TaskMetrics } from '../metrics.js';
 import { type CompletionNotifier, notifyCompletion } from '../notify/notifyCompletion.js';
 import { MAX_VISIBILITY_SECONDS, PollMessageSchema, type PollQueue } from '../queue/port.js';
 import { storableOutcome } from '../tasks/recordSize.js';
-import type { TaskStore } from '../tasks/store.js';
+import type { PollOwner, PollStep, TaskStore } from '../tasks/store.js';
 import { isTerminal, type TaskOutcome, type TaskRecord } from '../tasks/task.js';
 import type { ZoneClient } from '../zone/client.js';
 import { ZoneConfigurationError, ZoneTransportError } from '../zone/port.js';
@@ -79,11 +79,23 @@ export async function pollTaskRecord(record: PollRecord, deps: PollDependencies)
 
   const { jobid, chain } = message;
   const claimedAt = now();
-  const claim = await deps.store.claimPoll(jobid, chain, claimedAt, claimedAt + deps.schedule.leaseSeconds * 1000);
-  if (!claim.claimed) return settleUnclaimed(claim.task, message, record, deps);
-
-  const task = claim.task;
-  const attempt = task.attempts;
+  const owner = pollOwnerOf(record);
+  const leaseMs = deps.schedule.leaseSeconds * 1000;
+  // The owner message polls without a claim: its receive count says which attempt this is.
+  const owned = owner && owner.receives > 1 ? await ownedStep(jobid, chain, owner, deps) : undefined;
+  let task: TaskRecord;
+  let attempt: number;
+  if (owned) {
+    ({ task, attempt } = owned);
+  } else {
+    // The first receive, another copy of the message, or a message without a receive count: claim.
+    const leaseUntil = claimedAt + (owner ? leaseMs + OWNER_HORIZON_SECONDS * 1000 : leaseMs);
+    const claim = await deps.store.claimPoll(jobid, chain, claimedAt, leaseUntil, owner);
+    if (!claim.claimed) return settleUnclaimed(claim.task, message, record, deps);
+    task = claim.task;
+    attempt = task.attempts;
+  }
+  const claimedStep = { attempt, now: claimedAt, owner };
   if (deps.budget) {
     const decision = await deps.budget.tryAcquire(task.corp_id, claimedAt);
     if (!decision.granted) {
@@ -93,9 +105,9 @@ export async function pollTaskRecord(record: PollRecord, deps: PollDependencies)
           status: 'TIMED_OUT' as const,
           errmsg: 'deadline passed while the corp call budget was spent',
         };
-        return finish(task, { attempt, now: claimedAt }, outcome, message, record, deps);
+        return finish(task, claimedStep, outcome, message, record, deps);
       }
-      return waitForBudget(task, { attempt, now: claimedAt }, decision, record, deps);
+      return waitForBudget(task, claimedStep, decision, record, deps);
     }
   }
   const answer = await askZone(jobid, deps);
@@ -103,7 +115,7 @@ export async function pollTaskRecord(record: PollRecord, deps: PollDependencies)
   if (answer.kind !== 'final' && isRateLimit(answer.errcode)) await deps.budget?.exhaust(task.corp_id, now());
   deps.metrics?.polled(answer.kind);
   const at = now();
-  const step = { attempt, now: at };
+  const step = { attempt, now: at, owner };
 
   if (answer.kind === 'final') return finish(task, step, answer.outcome, message, record, deps);
   if (at >= task.deadline_at || attempt >= deps.schedule.maxAttempts) {
@@ -123,13 +135,21 @@ export async function pollTaskRecord(record: PollRecord, deps: PollDependencies)
       ? Math.max(scheduled, transientBackoffSeconds(deps.schedule, transientStreak - 1, random))
       : scheduled;
   const waitSeconds = Math.max(0, Math.min(wanted, untilDeadline, holdableSeconds(receivedAtOf(record, at), at)));
-  const rescheduled = await deps.store.reschedule(jobid, {
-    ...step,
-    nextPollAt: at + waitSeconds * 1000,
-    lastErrcode: answer.errcode,
-    transientStreak,
-  });
-  if (!rescheduled) return settleUnclaimed(await deps.store.get(jobid), message, record, deps);
+  const nextPollAt = at + waitSeconds * 1000;
+  // An owner writes only when something changes: a transient streak starts or ends, or its next
+  // poll would come too close to the horizon other copies and the sweeper wait for. A pending answer
+  // like the last one changes nothing (its attempts and last answer are written with the next write).
+  const mustWrite =
+    !owner || transientStreak > 0 || (task.transient_streak ?? 0) > 0 || nextPollAt + leaseMs > task.next_poll_at;
+  if (mustWrite) {
+    const rescheduled = await deps.store.reschedule(jobid, {
+      ...step,
+      nextPollAt: owner ? nextPollAt + leaseMs + OWNER_HORIZON_SECONDS * 1000 : nextPollAt,
+      lastErrcode: answer.errcode,
+      transientStreak,
+    });
+    if (!rescheduled) return settleUnclaimed(await deps.store.get(jobid), message, record, deps);
+  }
   await deps.queue.deferPoll(record.receiptHandle, waitSeconds);
   deps.logger.debug('task not finished; next poll scheduled', {
     jobid,
@@ -141,10 +161,46 @@ export async function pollTaskRecord(record: PollRecord, deps: PollDependencies)
   return 'waiting';
 }
 
+/**
+ * How far ahead of an owner's next poll its task's `next_poll_at` (the horizon) is set: the owner
+ * writes once per horizon instead of once per poll. Another copy of the message waits that long
+ * before it may take over, and the sweeper resumes a task whose owner message was lost that much
+ * later (seconds; a lost message is rare: a failed first send or a dead-lettered message).
+ */
+export const OWNER_HORIZON_SECONDS = 600;
+
+/** SQS MessageIds are UUIDs; anything much longer is not kept in the record. */
+const MAX_OWNER_ID_LENGTH = 128;
+
+/** This delivery as its task's poll owner: its message id and receive count, when the event source gives them. */
+function pollOwnerOf(record: PollRecord): PollOwner | undefined {
+  const receives = Number(record.attributes?.ApproximateReceiveCount);
+  if (!Number.isInteger(receives) || receives < 1) return undefined;
+  if (record.messageId === '' || record.messageId.length > MAX_OWNER_ID_LENGTH) return undefined;
+  return { messageId: record.messageId, receives };
+}
+
+/**
+ * The step of the task's owner message, without a claim: one read shows the task is still pending,
+ * of this chain and owned by this message; every receive since its last write was a poll (budget
+ * waits write), so the attempt is the stored one plus the receives since. Undefined: claim instead.
+ */
+async function ownedStep(
+  jobid: string,
+  chain: number,
+  owner: PollOwner,
+  deps: PollDependencies,
+): Promise<{ task: TaskRecord; attempt: number } | undefined> {
+  const task = await deps.store.get(jobid);
+  if (task?.status !== 'PENDING' || task.chain !== chain || task.poll_owner !== owner.messageId) return undefined;
+  if (task.owner_receives === undefined || owner.receives <= task.owner_receives) return undefined;
+  return { task, attempt: task.attempts + (owner.receives - task.owner_receives) };
+}
+
 /** The corp's budget is spent: the step gives its attempt back and the message waits for the next window. */
 async function waitForBudget(
   task: TaskRecord,
-  step: { attempt: number; now: number },
+  step: PollStep,
   decision: { retryAt: number; reason: 'budget' | 'rate_limited' },
   record: PollRecord,
   deps: PollDependencies,
@@ -157,7 +213,9 @@ async function waitForBudget(
     holdableSeconds(receivedAtOf(record, step.now), step.now),
     Math.max(1, Math.ceil((resumeAt - step.now) / 1000)),
   );
-  const released = await deps.store.releaseClaim(task.jobid, step, step.now + waitSeconds * 1000);
+  // An owner keeps its horizon ahead of its next receive, as after a poll.
+  const horizonMs = step.owner ? (deps.schedule.leaseSeconds + OWNER_HORIZON_SECONDS) * 1000 : 0;
+  const released = await deps.store.releaseClaim(task.jobid, step, step.now + waitSeconds * 1000 + horizonMs);
   if (!released)
     return settleUnclaimed(await deps.store.get(task.jobid), { jobid: task.jobid, chain: task.chain }, record, deps);
   await deps.queue.deferPoll(record.receiptHandle, waitSeconds);
@@ -194,7 +252,7 @@ async function askZone(jobid: string, deps: PollDependencies): Promise<ResultCla
 
 async function finish(
   task: TaskRecord,
-  step: { attempt: number; now: number },
+  step: PollStep,
   outcome: TaskOutcome,
   message: ParsedPollMessage,
   record: PollRecord,

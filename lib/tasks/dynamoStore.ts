@@ -3,7 +3,14 @@
  */
 import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { type ClaimResult, type PollStep, type RescheduleStep, TaskExistsError, type TaskStore } from './store.js';
+import {
+  type ClaimResult,
+  type PollOwner,
+  type PollStep,
+  type RescheduleStep,
+  TaskExistsError,
+  type TaskStore,
+} from './store.js';
 import { type NotificationFields, PENDING_SHARDS, type TaskOutcome, type TaskRecord } from './task.js';
 
 /** The sparse index of PENDING tasks by next poll time (serverless.yml declares it). */
@@ -43,10 +50,19 @@ export class DynamoTaskStore implements TaskStore {
     return Item as TaskRecord | undefined;
   }
 
-  async claimPoll(jobid: string, chain: number, now: number, leaseUntil: number): Promise<ClaimResult> {
+  async claimPoll(
+    jobid: string,
+    chain: number,
+    now: number,
+    leaseUntil: number,
+    owner?: PollOwner,
+  ): Promise<ClaimResult> {
+    const ownerValues = owner ? { ':owner': owner.messageId, ':receives': owner.receives } : {};
     const attributes = await this.#conditionalUpdate({
       Key: { jobid },
-      UpdateExpression: 'SET attempts = attempts + :one, next_poll_at = :lease, updated_at = :at',
+      UpdateExpression:
+        'SET attempts = attempts + :one, next_poll_at = :lease, updated_at = :at' +
+        (owner ? ', poll_owner = :owner, owner_receives = :receives' : ' REMOVE poll_owner, owner_receives'),
       ConditionExpression: '#status = :pending AND #chain = :chain AND next_poll_at <= :now',
       ExpressionAttributeNames: { '#status': 'status', '#chain': 'chain' },
       ExpressionAttributeValues: {
@@ -56,6 +72,7 @@ export class DynamoTaskStore implements TaskStore {
         ':pending': 'PENDING',
         ':chain': chain,
         ':now': now,
+        ...ownerValues,
       },
       ReturnValues: 'ALL_NEW',
     });
@@ -64,6 +81,13 @@ export class DynamoTaskStore implements TaskStore {
   }
 
   async releaseClaim(jobid: string, step: PollStep, nextPollAt: number): Promise<boolean> {
+    // An owner's step writes its attempt count (`#stepUpdate`): the released one is the one before.
+    if (step.owner) {
+      const released = { ...step, attempt: step.attempt - 1 };
+      return (
+        (await this.#stepUpdate(jobid, released, 'SET next_poll_at = :next', { ':next': nextPollAt })) !== undefined
+      );
+    }
     const update = 'SET attempts = attempts - :one, next_poll_at = :next';
     return (await this.#stepUpdate(jobid, step, update, { ':one': 1, ':next': nextPollAt })) !== undefined;
   }
@@ -154,7 +178,11 @@ export class DynamoTaskStore implements TaskStore {
     });
   }
 
-  /** An update allowed only to the poll step that holds the task's current attempt. */
+  /**
+   * An update allowed only to the poll step that holds the task's current attempt, or, for an
+   * owner's step, to the task's `poll_owner` (which then records its attempts and receive count).
+   * `updateExpression` starts with its SET clause.
+   */
   #stepUpdate(
     jobid: string,
     step: PollStep,
@@ -162,6 +190,25 @@ export class DynamoTaskStore implements TaskStore {
     values: Record<string, unknown>,
     names: Record<string, string> = {},
   ) {
+    if (step.owner) {
+      const [set, ...rest] = updateExpression.split(' REMOVE ');
+      return this.#conditionalUpdate({
+        Key: { jobid },
+        UpdateExpression:
+          `${set}, attempts = :attempt, owner_receives = :receives` +
+          (rest.length > 0 ? ` REMOVE ${rest.join(' REMOVE ')}` : ''),
+        ConditionExpression: '#stepStatus = :pending AND poll_owner = :owner',
+        ExpressionAttributeNames: { ...names, '#stepStatus': 'status' },
+        ExpressionAttributeValues: {
+          ...values,
+          ':pending': 'PENDING',
+          ':attempt': step.attempt,
+          ':owner': step.owner.messageId,
+          ':receives': step.owner.receives,
+        },
+        ReturnValues: 'ALL_NEW',
+      });
+    }
     return this.#conditionalUpdate({
       Key: { jobid },
       UpdateExpression: updateExpression,

@@ -4,7 +4,14 @@
  * callers cannot mutate stored state.
  */
 import { checkItemSize } from './itemSize.js';
-import { type ClaimResult, type PollStep, type RescheduleStep, TaskExistsError, type TaskStore } from './store.js';
+import {
+  type ClaimResult,
+  type PollOwner,
+  type PollStep,
+  type RescheduleStep,
+  TaskExistsError,
+  type TaskStore,
+} from './store.js';
 import type { NotificationFields, TaskOutcome, TaskRecord } from './task.js';
 
 export class MemoryTaskStore implements TaskStore {
@@ -21,7 +28,13 @@ export class MemoryTaskStore implements TaskStore {
     return task && structuredClone(task);
   }
 
-  async claimPoll(jobid: string, chain: number, now: number, leaseUntil: number): Promise<ClaimResult> {
+  async claimPoll(
+    jobid: string,
+    chain: number,
+    now: number,
+    leaseUntil: number,
+    owner?: PollOwner,
+  ): Promise<ClaimResult> {
     const task = this.#tasks.get(jobid);
     if (task?.status !== 'PENDING' || task.chain !== chain || task.next_poll_at > now) {
       return { claimed: false, task: task && structuredClone(task) };
@@ -29,13 +42,22 @@ export class MemoryTaskStore implements TaskStore {
     task.attempts += 1;
     task.next_poll_at = leaseUntil;
     task.updated_at = new Date(now).toISOString();
+    if (owner) {
+      task.poll_owner = owner.messageId;
+      task.owner_receives = owner.receives;
+    } else {
+      delete task.poll_owner;
+      delete task.owner_receives;
+    }
     return { claimed: true, task: structuredClone(task) };
   }
 
   async releaseClaim(jobid: string, step: PollStep, nextPollAt: number): Promise<boolean> {
     const task = this.#ownedPending(jobid, step);
     if (!task) return false;
-    task.attempts -= 1;
+    // An owner's step writes its attempt count: the released one is the one before.
+    if (step.owner) this.#advance(task, { ...step, attempt: step.attempt - 1 });
+    else task.attempts -= 1;
     task.next_poll_at = nextPollAt;
     return true;
   }
@@ -43,6 +65,7 @@ export class MemoryTaskStore implements TaskStore {
   async reschedule(jobid: string, step: RescheduleStep): Promise<boolean> {
     const task = this.#ownedPending(jobid, step);
     if (!task) return false;
+    this.#advance(task, step);
     task.next_poll_at = step.nextPollAt;
     task.updated_at = new Date(step.now).toISOString();
     task.last_errcode = step.lastErrcode;
@@ -56,6 +79,7 @@ export class MemoryTaskStore implements TaskStore {
     const at = new Date(step.now).toISOString();
     const finished: TaskRecord = { ...task, ...structuredClone(outcome), updated_at: at, completed_at: at };
     delete finished.pending_shard;
+    this.#advance(finished, step);
     checkItemSize(finished);
     Object.assign(task, finished);
     delete task.pending_shard;
@@ -106,6 +130,15 @@ export class MemoryTaskStore implements TaskStore {
 
   #ownedPending(jobid: string, step: PollStep): TaskRecord | undefined {
     const task = this.#tasks.get(jobid);
-    return task && task.status === 'PENDING' && task.attempts === step.attempt ? task : undefined;
+    if (task?.status !== 'PENDING') return undefined;
+    if (step.owner) return task.poll_owner === step.owner.messageId ? task : undefined;
+    return task.attempts === step.attempt ? task : undefined;
+  }
+
+  /** An owner's write brings the polls it made without claiming into the record. */
+  #advance(task: TaskRecord, step: PollStep): void {
+    if (!step.owner) return;
+    task.attempts = step.attempt;
+    task.owner_receives = step.owner.receives;
   }
 }

@@ -33,6 +33,8 @@ export function storedErrmsg(errmsg: string | undefined): string | undefined {
   return errmsg === undefined ? undefined : truncateUtf8(errmsg, MAX_STORED_ERRMSG_BYTES);
 }
 
+/** The longest poll message id kept as `poll_owner` (SQS MessageIds are 36-character UUIDs); longer ones are not. */
+export const MAX_POLL_OWNER_BYTES = 128;
 const LONGEST_TIME = new Date(8_640_000_000_000_000).toISOString();
 const BIG = -2_147_483_647;
 /** Epoch milliseconds with the most significant digits a record will hold. */
@@ -58,6 +60,8 @@ export function worstCaseRecordBytes(
     duplicate_list: [],
     attempts: BIG,
     chain: BIG,
+    poll_owner: 'x'.repeat(MAX_POLL_OWNER_BYTES),
+    owner_receives: BIG,
     pending_shard: 'P0',
     created_at: LONGEST_TIME,
     updated_at: LONGEST_TIME,

@@ -6,7 +6,14 @@
  */
 import type { LocalDatabase } from '../local/database.js';
 import { checkItemSize } from './itemSize.js';
-import { type ClaimResult, type PollStep, type RescheduleStep, TaskExistsError, type TaskStore } from './store.js';
+import {
+  type ClaimResult,
+  type PollOwner,
+  type PollStep,
+  type RescheduleStep,
+  TaskExistsError,
+  type TaskStore,
+} from './store.js';
 import type { NotificationFields, TaskOutcome, TaskRecord } from './task.js';
 
 interface TaskRow {
@@ -67,18 +74,39 @@ export class SqliteTaskStore implements TaskStore {
     return row && toRecord(row);
   }
 
-  async claimPoll(jobid: string, chain: number, now: number, leaseUntil: number): Promise<ClaimResult> {
+  async claimPoll(
+    jobid: string,
+    chain: number,
+    now: number,
+    leaseUntil: number,
+    owner?: PollOwner,
+  ): Promise<ClaimResult> {
+    const record = owner
+      ? `json_set(record, '$.updated_at', :at, '$.poll_owner', :owner, '$.owner_receives', :receives)`
+      : `json_remove(json_set(record, '$.updated_at', :at), '$.poll_owner', '$.owner_receives')`;
     const row = this.db.get<TaskRow>(
-      `UPDATE tasks SET attempts = attempts + 1, next_poll_at = :lease, record = json_set(record, '$.updated_at', :at)
+      `UPDATE tasks SET attempts = attempts + 1, next_poll_at = :lease, record = ${record}
        WHERE jobid = :jobid AND status = 'PENDING' AND chain = :chain AND next_poll_at <= :now
        RETURNING *`,
-      { jobid, chain, now, lease: leaseUntil, at: new Date(now).toISOString() },
+      {
+        jobid,
+        chain,
+        now,
+        lease: leaseUntil,
+        at: new Date(now).toISOString(),
+        ...(owner ? { owner: owner.messageId, receives: owner.receives } : {}),
+      },
     );
     if (row) return { claimed: true, task: toRecord(row) };
     return { claimed: false, task: await this.get(jobid) };
   }
 
   async releaseClaim(jobid: string, step: PollStep, nextPollAt: number): Promise<boolean> {
+    // An owner's step writes its attempt count (`#stepUpdate`): the released one is the one before.
+    if (step.owner)
+      return this.#stepUpdate(jobid, { ...step, attempt: step.attempt - 1 }, 'next_poll_at = :next', {
+        next: nextPollAt,
+      });
     return this.#stepUpdate(jobid, step, 'attempts = attempts - 1, next_poll_at = :next', { next: nextPollAt });
   }
 
@@ -160,8 +188,26 @@ export class SqliteTaskStore implements TaskStore {
     return this.db.get<{ n: number }>('SELECT count(*) AS n FROM tasks')?.n ?? 0;
   }
 
-  /** An update allowed only to the poll step that holds the task's current attempt. */
+  /**
+   * An update allowed only to the poll step that holds the task's current attempt, or, for an
+   * owner's step, to the task's `poll_owner` (which then records its attempts and receive count).
+   */
   #stepUpdate(jobid: string, step: PollStep, assignments: string, values: Record<string, string | number>): boolean {
+    if (step.owner) {
+      // Applied after `assignments` (SQLite keeps the rightmost assignment of a column: fold, not repeat).
+      const record = assignments.includes('record = ')
+        ? assignments.replace(
+            /record = (json_patch\(record, :patch\))/,
+            "record = json_set($1, '$.owner_receives', :receives)",
+          )
+        : `${assignments}, record = json_set(record, '$.owner_receives', :receives)`;
+      const { changes } = this.db.run(
+        `UPDATE tasks SET ${record}, attempts = :attempt
+         WHERE jobid = :jobid AND status = 'PENDING' AND json_extract(record, '$.poll_owner') = :owner`,
+        { ...values, jobid, attempt: step.attempt, owner: step.owner.messageId, receives: step.owner.receives },
+      );
+      return changes === 1;
+    }
     const { changes } = this.db.run(
       `UPDATE tasks SET ${assignments} WHERE jobid = :jobid AND status = 'PENDING' AND attempts = :attempt`,
       { ...values, jobid, attempt: step.attempt },

@@ -17,8 +17,10 @@ export interface TaskStore {
   /**
    * Claim the next poll step: succeeds only while the task is PENDING, its poll message is of the
    * current `chain`, and `next_poll_at <= now`. Increments `attempts`, moves `next_poll_at` to `leaseUntil`.
+   * With `owner`, that message becomes the task's `poll_owner` (its later steps need no claim);
+   * without, any owner is cleared.
    */
-  claimPoll(jobid: string, chain: number, now: number, leaseUntil: number): Promise<ClaimResult>;
+  claimPoll(jobid: string, chain: number, now: number, leaseUntil: number, owner?: PollOwner): Promise<ClaimResult>;
   /** The claimed step did not poll after all (budget spent): undo the attempt, wait until `nextPollAt`. */
   releaseClaim(jobid: string, step: PollStep, nextPollAt: number): Promise<boolean>;
   /** After a not-final answer: schedule the next poll. False if the step is stale. */
@@ -40,6 +42,19 @@ export interface TaskStore {
 export interface PollStep {
   attempt: number;
   now: number;
+  /**
+   * The step runs as the task's `poll_owner`: its writes are conditional on still being the owner
+   * (not on `attempts`), and set `attempts` to `attempt` and `owner_receives` to its receive count.
+   */
+  owner?: PollOwner;
+}
+
+/** A poll message as the owner of its task's poll steps. */
+export interface PollOwner {
+  /** SQS MessageId (the same on every receive of the message). */
+  messageId: string;
+  /** SQS ApproximateReceiveCount of this receive. */
+  receives: number;
 }
 
 export interface RescheduleStep extends PollStep {

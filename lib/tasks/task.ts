@@ -33,11 +33,23 @@ export const TaskRecordSchema = z.object({
    * task with a new message; a message of an older generation is then let go, so two chains never run.
    */
   chain: z.int(),
+  /**
+   * The poll message (its SQS MessageId) that runs the task's poll steps: it polls without claiming
+   * each step (`lib/poll/pollTask.ts`), and any other copy of the message holds back while
+   * `next_poll_at` is ahead. Set by a claim made with a receive count; a claim without one clears it.
+   */
+  poll_owner: z.string().optional(),
+  /** The owner message's receive count when the task was last written: receives since are polls since. */
+  owner_receives: z.int().optional(),
   /** Present only while PENDING: the partition of the sparse index the sweeper queries. */
   pending_shard: z.string().optional(),
   created_at: z.string(),
   updated_at: z.string(),
-  /** Epoch ms: the earliest time the next poll may run (also the lease of a running poll). */
+  /**
+   * Epoch ms: the earliest time the next poll may run (also the lease of a running poll). With a
+   * `poll_owner`, a horizon instead: the owner polls before it, any other copy waits for it, and the
+   * sweeper resumes the task only once it is long past.
+   */
   next_poll_at: z.number(),
   /** Epoch ms: after this the task ends as TIMED_OUT. */
   deadline_at: z.number(),

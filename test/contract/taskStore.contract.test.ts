@@ -130,6 +130,46 @@ for (const { kind, make } of adapters) {
       });
     });
 
+    it('an owner message: its claim records it, its writes need it and carry its attempts; a claim without one clears it', async () => {
+      await store.create(task('own'));
+      const ownerA = { messageId: 'msg-a', receives: 1 };
+      const claimed = await store.claimPoll('own', 0, T0 + 2000, T0 + 662_000, ownerA);
+      expect(claimed.claimed).toBe(true);
+      expect(await store.get('own')).toMatchObject({
+        attempts: 1,
+        poll_owner: 'msg-a',
+        owner_receives: 1,
+        next_poll_at: T0 + 662_000,
+      });
+      // Another copy cannot claim while the horizon is ahead.
+      expect(
+        (await store.claimPoll('own', 0, T0 + 3000, T0 + 663_000, { messageId: 'msg-b', receives: 1 })).claimed,
+      ).toBe(false);
+      // The owner's fifth receive, four polls on: its write carries attempts 5 and receive count 5.
+      const fifth = { attempt: 5, now: T0 + 30_000, owner: { messageId: 'msg-a', receives: 5 } };
+      const step = { ...fifth, nextPollAt: T0 + 700_000, lastErrcode: 710642, transientStreak: 0 };
+      expect(await store.reschedule('own', step)).toBe(true);
+      expect(await store.get('own')).toMatchObject({ attempts: 5, owner_receives: 5, next_poll_at: T0 + 700_000 });
+      // Not the owner: refused, whatever its attempt says.
+      const stranger = { ...step, owner: { messageId: 'msg-b', receives: 9 } };
+      expect(await store.reschedule('own', stranger)).toBe(false);
+      expect(await store.finish('own', stranger, SUCCEEDED)).toBe(false);
+      // A budget wait at the sixth receive gives its attempt back: attempts 5, receive count 6.
+      const sixth = { attempt: 6, now: T0 + 40_000, owner: { messageId: 'msg-a', receives: 6 } };
+      expect(await store.releaseClaim('own', sixth, T0 + 800_000)).toBe(true);
+      expect(await store.get('own')).toMatchObject({ attempts: 5, owner_receives: 6, next_poll_at: T0 + 800_000 });
+      const seventh = { attempt: 6, now: T0 + 50_000, owner: { messageId: 'msg-a', receives: 7 } };
+      expect(await store.finish('own', seventh, SUCCEEDED)).toBe(true);
+      expect(await store.finish('own', seventh, SUCCEEDED)).toBe(false);
+      expect(await store.get('own')).toMatchObject({ status: 'SUCCEEDED', attempts: 6, owner_receives: 7 });
+      // A claim without an owner (an event source without receive counts) clears it.
+      await store.create(task('plain', { poll_owner: 'msg-z', owner_receives: 3 }));
+      expect((await store.claimPoll('plain', 0, T0 + 2000, T0 + 62_000)).claimed).toBe(true);
+      const plain = await store.get('plain');
+      expect(plain?.poll_owner).toBeUndefined();
+      expect(plain?.owner_receives).toBeUndefined();
+    });
+
     it('finds overdue PENDING tasks oldest first, resumes each once, and drops finished ones from the index', async () => {
       const ids = ['s1', 's2', 's3', 's4', 's5', 's6'];
       const base = T0 + 10_000_000;

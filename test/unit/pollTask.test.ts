@@ -2,7 +2,7 @@ import type { SQSRecord } from 'aws-lambda';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { DEFAULT_CLASSIFIER } from '../../lib/poll/classify.js';
 import { pollBatch } from '../../lib/poll/pollBatch.js';
-import { type PollDependencies, pollTaskRecord } from '../../lib/poll/pollTask.js';
+import { OWNER_HORIZON_SECONDS, type PollDependencies, pollTaskRecord } from '../../lib/poll/pollTask.js';
 import { DEFAULT_POLL_SCHEDULE } from '../../lib/poll/schedule.js';
 import { sweepOverdue } from '../../lib/poll/sweep.js';
 import { ERRCODE, SDK_CODE } from '../../lib/protocol/errcodes.js';
@@ -32,12 +32,16 @@ let answers: (GetProgramTaskResultResponse | Error)[];
 let zone: ZoneClient & { getProgramTaskResult: ReturnType<typeof vi.fn> };
 let deps: PollDependencies;
 
-/** Send the task's poll message and receive it now, as the event source mapping would. */
+/**
+ * Send the task's poll message and receive it now, as the event source mapping would, without its
+ * receive count: these cases exercise the claimed step. The owner message's claim-free steps (a
+ * receive count present) have their own cases, `the owner message`.
+ */
 async function delivered(jobid = 'job1'): Promise<SQSRecord> {
   await queue.sendPoll({ jobid }, 0);
   const [record] = await queue.receive(1, 0);
   if (!record) throw new Error('no message');
-  return record;
+  return { ...record, attributes: { ...record.attributes, ApproximateReceiveCount: '' } };
 }
 
 beforeEach(async () => {
@@ -354,11 +358,12 @@ describe('SQS visibility: every hold is cut to what is left of 12 h since the re
     await store.create(task({ jobid: 'old', next_poll_at: T0, deadline_at: T0 + 7 * 86_400_000 }));
   });
 
+  /** Without its receive count, as `delivered()`: the record's next_poll_at is then the next poll itself. */
   async function receiveOld(): Promise<SQSRecord> {
     await sqs.sendPoll({ jobid: 'old' }, 0);
     const [record] = await sqs.receive(1, 0);
     if (!record) throw new Error('no message');
-    return record;
+    return { ...record, attributes: { ...record.attributes, ApproximateReceiveCount: '' } };
   }
 
   it('a pending answer 1.5 s after the receipt: held for less than 12 h, and the message comes back', async () => {
@@ -397,5 +402,103 @@ describe('SQS visibility: every hold is cut to what is left of 12 h since the re
       /Total VisibilityTimeout for the message is beyond the limit/,
     );
     await expect(sqs.deferPoll(record.receiptHandle, 43_198)).resolves.toBeUndefined();
+  });
+});
+
+describe('the owner message: a poll that changes nothing writes nothing', () => {
+  /** The queue on the test's clock, so the same message comes back with its receive count. */
+  let clockQueue: LocalQueue;
+  let writes: string[];
+
+  beforeEach(() => {
+    clockQueue = new LocalQueue({ now: () => now });
+    deps.queue = clockQueue;
+    writes = [];
+    for (const method of ['claimPoll', 'releaseClaim', 'reschedule', 'finish'] as const) {
+      const original = store[method].bind(store) as (...args: unknown[]) => Promise<never>;
+      // Record each write, then let the store do it.
+      const recorded = async (...args: unknown[]) => {
+        writes.push(method);
+        return original(...args);
+      };
+      vi.spyOn(store, method).mockImplementation(recorded);
+    }
+  });
+
+  /** The next delivery: wait until the message is visible again, then receive it. */
+  async function next(): Promise<SQSRecord> {
+    for (let i = 0; i < 100_000; i++) {
+      const [record] = await clockQueue.receive(10, 0);
+      if (record) return record;
+      now += 1000;
+    }
+    throw new Error('the message never came back');
+  }
+
+  it('claims once, polls on its receive count without writing, and writes the exact attempts at the end', async () => {
+    await clockQueue.sendPoll({ jobid: 'job1' }, 0);
+    answers = [PENDING, PENDING, PENDING, PENDING, PENDING, DONE];
+    for (let i = 1; i <= 5; i++) {
+      const record = await next();
+      expect(record.attributes.ApproximateReceiveCount).toBe(String(i));
+      expect(await pollTaskRecord(record, deps)).toBe('waiting');
+    }
+    // One claim for five polls; the record still says the first attempt, with a horizon ahead.
+    expect(writes).toEqual(['claimPoll']);
+    const held = await store.get('job1');
+    expect(held).toMatchObject({ attempts: 1, owner_receives: 1, status: 'PENDING' });
+    expect(held?.next_poll_at).toBeGreaterThan(now + OWNER_HORIZON_SECONDS * 1000 - 60_000);
+    expect(await pollTaskRecord(await next(), deps)).toBe('done');
+    expect(writes).toEqual(['claimPoll', 'finish']);
+    expect(await store.get('job1')).toMatchObject({ status: 'SUCCEEDED', attempts: 6, owner_receives: 6 });
+    expect(zone.getProgramTaskResult).toHaveBeenCalledTimes(6);
+  });
+
+  it('another copy of the message holds back while the owner lives, and takes over once the horizon has passed', async () => {
+    await clockQueue.sendPoll({ jobid: 'job1' }, 0);
+    await clockQueue.sendPoll({ jobid: 'job1' }, 0);
+    const [first, copy] = await clockQueue.receive(10, 0);
+    if (!first || !copy) throw new Error('two copies expected');
+    expect(await pollTaskRecord(first, deps)).toBe('waiting');
+    expect(await pollTaskRecord(copy, deps)).toBe('waiting');
+    expect(zone.getProgramTaskResult).toHaveBeenCalledTimes(1);
+    expect((await store.get('job1'))?.poll_owner).toBe(first.messageId);
+    // The owner's message is lost (never received again); the copy comes back at the horizon and takes over.
+    const horizon = (await store.get('job1'))?.next_poll_at ?? 0;
+    now = horizon;
+    const [back] = (await clockQueue.receive(10, 0)).filter((record) => record.messageId === copy.messageId);
+    if (!back) throw new Error('the copy is held until the horizon');
+    answers = [DONE];
+    expect(await pollTaskRecord(back, deps)).toBe('done');
+    expect(await store.get('job1')).toMatchObject({ status: 'SUCCEEDED', poll_owner: copy.messageId, attempts: 2 });
+    expect(zone.getProgramTaskResult).toHaveBeenCalledTimes(2);
+  });
+
+  it('writes when something changes: a transient streak starts and ends, the horizon nears, a budget wait', async () => {
+    const busy = { errcode: ERRCODE.frequencyLimit, errmsg: 'limit', fail_list: [] };
+    await clockQueue.sendPoll({ jobid: 'job1' }, 0);
+    answers = [PENDING, busy, PENDING, PENDING];
+    for (let i = 0; i < 4; i++) await pollTaskRecord(await next(), deps);
+    // The claim, the busy answer (backoff), the pending one after it (the streak ends); the fourth changes nothing.
+    expect(writes).toEqual(['claimPoll', 'reschedule', 'reschedule']);
+    expect(await store.get('job1')).toMatchObject({ attempts: 3, owner_receives: 3, transient_streak: 0 });
+    // Nearing the horizon: the poll that would come too close to it moves it on.
+    now = ((await store.get('job1'))?.next_poll_at ?? 0) - 61_000;
+    const near = await next();
+    await pollTaskRecord(near, deps);
+    expect(writes.at(-1)).toBe('reschedule');
+    expect((await store.get('job1'))?.next_poll_at).toBeGreaterThan(now + OWNER_HORIZON_SECONDS * 1000);
+    // A budget wait is a receive without a poll: it writes, so the next attempt is counted right.
+    const refusing = {
+      tryAcquire: vi.fn(async () => ({ granted: false as const, retryAt: now + 60_000, reason: 'budget' as const })),
+      exhaust: vi.fn(async () => undefined),
+    };
+    expect(await pollTaskRecord(await next(), { ...deps, budget: refusing })).toBe('waiting');
+    expect(writes.at(-1)).toBe('releaseClaim');
+    expect(await store.get('job1')).toMatchObject({ attempts: 5, owner_receives: 6 });
+    answers = [DONE];
+    expect(await pollTaskRecord(await next(), deps)).toBe('done');
+    expect(await store.get('job1')).toMatchObject({ status: 'SUCCEEDED', attempts: 6 });
+    expect(zone.getProgramTaskResult).toHaveBeenCalledTimes(6);
   });
 });
