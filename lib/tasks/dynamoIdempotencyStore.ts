@@ -4,12 +4,7 @@
  */
 import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import {
-  type IdempotencyClaim,
-  type IdempotencyStore,
-  type SettledFailure,
-  SettledFailureSchema,
-} from './idempotency.js';
+import { type IdempotencyClaim, type IdempotencyStore, type SettledFailure, SettledFailureSchema } from './port.js';
 import type { SubmittedTask } from './submitTask.js';
 
 interface IdempotencyItem {

@@ -3,7 +3,7 @@
  */
 import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { type ClaimResult, type PollStep, type RescheduleStep, TaskExistsError, type TaskStore } from './store.js';
+import { type ClaimResult, type PollStep, type RescheduleStep, TaskExistsError, type TaskStore } from './port.js';
 import { type NotificationFields, PENDING_SHARDS, type TaskOutcome, type TaskRecord } from './task.js';
 
 /** The sparse index of PENDING tasks by next poll time (serverless.yml declares it). */

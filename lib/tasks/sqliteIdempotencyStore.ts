@@ -3,13 +3,8 @@
  * local SQLite database, claimed with one conditional upsert, the DynamoDB adapter's condition.
  */
 import type { LocalDatabase } from '../local/database.js';
-import {
-  type IdempotencyClaim,
-  type IdempotencyStore,
-  type SettledFailure,
-  SettledFailureSchema,
-} from './idempotency.js';
 import { checkItemSize } from './itemSize.js';
+import { type IdempotencyClaim, type IdempotencyStore, type SettledFailure, SettledFailureSchema } from './port.js';
 import type { SubmittedTask } from './submitTask.js';
 
 interface IdempotencyRow {

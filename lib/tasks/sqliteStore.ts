@@ -6,7 +6,7 @@
  */
 import type { LocalDatabase } from '../local/database.js';
 import { checkItemSize } from './itemSize.js';
-import { type ClaimResult, type PollStep, type RescheduleStep, TaskExistsError, type TaskStore } from './store.js';
+import { type ClaimResult, type PollStep, type RescheduleStep, TaskExistsError, type TaskStore } from './port.js';
 import type { NotificationFields, TaskOutcome, TaskRecord } from './task.js';
 
 interface TaskRow {

@@ -14,10 +14,9 @@ import type { CreateProgramTaskRequest, CreateProgramTaskResponse } from '../pro
 import type { PollQueue } from '../queue/port.js';
 import type { ZoneClient } from '../zone/client.js';
 import { type ZoneCallReach, ZoneConfigurationError, ZoneTransportError } from '../zone/port.js';
-import type { SettledFailure } from './idempotency.js';
 import { jobidProblem } from './jobid.js';
+import { type SettledFailure, TaskExistsError, type TaskStore } from './port.js';
 import { checkRecordFits, storedFailList } from './recordSize.js';
-import { TaskExistsError, type TaskStore } from './store.js';
 import { type FailedMessage, pendingShard, type TaskRecord } from './task.js';
 
 export interface SubmitDependencies {
