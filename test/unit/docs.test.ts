@@ -3,12 +3,14 @@
  * relative link in README.md, docs/ and relay/README.md resolves inside the repository (the file
  * exists; an `#anchor` is a heading of that file as GitHub slugs it, with `github-slugger`, the
  * slugger GitHub's own renderer mirrors), and every repository path the docs name in a code span
- * (`lib/…`, `test/…`, `config/…`) exists, so a moved file cannot leave a stale map behind.
+ * (`lib/…`, `test/…`, `config/…`) exists, so a moved file cannot leave a stale map behind. Code,
+ * configuration and tests point readers at a section as `docs/<file>.md "<Heading>"` (an alarm's
+ * description, an error message, a comment): each such file and heading exists too.
  */
 import { existsSync, globSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import GithubSlugger from 'github-slugger';
+import GithubSlugger, { slug } from 'github-slugger';
 import { describe, expect, it } from 'vitest';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -76,7 +78,12 @@ function brokenLinks(
       problems.push(`${file}: ${target}: an absolute path, not a link inside the repository`);
       continue;
     }
-    const resolved = path === '' ? file : relative(ROOT, resolve(ROOT, dirname(file), path)).split(sep).join('/');
+    const resolved =
+      path === ''
+        ? file
+        : relative(ROOT, resolve(ROOT, dirname(file), path))
+            .split(sep)
+            .join('/');
     if (resolved === '..' || resolved.startsWith('../') || resolve(ROOT, resolved) === resolve(ROOT, '..')) {
       problems.push(`${file}: ${target}: points outside the repository`);
       continue;
@@ -116,6 +123,48 @@ function missingPaths(markdown: string, exists: (path: string) => boolean): stri
   return [...missing];
 }
 
+/** The folders and files whose text may point at the docs: everything but the docs and dependencies. */
+const SOURCE_ROOTS = ['lib', 'functions', 'config', 'bench', 'test', 'scripts', 'examples', 'relay', '.ci'];
+const SOURCE_FILES = ['serverless.yml', 'package.json', 'biome.json', 'openapi.json'];
+const SOURCE_TEXT = /(?:\.(?:ts|mts|cts|js|mjs|cjs|py|ya?ml|json|sh)|\/(?:run|Dockerfile|[a-z-]+))$/;
+
+function sourceFiles(): string[] {
+  const found = SOURCE_FILES.filter((file) => existsSync(join(ROOT, file)));
+  for (const folder of SOURCE_ROOTS) {
+    if (!existsSync(join(ROOT, folder))) continue;
+    for (const name of readdirSync(join(ROOT, folder), { recursive: true, encoding: 'utf8' })) {
+      const file = join(folder, name).split(sep).join('/');
+      if (/(^|\/)(node_modules|__pycache__|\.node22)(\/|$)/.test(file)) continue;
+      if (!SOURCE_TEXT.test(file) || !statSync(join(ROOT, file)).isFile()) continue;
+      // This file's own fixtures name missing files and headings on purpose.
+      if (file === 'test/unit/docs.test.ts') continue;
+      found.push(file);
+    }
+  }
+  return found.sort();
+}
+
+/**
+ * References to the docs in `text` that do not resolve: a `docs/<file>.md` (or `README.md`) that does
+ * not exist, or a `"<Heading>"` right after it that is not a heading of that file.
+ */
+function brokenSectionReferences(text: string, read: (path: string) => string | undefined): string[] {
+  const problems: string[] = [];
+  const reference = /(?<![\w/.-])((?:docs\/[\w-]+|relay\/README|README)\.md|README)(?:[ ,:]+"([^"\n]{2,80})")?/g;
+  for (const [, named = '', heading] of text.matchAll(reference)) {
+    const file = named === 'README' ? 'README.md' : named;
+    if (named === 'README' && heading === undefined) continue; // "the README" in prose names no section
+    const markdown = read(file);
+    if (markdown === undefined) {
+      problems.push(`${named}: does not exist`);
+      continue;
+    }
+    if (heading !== undefined && !anchors(markdown).has(slug(heading)))
+      problems.push(`${named} "${heading}": ${file} has no such heading`);
+  }
+  return problems;
+}
+
 const readRepo = (path: string) => {
   const full = join(ROOT, path);
   return existsSync(full) && statSync(full).isFile() ? readFileSync(full, 'utf8') : undefined;
@@ -143,8 +192,20 @@ describe('the documentation', () => {
   it('resolves every relative link of README.md, docs/ and relay/README.md inside the repository', () => {
     const files = documentationFiles();
     expect(files).toEqual(expect.arrayContaining(['README.md', 'relay/README.md', 'docs/api.md']));
+    const problems = files.flatMap((file) => brokenLinks(file, readRepo(file) ?? '', readRepo, existsInRepo));
+    expect(problems).toEqual([]);
+  });
+
+  it('resolves every docs section that code, configuration and tests point readers at', () => {
+    const files = sourceFiles();
+    expect(files).toEqual(expect.arrayContaining(['serverless.yml', 'config/serverless-function-alarms.cjs']));
+    // The check has something to check: the alarms and the deploy settings point at sections.
+    const pointing = files.filter((file) => /docs\/[\w-]+\.md "/.test(readRepo(file) ?? ''));
+    expect(pointing).toEqual(
+      expect.arrayContaining(['serverless.yml', 'config/serverless-function-alarms.cjs', 'config/deploy-settings.cjs']),
+    );
     const problems = files.flatMap((file) =>
-      brokenLinks(file, readRepo(file) ?? '', readRepo, existsInRepo),
+      brokenSectionReferences(readRepo(file) ?? '', readRepo).map((problem) => `${file}: ${problem}`),
     );
     expect(problems).toEqual([]);
   });
@@ -160,7 +221,8 @@ describe('the documentation', () => {
 describe('the link check itself', () => {
   const files: Record<string, string> = {
     'README.md': '# Title\n\n## Quick start\n\n## Reach your corp: the relay\n\n## Reach your corp: the relay\n',
-    'docs/api.md': '# The API\n\n### Errors\n\n## The `wecom` transport (`async_program_task`)\n\n```md\n# not a heading\n```\n',
+    'docs/api.md':
+      '# The API\n\n### Errors\n\n## The `wecom` transport (`async_program_task`)\n\n```md\n# not a heading\n```\n',
   };
   const read = (path: string) => files[path];
   const exists = (path: string) => path in files || path === 'docs';
@@ -195,8 +257,23 @@ describe('the link check itself', () => {
     ]);
   });
 
+  it('checks section references by file and GitHub slug, and reports the ones that do not resolve', () => {
+    const text = [
+      'see docs/api.md "Errors" and docs/api.md "The `wecom` transport (async_program_task)";',
+      '(README "Quick start"), README.md "Reach your corp: the relay", docs/api.md, the README',
+      'docs/api.md "Alarms" and README "Deploy" and docs/gone.md and docs/gone.md "Alarms"',
+    ].join('\n');
+    expect(brokenSectionReferences(text, read)).toEqual([
+      'docs/api.md "Alarms": docs/api.md has no such heading',
+      'README "Deploy": README.md has no such heading',
+      'docs/gone.md: does not exist',
+      'docs/gone.md: does not exist',
+    ]);
+  });
+
   it('reports code-span paths that do not exist, and skips placeholders', () => {
-    const text = 'See `test/unit/docs.test.ts`, `test/unit/nowhere.ts`, `test/unit/*.test.ts`, `test/unit/*.nothing`, `relay/protocol/<ability>.json`.';
+    const text =
+      'See `test/unit/docs.test.ts`, `test/unit/nowhere.ts`, `test/unit/*.test.ts`, `test/unit/*.nothing`, `relay/protocol/<ability>.json`.';
     expect(missingPaths(text, existsInRepo)).toEqual(['test/unit/nowhere.ts', 'test/unit/*.nothing']);
   });
 });
