@@ -5,7 +5,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Expiring } from '../../lib/local/state.js';
 import { DynamoIdempotencyStore } from '../../lib/tasks/dynamoIdempotencyStore.js';
-import { type IdempotencyStore, MemoryIdempotencyStore } from '../../lib/tasks/idempotency.js';
+import { MemoryIdempotencyStore } from '../../lib/tasks/memoryIdempotencyStore.js';
+import type { IdempotencyStore } from '../../lib/tasks/port.js';
 import { SqliteIdempotencyStore } from '../../lib/tasks/sqliteIdempotencyStore.js';
 import type { SubmittedTask } from '../../lib/tasks/submitTask.js';
 import { createIdempotencyTable, dynamoClient } from '../support/moto.js';

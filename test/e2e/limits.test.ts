@@ -11,7 +11,7 @@ import { type LocalStack, startLocalStack } from '../../lib/local/stack.js';
 import { createLogger, type Log, SERVICE_NAME } from '../../lib/log.js';
 import { MemoryTaskMetrics } from '../../lib/metrics.js';
 import { ERRCODE } from '../../lib/protocol/errcodes.js';
-import { MemoryIdempotencyStore } from '../../lib/tasks/idempotency.js';
+import { MemoryIdempotencyStore } from '../../lib/tasks/memoryIdempotencyStore.js';
 import { MemoryTaskStore } from '../../lib/tasks/memoryStore.js';
 import { ZoneEmulator } from '../../lib/zone/emulator/emulator.js';
 import { SAMPLE_ARCHIVE, samplePrograms } from '../../lib/zone/emulator/sample.js';
