@@ -2,8 +2,9 @@
  * Idempotent creation: a client retry with the same `Idempotency-Key` gets the same jobid, and the
  * zone creates one task, also when the two requests race. Our own conditional write rather than
  * Powertools idempotency, because a racing duplicate should *wait* for the first request and answer
- * with its jobid; Powertools answers it at once with an "already in progress" error. (Powertools could
- * fingerprint a chosen subset of the payload, so leaving secret keys and chat text out is no reason.)
+ * with its jobid (Powertools answers it at once with `IdempotencyAlreadyInProgressError`). Powertools
+ * could hash a chosen part of the request too (`eventKeyJmesPath`, `payloadValidationJmesPath`); our
+ * fingerprint leaves out secret keys and chat text. docs/decisions.md.
  */
 import { createHash } from 'node:crypto';
 import { errorKind, type Log } from '../log.js';

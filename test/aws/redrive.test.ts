@@ -1,5 +1,5 @@
 /**
- * Each dead-letter queue's redrive recipe (README "Redrive") on moto, end to end: messages really
+ * Each dead-letter queue's redrive recipe (docs/deploy-and-operate.md "Redrive") on moto, end to end: messages really
  * dead-letter (a consumer fails until SQS's redrive policy moves them), the `redrive` command runs as
  * a user runs it (a separate CLI process with the default credential chain, against moto's SQS), and a
  * working consumer, wired as on Lambda (`lib/wiring`), takes the messages to finished tasks.
