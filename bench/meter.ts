@@ -20,7 +20,7 @@ import type { Delivery, SimulationHooks } from '../lib/budget/simulation.js';
 import type { CompletionNotifier } from '../lib/notify/notifyCompletion.js';
 import type { PollMessage, PollQueue } from '../lib/queue/port.js';
 import { itemBytes } from '../lib/tasks/itemSize.js';
-import type { ClaimResult, PollStep, RescheduleStep, TaskStore } from '../lib/tasks/store.js';
+import type { ClaimResult, PollStep, RescheduleStep, TaskStore } from '../lib/tasks/port.js';
 import type { NotificationFields, TaskOutcome, TaskRecord } from '../lib/tasks/task.js';
 import { ASSUMED_DURATION_MS } from './prices.js';
 

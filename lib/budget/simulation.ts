@@ -15,7 +15,7 @@ import type { GetProgramTaskResultResponse } from '../protocol/zone.js';
 import type { PollMessage, PollQueue } from '../queue/port.js';
 import { seededRandom } from '../random.js';
 import { MemoryTaskStore } from '../tasks/memoryStore.js';
-import type { TaskStore } from '../tasks/store.js';
+import type { TaskStore } from '../tasks/port.js';
 import { BudgetSpentError, submitTask, ZoneRateLimitedError } from '../tasks/submitTask.js';
 import type { ZoneClient } from '../zone/client.js';
 import { MemoryCallBudget } from './memoryBudget.js';

@@ -1,5 +1,5 @@
 /**
- * `npm start`: the whole flow on one machine. Variables are in the README's configuration table.
+ * `npm start`: the whole flow on one machine. Variables are in docs/configuration.md.
  *   npm start -- --archive my-archive.json --programs my-programs.json      (the embedded emulator)
  *   ZONE_TRANSPORT=relay WECOM_CORP_ID=… WECOM_CORP_SECRET_FILE=… WECOM_RELAY_PROGRAM_ID=… npm start
  * Every transport the functions have (relay, bridge, wecom) is available here with the same settings,

@@ -11,7 +11,7 @@ import {
   type RescheduleStep,
   TaskExistsError,
   type TaskStore,
-} from './store.js';
+} from './port.js';
 import type { NotificationFields, TaskOutcome, TaskRecord } from './task.js';
 
 export class MemoryTaskStore implements TaskStore {
@@ -78,17 +78,15 @@ export class MemoryTaskStore implements TaskStore {
     if (!task) return false;
     const at = new Date(step.now).toISOString();
     const finished: TaskRecord = { ...task, ...structuredClone(outcome), updated_at: at, completed_at: at };
-    delete finished.pending_shard;
     this.#advance(finished, step);
     checkItemSize(finished);
     Object.assign(task, finished);
-    delete task.pending_shard;
     return true;
   }
 
   async findOverdue(cutoff: number, limit: number): Promise<TaskRecord[]> {
     return [...this.#tasks.values()]
-      .filter((task) => task.pending_shard !== undefined && task.next_poll_at < cutoff)
+      .filter((task) => task.status === 'PENDING' && task.next_poll_at < cutoff)
       .sort((a, b) => a.next_poll_at - b.next_poll_at)
       .slice(0, limit)
       .map((task) => structuredClone(task));
