@@ -20,7 +20,7 @@ import type { Delivery, SimulationHooks } from '../lib/budget/simulation.js';
 import type { CompletionNotifier } from '../lib/notify/notifyCompletion.js';
 import type { PollMessage, PollQueue } from '../lib/queue/port.js';
 import { itemBytes } from '../lib/tasks/itemSize.js';
-import type { ClaimResult, PollStep, RescheduleStep, TaskStore } from '../lib/tasks/port.js';
+import type { ClaimResult, PollOwner, PollStep, RescheduleStep, TaskStore } from '../lib/tasks/port.js';
 import type { NotificationFields, TaskOutcome, TaskRecord } from '../lib/tasks/task.js';
 import { ASSUMED_DURATION_MS } from './prices.js';
 
@@ -171,7 +171,10 @@ function countRead(usage: AwsUsage, units: number): void {
   usage.dynamoReadUnits += units;
 }
 
-const sizeOf = (task: TaskRecord | undefined) => (task ? itemBytes(task) : 0);
+/** The sweeper's index attribute the DynamoDB adapter adds to a PENDING task's item (`dynamoStore.ts`). */
+const SHARD_BYTES = itemBytes({ pending_shard: 'P0' });
+const sizeOf = (task: TaskRecord | undefined) =>
+  task ? itemBytes(task) + (task.status === 'PENDING' ? SHARD_BYTES : 0) : 0;
 
 /** The task store, counted as `DynamoTaskStore` sends it: one UpdateItem per step, a GetItem per read. */
 export class MeteredTaskStore implements TaskStore {
@@ -181,7 +184,7 @@ export class MeteredTaskStore implements TaskStore {
   ) {}
 
   async create(task: TaskRecord): Promise<void> {
-    countWrite(this.usage, 'task', writeUnits(itemBytes(task)));
+    countWrite(this.usage, 'task', writeUnits(sizeOf(task)));
     await this.inner.create(task);
   }
 
@@ -191,12 +194,17 @@ export class MeteredTaskStore implements TaskStore {
     return task;
   }
 
-  async claimPoll(jobid: string, chain: number, now: number, leaseUntil: number): Promise<ClaimResult> {
+  async claimPoll(
+    jobid: string,
+    chain: number,
+    now: number,
+    leaseUntil: number,
+    owner?: PollOwner,
+  ): Promise<ClaimResult> {
     const before = await this.inner.get(jobid);
-    const result = await this.inner.claimPoll(jobid, chain, now, leaseUntil);
+    const result = await this.inner.claimPoll(jobid, chain, now, leaseUntil, owner);
+    // A refused claim learns why from the same request (ReturnValuesOnConditionCheckFailure: ALL_OLD).
     countWrite(this.usage, 'task', writeUnits(sizeOf(before), sizeOf(result.task)));
-    // A refused claim reads the task to see why (`DynamoTaskStore.claimPoll`).
-    if (!result.claimed) countRead(this.usage, readUnits(sizeOf(result.task)));
     return result;
   }
 

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { onStopSignal } from '../lib/local/signals.js';
 import { BENCH_DIR, measureBundles, stopChildren } from './bundles.js';
 import { measureCapacity } from './capacity.js';
+import { measureCost } from './cost.js';
 import { measureCreateHandler } from './createHandler.js';
 import { measureLocalThroughput } from './localThroughput.js';
 import { perDurationMarkdown, runPollingSimulation } from './polling.js';
@@ -57,6 +58,11 @@ async function main(): Promise<void> {
   rows.push(await measureLocalThroughput());
   progress('row 7: 11 000 tasks of two corps inside WeCom rate limits (virtual clock)');
   rows.push(...(await measureCapacity()));
+  progress(
+    'row 8: AWS requests and cost per task beside Step Functions and durable functions (virtual clock, about 1 min)',
+  );
+  const cost = await measureCost();
+  rows.push(...cost.rows);
 
   const runSeconds = elapsedMs(started) / 1000;
   const machineInfo = machineDescription();

@@ -144,7 +144,8 @@ export async function pollTaskRecord(record: PollRecord, deps: PollDependencies)
   if (mustWrite) {
     const rescheduled = await deps.store.reschedule(jobid, {
       ...step,
-      nextPollAt: owner ? nextPollAt + leaseMs + OWNER_HORIZON_SECONDS * 1000 : nextPollAt,
+      // At least two waits ahead: late in a long job, when each wait is long, one write covers two polls.
+      nextPollAt: owner ? nextPollAt + leaseMs + Math.max(OWNER_HORIZON_SECONDS, 2 * waitSeconds) * 1000 : nextPollAt,
       lastErrcode: answer.errcode,
       transientStreak,
     });
@@ -162,8 +163,8 @@ export async function pollTaskRecord(record: PollRecord, deps: PollDependencies)
 }
 
 /**
- * How far ahead of an owner's next poll its task's `next_poll_at` (the horizon) is set: the owner
- * writes once per horizon instead of once per poll. Another copy of the message waits that long
+ * How far ahead of an owner's next poll its task's `next_poll_at` (the horizon) is set, at least
+ * (and at least two of its waits): the owner writes once per horizon instead of once per poll. Another copy of the message waits that long
  * before it may take over, and the sweeper resumes a task whose owner message was lost that much
  * later (seconds; a lost message is rare: a failed first send or a dead-lettered message).
  */
