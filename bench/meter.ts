@@ -178,10 +178,16 @@ const sizeOf = (task: TaskRecord | undefined) =>
 
 /** The task store, counted as `DynamoTaskStore` sends it: one UpdateItem per step, a GetItem per read. */
 export class MeteredTaskStore implements TaskStore {
+  readonly #sizer: (jobid: string) => Promise<TaskRecord | undefined>;
+
   constructor(
     readonly inner: TaskStore,
     readonly usage: AwsUsage,
-  ) {}
+    /** How the meter reads an item to size a write (default: the inner store; a test passes its own, so the meter's reads are not counted as the code's). */
+    sizer?: (jobid: string) => Promise<TaskRecord | undefined>,
+  ) {
+    this.#sizer = sizer ?? ((jobid) => inner.get(jobid));
+  }
 
   async create(task: TaskRecord): Promise<void> {
     countWrite(this.usage, 'task', writeUnits(sizeOf(task)));
@@ -201,7 +207,7 @@ export class MeteredTaskStore implements TaskStore {
     leaseUntil: number,
     owner?: PollOwner,
   ): Promise<ClaimResult> {
-    const before = await this.inner.get(jobid);
+    const before = await this.#sizer(jobid);
     const result = await this.inner.claimPoll(jobid, chain, now, leaseUntil, owner);
     // A refused claim learns why from the same request (ReturnValuesOnConditionCheckFailure: ALL_OLD).
     countWrite(this.usage, 'task', writeUnits(sizeOf(before), sizeOf(result.task)));
@@ -236,9 +242,9 @@ export class MeteredTaskStore implements TaskStore {
   }
 
   async #update<T>(jobid: string, write: () => Promise<T>): Promise<T> {
-    const before = await this.inner.get(jobid);
+    const before = await this.#sizer(jobid);
     const result = await write();
-    countWrite(this.usage, 'task', writeUnits(sizeOf(before), sizeOf(await this.inner.get(jobid))));
+    countWrite(this.usage, 'task', writeUnits(sizeOf(before), sizeOf(await this.#sizer(jobid))));
     return result;
   }
 }
