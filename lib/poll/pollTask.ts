@@ -140,7 +140,11 @@ export async function pollTaskRecord(record: PollRecord, deps: PollDependencies)
   // poll would come too close to the horizon other copies and the sweeper wait for. A pending answer
   // like the last one changes nothing (its attempts and last answer are written with the next write).
   const mustWrite =
-    !owner || transientStreak > 0 || (task.transient_streak ?? 0) > 0 || nextPollAt + leaseMs > task.next_poll_at;
+    !owner ||
+    transientStreak > 0 ||
+    (task.transient_streak ?? 0) > 0 ||
+    nextPollAt + leaseMs > task.next_poll_at ||
+    attempt - task.attempts >= OWNER_UNWRITTEN_POLLS;
   if (mustWrite) {
     const rescheduled = await deps.store.reschedule(jobid, {
       ...step,
@@ -169,6 +173,12 @@ export async function pollTaskRecord(record: PollRecord, deps: PollDependencies)
  * later (seconds; a lost message is rare: a failed first send or a dead-lettered message).
  */
 export const OWNER_HORIZON_SECONDS = 600;
+
+/**
+ * An owner writes at least every this many polls, so the `attempts` a reader sees (GET /tasks) is
+ * never more than this many polls behind.
+ */
+export const OWNER_UNWRITTEN_POLLS = 10;
 
 /** SQS MessageIds are UUIDs; anything much longer is not kept in the record. */
 const MAX_OWNER_ID_LENGTH = 128;
