@@ -5,30 +5,21 @@
  * never creates a second zone task). Input that can never succeed is logged by field and dropped;
  * a busy or unreachable zone is retried by the event source.
  */
+
 import middy from '@middy/core';
 import type { Context, EventBridgeEvent, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import type * as z from 'zod';
 import { HttpError } from '../http/errors.js';
 import { validate } from '../http/request.js';
 import type { Log } from '../log.js';
 import { errorKind, logLambdaContext } from '../log.js';
 import { publishMetrics } from '../metrics.js';
+import { type CallbackPolicy, callbackUrlProblem } from '../notify/callback.js';
 import { sqsBatchHandler } from '../queue/batchItemFailures.js';
-import {
-  createOnce,
-  IDEMPOTENCY_KEY_PATTERN,
-  type IdempotencyDependencies,
-  SettledFailureError,
-} from '../tasks/idempotency.js';
-import { TaskTooLargeError } from '../tasks/recordSize.js';
-import {
-  type SubmitDependencies,
-  type SubmittedTask,
-  settledFailureOf,
-  submitTask,
-  ZoneRejectedError,
-} from '../tasks/submitTask.js';
-import { type CallbackPolicy, CreateTaskBodySchema } from './http.js';
+import { SettledFailureError } from '../tasks/errors.js';
+import { createOnce, type IdempotencyDependencies } from '../tasks/idempotency.js';
+import { type SubmitDependencies, type SubmittedTask, settledFailureOf, submitTask } from '../tasks/submitTask.js';
+import { errorAnswer, eventDisposition } from './errors.js';
+import { CreateTaskBodySchema, IDEMPOTENCY_KEY_PATTERN } from './schemas.js';
 
 export const CREATE_DETAIL_TYPE = 'CreateProgramTask';
 
@@ -63,26 +54,11 @@ export async function createFromPayload(
   idempotencyKey: string,
   deps: CreateFromEventDependencies,
 ): Promise<CreateOutcome> {
-  let body: z.infer<typeof CreateTaskBodySchema>;
   try {
-    body = validate(CreateTaskBodySchema, payload);
-  } catch (error) {
-    if (error instanceof HttpError) return { status: 'rejected', error: error.code, message: error.message };
-    throw error;
-  }
-  const { callback_url: callbackUrl, corp_id: corpId, ...request } = body;
-  if (callbackUrl !== undefined && !deps.callbackPolicy?.enabled) {
-    const setting = deps.callbackPolicy?.setting ?? 'CALLBACK_SECRET_PARAM';
-    return {
-      status: 'rejected',
-      error: 'invalid_request',
-      message: `callback_url: callbacks are not configured here (set ${setting})`,
-    };
-  }
-  if (callbackUrl !== undefined && !deps.callbackPolicy?.allowHttp && !callbackUrl.startsWith('https:')) {
-    return { status: 'rejected', error: 'invalid_request', message: 'callback_url: must be an https URL' };
-  }
-  try {
+    const body = validate(CreateTaskBodySchema, payload);
+    const { callback_url: callbackUrl, corp_id: corpId, ...request } = body;
+    const problem = callbackUrl === undefined ? undefined : callbackUrlProblem(callbackUrl, deps.callbackPolicy);
+    if (problem !== undefined) throw new HttpError(400, 'invalid_request', problem);
     const { task, replayed } = await createOnce(
       idempotencyKey,
       request,
@@ -91,16 +67,31 @@ export async function createFromPayload(
     );
     return { status: 'created', task, replayed };
   } catch (error) {
-    if (error instanceof ZoneRejectedError) {
-      return { status: 'rejected', error: 'zone_rejected', message: error.errmsg, errcode: error.errcode };
-    }
-    if (error instanceof TaskTooLargeError)
-      return { status: 'rejected', error: 'task_too_large', message: error.message };
+    return failedOutcome(error);
+  }
+}
+
+/**
+ * What a failed create request comes to, by the one table (`errors.ts`): rejected or untracked (both
+ * answered, never retried), or thrown: busy, rate-limited, budget spent, unreachable, nothing was
+ * created, and the event source retries.
+ */
+function failedOutcome(error: unknown): CreateOutcome {
+  const disposition = eventDisposition(error);
+  if (disposition === 'untracked') {
     const failure = error instanceof SettledFailureError ? error.failure : settledFailureOf(error);
     if (failure) return { status: 'untracked', error: failure.error, jobid: failure.jobid, errcode: failure.errcode };
-    // Busy, rate-limited, budget spent, unreachable: nothing was created; the event source retries.
-    throw error;
   }
+  const answer = disposition === 'rejected' ? errorAnswer(error) : undefined;
+  if (!answer) throw error;
+  // A zone rejection carries the zone's own words and code; any other rejection names the problem.
+  const { errmsg, errcode } = answer.details;
+  return {
+    status: 'rejected',
+    error: answer.code,
+    message: typeof errmsg === 'string' ? errmsg : answer.message,
+    ...(typeof errcode === 'number' ? { errcode } : {}),
+  };
 }
 
 function logOutcome(logger: Log, source: Record<string, string>, outcome: CreateOutcome): void {

@@ -5,6 +5,7 @@
  * every call per corp and window, answering 45009 past WeCom's limits as WeCom would. No sleeping:
  * hours of traffic run in seconds. Used by `npm run bench` and by the budget test.
  */
+
 import { commonConfig } from '../config.js';
 import type { Log } from '../log.js';
 import { pollTaskRecord } from '../poll/pollTask.js';
@@ -13,8 +14,9 @@ import { ERRCODE } from '../protocol/errcodes.js';
 import type { GetProgramTaskResultResponse } from '../protocol/zone.js';
 import type { PollMessage, PollQueue } from '../queue/port.js';
 import { seededRandom } from '../random.js';
+import { BudgetSpentError, ZoneRateLimitedError } from '../tasks/errors.js';
 import { MemoryTaskStore } from '../tasks/memoryStore.js';
-import { BudgetSpentError, submitTask, ZoneRateLimitedError } from '../tasks/submitTask.js';
+import { submitTask } from '../tasks/submitTask.js';
 import type { ZoneClient } from '../zone/client.js';
 import { MemoryCallBudget } from './memoryBudget.js';
 import { type BudgetWindow, DEFAULT_BUDGET_WINDOWS } from './port.js';

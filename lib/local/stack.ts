@@ -8,13 +8,13 @@
 import type { Server } from 'node:http';
 import { makeCreateTaskHandler } from '../api/createTaskRoute.js';
 import { makeGetTaskHandler } from '../api/getTaskRoute.js';
-import type { CallbackPolicy } from '../api/http.js';
 import { makeOpenApiHandler } from '../api/openapi.js';
 import { makePollResultHandler } from '../api/pollRoutes.js';
 import type { CallBudget } from '../budget/port.js';
 import { commonConfig, NotifyEnvSchema, parseEnv } from '../config.js';
 import { createLogger, errorKind, type Log } from '../log.js';
 import { MemoryTaskMetrics } from '../metrics.js';
+import type { CallbackPolicy } from '../notify/callback.js';
 import { HttpCallbackSender } from '../notify/callback.js';
 import { MemoryCompletionPublisher } from '../notify/completion.js';
 import type { CompletionNotifier } from '../notify/notifyCompletion.js';

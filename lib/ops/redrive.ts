@@ -25,9 +25,8 @@ import {
 } from '@aws-sdk/client-sqs';
 import * as z from 'zod';
 import { CREATE_DETAIL_TYPE } from '../api/eventSources.js';
-import { CreateTaskBodySchema } from '../api/http.js';
+import { CreateTaskBodySchema, IDEMPOTENCY_KEY_PATTERN } from '../api/schemas.js';
 import { PollMessageSchema } from '../queue/port.js';
-import { IDEMPOTENCY_KEY_PATTERN } from '../tasks/idempotency.js';
 import type { RedriveKind } from './redriveKinds.js';
 
 export { REDRIVE_KINDS, type RedriveKind } from './redriveKinds.js';

@@ -7,10 +7,10 @@
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import type { CallbackPolicy } from '../api/http.js';
 import { CreateEventSourcesEnvSchema, commonConfig, parseEnv } from '../config.js';
 import { createLogger } from '../log.js';
 import { PowertoolsTaskMetrics } from '../metrics.js';
+import type { CallbackPolicy } from '../notify/callback.js';
 import type { IdempotencyDependencies } from '../tasks/idempotency.js';
 import type { SubmitDependencies } from '../tasks/submitTask.js';
 import { zoneClient } from '../zone/client.js';
