@@ -6,6 +6,7 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { CompletionEvent } from './completion.js';
+import { CallbackDeliveryError } from './errors.js';
 
 /** Whether `callback_url` is accepted, and over plain HTTP (local development only). */
 export interface CallbackPolicy {
@@ -58,10 +59,6 @@ export function verifyCallback(
   const expected = Buffer.from(signCallback(secret, Number(timestamp), body));
   const given = Buffer.from(signature);
   return expected.length === given.length && timingSafeEqual(expected, given);
-}
-
-export class CallbackDeliveryError extends Error {
-  override readonly name = 'CallbackDeliveryError';
 }
 
 export interface CallbackSender {

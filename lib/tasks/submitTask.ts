@@ -13,7 +13,7 @@ import { SDK_CODE } from '../protocol/errcodes.js';
 import type { CreateProgramTaskRequest, CreateProgramTaskResponse } from '../protocol/zone.js';
 import type { PollQueue } from '../queue/port.js';
 import type { ZoneClient } from '../zone/client.js';
-import { ZoneConfigurationError, ZoneTransportError } from '../zone/port.js';
+import { ZoneConfigurationError, ZoneTransportError } from '../zone/errors.js';
 import {
   BudgetSpentError,
   TaskExistsError,

@@ -13,7 +13,7 @@ import {
 } from '../../lib/tasks/errors.js';
 import { MemoryTaskStore } from '../../lib/tasks/memoryStore.js';
 import { submitTask } from '../../lib/tasks/submitTask.js';
-import { ZoneTransportError } from '../../lib/zone/port.js';
+import { ZoneTransportError } from '../../lib/zone/errors.js';
 import { DOC_EXAMPLE_REQUEST, message, recordingLogger } from '../support/fixtures.js';
 
 const request = CreateProgramTaskRequestSchema.parse(DOC_EXAMPLE_REQUEST);
