@@ -37,3 +37,6 @@ export interface CallbackPolicy {
 export const JobidSchema = JobidPathSchema;
 
 export type HttpHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyResultV2>;
+
+/** The EventBridge detail-type whose events create tasks (`functions/createFromEvent.ts`, the rule in `serverless.yml`). */
+export const CREATE_DETAIL_TYPE = 'CreateProgramTask';

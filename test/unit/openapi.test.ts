@@ -8,17 +8,12 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as z from 'zod';
 import { CreateTaskBodySchema, JobidSchema } from '../../lib/api/http.js';
-import {
-  CreatedTaskSchema,
-  ErrorBodySchema,
-  makeOpenApiHandler,
-  openApiDocument,
-  openApiJson,
-} from '../../lib/api/openapi.js';
+import { CreatedTaskSchema, ErrorBodySchema, openApiDocument, openApiJson } from '../../lib/api/openapi.js';
+import { makeOpenApiHandler } from '../../lib/handlers/openapi.js';
 import { createApiServer } from '../../lib/local/apiServer.js';
-import { close, listen } from '../../lib/local/nodeHttp.js';
 import { type LocalStack, startLocalStack } from '../../lib/local/stack.js';
 import { createLogger, SERVICE_NAME } from '../../lib/log.js';
+import { close, listen } from '../../lib/shared/nodeHttp.js';
 import { IDEMPOTENCY_KEY_PATTERN } from '../../lib/tasks/idempotency.js';
 import { TaskViewSchema } from '../../lib/tasks/task.js';
 import { DOC_EXAMPLE_REQUEST } from '../support/fixtures.js';

@@ -5,8 +5,8 @@
  * A transport-level failure answers 4xx/5xx with `{sdk_code, message}`.
  */
 import { createServer } from 'node:http';
-import { BodyTooLargeError, close, listen, readBody, sendJson } from '../../local/nodeHttp.js';
 import { SDK_CODE } from '../../protocol/errcodes.js';
+import { BodyTooLargeError, close, listen, readBody, sendJson } from '../../shared/nodeHttp.js';
 import { ZoneTransportError } from '../port.js';
 import type { ZoneEmulator } from './emulator.js';
 

@@ -6,8 +6,9 @@
  * a busy or unreachable zone is retried by the event source.
  */
 import middy from '@middy/core';
-import type { Context, EventBridgeEvent, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type * as z from 'zod';
+import { type CallbackPolicy, CreateTaskBodySchema } from '../api/http.js';
 import { HttpError } from '../http/errors.js';
 import { validate } from '../http/request.js';
 import type { Log } from '../log.js';
@@ -27,9 +28,6 @@ import {
   submitTask,
   ZoneRejectedError,
 } from '../tasks/submitTask.js';
-import { type CallbackPolicy, CreateTaskBodySchema } from './http.js';
-
-export const CREATE_DETAIL_TYPE = 'CreateProgramTask';
 
 export type CreateFromEventDependencies = SubmitDependencies &
   IdempotencyDependencies & {
@@ -102,7 +100,8 @@ export async function createFromPayload(
   }
 }
 
-function logOutcome(logger: Log, source: Record<string, string>, outcome: CreateOutcome): void {
+/** Log what happened to one create request: by field and code, never the request itself. */
+export function logOutcome(logger: Log, source: Record<string, string>, outcome: CreateOutcome): void {
   if (outcome.status === 'created') {
     logger.info('create request handled', { ...source, jobid: outcome.task.jobid, replayed: outcome.replayed });
   } else if (outcome.status === 'untracked') {
@@ -137,7 +136,7 @@ function recordKey(record: SQSRecord): string {
  * SQS-triggered (`ReportBatchItemFailures`): each record's body is a create request.
  *
  * @example
- * export const handler = makeCreateFromQueueHandler(awsDependencies());
+ * export const handler = makeCreateFromQueueHandler(createDependencies());
  */
 export function makeCreateFromQueueHandler(
   deps: CreateFromEventDependencies,
@@ -172,30 +171,5 @@ export function makeCreateFromQueueHandler(
         return [{ itemIdentifier: messageId }];
       });
       return { batchItemFailures };
-    });
-}
-
-/**
- * EventBridge-triggered: `detail` is a create request. A rejection is answered (and logged), never
- * thrown, so EventBridge does not retry it; a busy zone throws, and EventBridge's async retries apply.
- */
-export function makeCreateFromEventHandler(
-  deps: CreateFromEventDependencies,
-): (event: EventBridgeEvent<string, unknown>, context: Context) => Promise<CreateOutcome> {
-  return middy<EventBridgeEvent<string, unknown>, CreateOutcome>()
-    .use(logLambdaContext(deps.logger))
-    .use(flushMetrics(deps.metrics, deps.logger))
-    .handler(async (event) => {
-      const source = String(event.source ?? '').slice(0, 256);
-      const outcome: CreateOutcome =
-        deps.allowedSources !== undefined && !deps.allowedSources.includes(source)
-          ? {
-              status: 'rejected',
-              error: 'source_not_allowed',
-              message: 'the event source is not in CREATE_EVENT_SOURCES',
-            }
-          : await createFromPayload(event.detail, `eventbridge:${event.id}`, deps);
-      logOutcome(deps.logger, { eventId: event.id, source }, outcome);
-      return outcome;
     });
 }

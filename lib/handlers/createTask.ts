@@ -4,6 +4,7 @@
  */
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
+import { type CallbackPolicy, CreateTaskBodySchema, type HttpHandler } from '../api/http.js';
 import { HttpError } from '../http/errors.js';
 import { jsonErrorHandler } from '../http/middleware.js';
 import { readJsonBody, singleHeader, validate } from '../http/request.js';
@@ -32,7 +33,6 @@ import {
   ZoneUnavailableError,
   zoneOutcomeUnknownMessage,
 } from '../tasks/submitTask.js';
-import { type CallbackPolicy, CreateTaskBodySchema, type HttpHandler } from './http.js';
 
 /**
  * `POST /tasks` → 202 `{jobid, status: "PENDING", fail_list}`.
