@@ -1,4 +1,4 @@
-/** `POST /tasks`: create a zone task. The logic is in `lib/handlers/createTask.ts` and `lib/tasks/submitTask.ts`. */
+/** `POST /tasks`: create a zone task. The logic is in `lib/handlers/createTask.ts` and `lib/create/submitTask.ts`. */
 import { makeCreateTaskHandler } from '../lib/handlers/createTask.js';
 import { createDependencies } from '../lib/wiring/createTasks.js';
 

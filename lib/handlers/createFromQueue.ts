@@ -9,6 +9,13 @@ import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type * as z from 'zod';
 import { type CallbackPolicy, CreateTaskBodySchema } from '../api/http.js';
+import {
+  type SubmitDependencies,
+  type SubmittedTask,
+  settledFailureOf,
+  submitTask,
+  ZoneRejectedError,
+} from '../create/submitTask.js';
 import { HttpError } from '../http/errors.js';
 import { validate } from '../http/request.js';
 import type { Log } from '../log.js';
@@ -21,13 +28,6 @@ import {
   SettledFailureError,
 } from '../tasks/idempotency.js';
 import { TaskTooLargeError } from '../tasks/recordSize.js';
-import {
-  type SubmitDependencies,
-  type SubmittedTask,
-  settledFailureOf,
-  submitTask,
-  ZoneRejectedError,
-} from '../tasks/submitTask.js';
 
 export type CreateFromEventDependencies = SubmitDependencies &
   IdempotencyDependencies & {

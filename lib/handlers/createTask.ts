@@ -5,6 +5,18 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
 import { type CallbackPolicy, CreateTaskBodySchema, type HttpHandler } from '../api/http.js';
+import {
+  BudgetSpentError,
+  type SubmitDependencies,
+  settledFailureError,
+  settledFailureOf,
+  submitTask,
+  TaskNotRecordedError,
+  ZoneRateLimitedError,
+  ZoneRejectedError,
+  ZoneUnavailableError,
+  zoneOutcomeUnknownMessage,
+} from '../create/submitTask.js';
 import { HttpError } from '../http/errors.js';
 import { jsonErrorHandler } from '../http/middleware.js';
 import { readJsonBody, singleHeader, validate } from '../http/request.js';
@@ -21,18 +33,6 @@ import {
 } from '../tasks/idempotency.js';
 import { taskLocation } from '../tasks/jobid.js';
 import { TaskTooLargeError } from '../tasks/recordSize.js';
-import {
-  BudgetSpentError,
-  type SubmitDependencies,
-  settledFailureError,
-  settledFailureOf,
-  submitTask,
-  TaskNotRecordedError,
-  ZoneRateLimitedError,
-  ZoneRejectedError,
-  ZoneUnavailableError,
-  zoneOutcomeUnknownMessage,
-} from '../tasks/submitTask.js';
 
 /**
  * `POST /tasks` → 202 `{jobid, status: "PENDING", fail_list}`.

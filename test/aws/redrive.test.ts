@@ -26,6 +26,7 @@ import type { EventBridgeEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CREATE_DETAIL_TYPE } from '../../lib/api/http.js';
 import { EXIT } from '../../lib/cli/args.js';
+import { submitTask } from '../../lib/create/submitTask.js';
 import { makeCreateFromEventHandler } from '../../lib/handlers/createFromEvent.js';
 import { makeCreateFromQueueHandler } from '../../lib/handlers/createFromQueue.js';
 import { makePollResultHandler } from '../../lib/handlers/pollResult.js';
@@ -33,7 +34,6 @@ import { localContext, type SqsBatchHandler, startEventSourceMapping } from '../
 import { redriveMessage } from '../../lib/ops/redrive.js';
 import { CreateProgramTaskRequestSchema } from '../../lib/protocol/zone.js';
 import { listen } from '../../lib/shared/nodeHttp.js';
-import { submitTask } from '../../lib/tasks/submitTask.js';
 import { createDependencies, createFromEventDependencies } from '../../lib/wiring/createTasks.js';
 import { pollDependencies } from '../../lib/wiring/pollTasks.js';
 import { ZoneEmulator } from '../../lib/zone/emulator/emulator.js';

@@ -12,12 +12,12 @@ import type { PollSchedule } from '../poll/schedule.js';
 import { SDK_CODE } from '../protocol/errcodes.js';
 import type { CreateProgramTaskRequest, CreateProgramTaskResponse } from '../protocol/zone.js';
 import type { PollQueue } from '../queue/port.js';
+import { jobidProblem } from '../tasks/jobid.js';
+import { type SettledFailure, TaskExistsError, type TaskStore } from '../tasks/port.js';
+import { checkRecordFits, storedFailList } from '../tasks/recordSize.js';
+import type { SubmittedTask, TaskRecord } from '../tasks/task.js';
 import type { ZoneClient } from '../zone/client.js';
 import { type ZoneCallReach, ZoneConfigurationError, ZoneTransportError } from '../zone/port.js';
-import { jobidProblem } from './jobid.js';
-import { type SettledFailure, TaskExistsError, type TaskStore } from './port.js';
-import { checkRecordFits, storedFailList } from './recordSize.js';
-import type { SubmittedTask, TaskRecord } from './task.js';
 
 export interface SubmitDependencies {
   zone: ZoneClient;
@@ -40,7 +40,7 @@ export interface SubmitDependencies {
 }
 
 /** The 202 answer: jobid, `PENDING`, and the duplicated msgids the zone dropped (without their keys). */
-export type { SubmittedTask } from './task.js';
+export type { SubmittedTask } from '../tasks/task.js';
 
 /** The zone refused the request (unknown program or ability, protocol mismatch, too many messages...). */
 export class ZoneRejectedError extends Error {
