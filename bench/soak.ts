@@ -20,8 +20,8 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { onStopSignal } from '../lib/local/signals.js';
 import { DOC_EXAMPLE_REQUEST } from '../lib/protocol/examples.js';
+import { onStopSignal } from '../lib/shared/signals.js';
 import { BENCH_DIR } from './bundles.js';
 
 const ROOT = resolve(import.meta.dirname, '..');

@@ -7,6 +7,8 @@
  * task (502 `zone_outcome_unknown`), or a task we could not record (502 `task_not_recorded`); only
  * the 503s and the 409 invite a retry.
  */
+
+import { settledFailureError, zoneOutcomeUnknownMessage } from '../create/submitTask.js';
 import { ServiceError } from '../errors.js';
 import { HttpError } from '../http/errors.js';
 import {
@@ -20,7 +22,6 @@ import {
   ZoneRejectedError,
   ZoneUnavailableError,
 } from '../tasks/errors.js';
-import { settledFailureError, zoneOutcomeUnknownMessage } from '../tasks/submitTask.js';
 
 /**
  * What an event source does with a failed create request: `rejected`, logged and dropped (it can

@@ -4,14 +4,9 @@
  * `openapi.json` is this document; `npm run openapi` regenerates it and a unit test fails when the two
  * drift. `GET /openapi.json` serves it.
  */
-import middy from '@middy/core';
-import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
 import * as z from 'zod';
 import packageJson from '../../package.json' with { type: 'json' };
 import { type ErrorBody, ErrorBodySchema, ErrorIssueSchema } from '../http/errors.js';
-import { type HttpHandler, jsonErrorHandler } from '../http/middleware.js';
-import { jsonResponse } from '../http/response.js';
-import type { Log } from '../log.js';
 import { ERRCODE } from '../protocol/errcodes.js';
 import { DOC_EXAMPLE_REQUEST } from '../protocol/examples.js';
 import { type CreateProgramTaskInput, DebugInfoSchema, MessageRefSchema } from '../protocol/zone.js';
@@ -23,7 +18,6 @@ import {
   type TaskView,
   TaskViewSchema,
 } from '../tasks/task.js';
-import { errorAnswer as answerOf } from './errors.js';
 import { CreatedTaskSchema, CreateTaskBodySchema, IdempotencyKeySchema } from './schemas.js';
 
 export const OPENAPI_VERSION = '3.1.0';
@@ -466,17 +460,4 @@ export type OpenApiDocument = ReturnType<typeof openApiDocument>;
 /** The committed file's text: 2-space indent, trailing newline. */
 export function openApiJson(): string {
   return `${JSON.stringify(openApiDocument(), null, 2)}\n`;
-}
-
-/**
- * `GET /openapi.json` → 200, the document. Needs no AWS resource.
- *
- * @example
- * export const handler = makeOpenApiHandler({ logger: createLogger() });
- */
-export function makeOpenApiHandler(deps: { logger: Log }): HttpHandler {
-  const document = openApiDocument();
-  return middy<APIGatewayProxyEventV2, APIGatewayProxyResultV2>()
-    .use(jsonErrorHandler({ logger: deps.logger, answer: answerOf }))
-    .handler(async () => jsonResponse(200, document, { 'cache-control': 'public, max-age=300' }));
 }

@@ -29,5 +29,8 @@ export const IDEMPOTENCY_KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
 /** `Idempotency-Key`, as `POST /tasks` checks it (and the CLI before it sends one). */
 export const IdempotencyKeySchema = z.string().regex(IDEMPOTENCY_KEY_PATTERN);
 
+/** The EventBridge detail-type of a create request (`createFromEvent`; serverless.yml's rule matches it). */
+export const CREATE_DETAIL_TYPE = 'CreateProgramTask';
+
 /** The 202 answer of `POST /tasks`: the task view's jobid and fail_list, while it is PENDING. */
 export const CreatedTaskSchema = SubmittedTaskSchema;

@@ -8,13 +8,13 @@
 import { parseArgs } from 'node:util';
 import { ConfigurationError, parseEnv } from '../config.js';
 import { createLogger } from '../log.js';
+import { DataDirError } from '../shared/database.js';
+import { onStopSignal } from '../shared/signals.js';
 import { zoneTransport } from '../wiring/zone.js';
 import { CALLBACK_PATH, type ServedEmulator, serveEmulator } from '../zone/emulator/server.js';
 import { configureEmulator, parseZoneEnv, ZoneConfigError } from '../zone/emulator/settings.js';
 import type { ZoneTransport } from '../zone/port.js';
-import { DataDirError } from './database.js';
 import { checkLocalEnv } from './env.js';
-import { onStopSignal } from './signals.js';
 import { startLocalStack } from './stack.js';
 
 async function main(): Promise<void> {

@@ -24,8 +24,7 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import * as z from 'zod';
-import { CREATE_DETAIL_TYPE } from '../api/eventSources.js';
-import { CreateTaskBodySchema, IDEMPOTENCY_KEY_PATTERN } from '../api/schemas.js';
+import { CREATE_DETAIL_TYPE, CreateTaskBodySchema, IDEMPOTENCY_KEY_PATTERN } from '../api/schemas.js';
 import { PollMessageSchema } from '../queue/port.js';
 import type { RedriveKind } from './redriveKinds.js';
 

@@ -11,7 +11,7 @@ import { errorKind, type Log } from '../log.js';
 import type { CreateProgramTaskRequest } from '../protocol/zone.js';
 import { IdempotencyInProgressError, IdempotencyKeyReusedError, SettledFailureError } from './errors.js';
 import type { IdempotencyStore, SettledFailure } from './port.js';
-import type { SubmittedTask } from './submitTask.js';
+import type { SubmittedTask } from './task.js';
 
 export interface IdempotencySettings {
   /** How long a key is remembered. */

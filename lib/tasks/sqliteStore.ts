@@ -4,8 +4,7 @@
  * adapter's condition expressions. The fields the conditions test are columns; the rest of the
  * record is JSON, patched in the same statement.
  */
-
-import type { LocalDatabase } from '../local/database.js';
+import type { LocalDatabase } from '../shared/database.js';
 import { TaskExistsError } from './errors.js';
 import { checkItemSize } from './itemSize.js';
 import type { ClaimResult, PollStep, RescheduleStep, TaskStore } from './port.js';

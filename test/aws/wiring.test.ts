@@ -9,7 +9,7 @@ import { createServer } from 'node:http';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { describe, expect, it } from 'vitest';
 import { ConfigurationError } from '../../lib/config.js';
-import { close, listen, readBody, sendJson } from '../../lib/local/nodeHttp.js';
+import { close, listen, readBody, sendJson } from '../../lib/shared/nodeHttp.js';
 import { createDependencies } from '../../lib/wiring/createTasks.js';
 import { readDependencies } from '../../lib/wiring/readTasks.js';
 import { zoneTransport } from '../../lib/wiring/zone.js';

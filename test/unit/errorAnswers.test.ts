@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ERROR_RULES, errorAnswer, eventDisposition } from '../../lib/api/errors.js';
+import { zoneOutcomeUnknownMessage } from '../../lib/create/submitTask.js';
 import { ServiceError } from '../../lib/errors.js';
 import { HttpError } from '../../lib/http/errors.js';
 import * as taskErrors from '../../lib/tasks/errors.js';
@@ -19,7 +20,6 @@ import {
   ZoneRejectedError,
   ZoneUnavailableError,
 } from '../../lib/tasks/errors.js';
-import { zoneOutcomeUnknownMessage } from '../../lib/tasks/submitTask.js';
 
 const NOW = Date.parse('2026-11-30T12:00:00Z');
 const answer = (error: unknown) => {

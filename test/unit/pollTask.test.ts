@@ -1,6 +1,6 @@
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import { makePollResultHandler } from '../../lib/api/pollRoutes.js';
+import { makePollResultHandler } from '../../lib/handlers/pollResult.js';
 import { DEFAULT_CLASSIFIER } from '../../lib/poll/classify.js';
 import { type PollDependencies, pollTaskRecord } from '../../lib/poll/pollTask.js';
 import { DEFAULT_POLL_SCHEDULE } from '../../lib/poll/schedule.js';

@@ -8,11 +8,11 @@
 
 import { createServer, type Server } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import { close, listen, readBody } from '../../lib/local/nodeHttp.js';
 import { ERRCODE, SDK_CODE } from '../../lib/protocol/errcodes.js';
 import { relayProtocolFiles } from '../../lib/protocol/relayProtocols.js';
 import { ZONE_API } from '../../lib/protocol/zone.js';
 import { protocolMismatch } from '../../lib/render/protocolMatch.js';
+import { close, listen, readBody } from '../../lib/shared/nodeHttp.js';
 import { zoneClient } from '../../lib/zone/client.js';
 import { ZoneConfigurationError, ZoneTransportError } from '../../lib/zone/errors.js';
 import { AccessTokenCache } from '../../lib/zone/wecom/accessToken.js';

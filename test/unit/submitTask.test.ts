@@ -1,5 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { MemoryCallBudget } from '../../lib/budget/memoryBudget.js';
+import { submitTask } from '../../lib/create/submitTask.js';
 import { DEFAULT_CLASSIFIER } from '../../lib/poll/classify.js';
 import { DEFAULT_POLL_SCHEDULE } from '../../lib/poll/schedule.js';
 import { ERRCODE, SDK_CODE } from '../../lib/protocol/errcodes.js';
@@ -12,7 +13,6 @@ import {
   ZoneUnavailableError,
 } from '../../lib/tasks/errors.js';
 import { MemoryTaskStore } from '../../lib/tasks/memoryStore.js';
-import { submitTask } from '../../lib/tasks/submitTask.js';
 import { ZoneTransportError } from '../../lib/zone/errors.js';
 import { DOC_EXAMPLE_REQUEST, message, recordingLogger } from '../support/fixtures.js';
 

@@ -6,9 +6,9 @@
 import { createServer } from 'node:http';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigurationError } from '../../lib/config.js';
-import { close, listen, sendJson } from '../../lib/local/nodeHttp.js';
 import { SDK_CODE } from '../../lib/protocol/errcodes.js';
 import { ZONE_API } from '../../lib/protocol/zone.js';
+import { close, listen, sendJson } from '../../lib/shared/nodeHttp.js';
 import { zoneClient } from '../../lib/zone/client.js';
 import { ZoneConfigurationError, ZoneTransportError } from '../../lib/zone/errors.js';
 import { AccessTokenCache, type IssuedToken, tokenCacheKey } from '../../lib/zone/wecom/accessToken.js';

@@ -5,7 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import * as z from 'zod';
-import { onStopSignal } from '../../local/signals.js';
+import { onStopSignal } from '../../shared/signals.js';
 import { CALLBACK_PATH, serveEmulator } from './server.js';
 import { configureEmulator, parseZoneEnv, ZoneConfigError } from './settings.js';
 

@@ -6,8 +6,8 @@
  */
 
 import { createServer } from 'node:http';
-import { BodyTooLargeError, close, listen, readBody, sendJson } from '../../local/nodeHttp.js';
 import { SDK_CODE } from '../../protocol/errcodes.js';
+import { BodyTooLargeError, close, listen, readBody, sendJson } from '../../shared/nodeHttp.js';
 import { ZoneTransportError } from '../errors.js';
 import type { ZoneEmulator } from './emulator.js';
 

@@ -4,8 +4,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import * as z from 'zod';
-import { formatPath } from '../../http/request.js';
 import { jsonErrorPlace } from '../../jsonError.js';
+import { formatPath } from '../../shared/issuePath.js';
 import { type ArchivedMessage, ArchiveFileSchema, type ProgramConfig, ProgramsFileSchema } from './config.js';
 import { ZoneEmulator, type ZoneFaults } from './emulator.js';
 import { httpProgramRunner } from './externalProgram.js';

@@ -1,13 +1,16 @@
 /**
- * Creating tasks from events, so upstream systems need not call HTTP: an SQS queue of create
+ * Creating tasks from events (`functions/createFromQueue.ts`; `./createFromEvent.ts` shares
+ * `createFromPayload`), so upstream systems need not call HTTP: an SQS queue of create
  * requests, and EventBridge events with detail-type `CreateProgramTask`. Same schema, same
  * validation, same idempotency as `POST /tasks` (the key is the message or event id, so a redelivery
  * never creates a second zone task). Input that can never succeed is logged by field and dropped;
  * a busy or unreachable zone is retried by the event source.
  */
 
-import middy from '@middy/core';
-import type { Context, EventBridgeEvent, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { errorAnswer, eventDisposition } from '../api/errors.js';
+import { CreateTaskBodySchema, IDEMPOTENCY_KEY_PATTERN } from '../api/schemas.js';
+import { type SubmitDependencies, type SubmittedTask, settledFailureOf, submitTask } from '../create/submitTask.js';
 import { HttpError } from '../http/errors.js';
 import { validate } from '../http/request.js';
 import type { Log } from '../log.js';
@@ -17,11 +20,6 @@ import { type CallbackPolicy, callbackUrlProblem } from '../notify/callback.js';
 import { sqsBatchHandler } from '../queue/batchItemFailures.js';
 import { SettledFailureError } from '../tasks/errors.js';
 import { createOnce, type IdempotencyDependencies } from '../tasks/idempotency.js';
-import { type SubmitDependencies, type SubmittedTask, settledFailureOf, submitTask } from '../tasks/submitTask.js';
-import { errorAnswer, eventDisposition } from './errors.js';
-import { CreateTaskBodySchema, IDEMPOTENCY_KEY_PATTERN } from './schemas.js';
-
-export const CREATE_DETAIL_TYPE = 'CreateProgramTask';
 
 export type CreateFromEventDependencies = SubmitDependencies &
   IdempotencyDependencies & {
@@ -94,7 +92,7 @@ function failedOutcome(error: unknown): CreateOutcome {
   };
 }
 
-function logOutcome(logger: Log, source: Record<string, string>, outcome: CreateOutcome): void {
+export function logOutcome(logger: Log, source: Record<string, string>, outcome: CreateOutcome): void {
   if (outcome.status === 'created') {
     logger.info('create request handled', { ...source, jobid: outcome.task.jobid, replayed: outcome.replayed });
   } else if (outcome.status === 'untracked') {
@@ -163,29 +161,4 @@ export function makeCreateFromQueueHandler(
       }
     },
   );
-}
-
-/**
- * EventBridge-triggered: `detail` is a create request. A rejection is answered (and logged), never
- * thrown, so EventBridge does not retry it; a busy zone throws, and EventBridge's async retries apply.
- */
-export function makeCreateFromEventHandler(
-  deps: CreateFromEventDependencies,
-): (event: EventBridgeEvent<string, unknown>, context: Context) => Promise<CreateOutcome> {
-  return middy<EventBridgeEvent<string, unknown>, CreateOutcome>()
-    .use(logLambdaContext(deps.logger))
-    .use(publishMetrics(deps.metrics, deps.logger))
-    .handler(async (event) => {
-      const source = String(event.source ?? '').slice(0, 256);
-      const outcome: CreateOutcome =
-        deps.allowedSources !== undefined && !deps.allowedSources.includes(source)
-          ? {
-              status: 'rejected',
-              error: 'source_not_allowed',
-              message: 'the event source is not in CREATE_EVENT_SOURCES',
-            }
-          : await createFromPayload(event.detail, `eventbridge:${event.id}`, deps);
-      logOutcome(deps.logger, { eventId: event.id, source }, outcome);
-      return outcome;
-    });
 }

@@ -12,8 +12,6 @@ import type { PollSchedule } from '../poll/schedule.js';
 import { SDK_CODE } from '../protocol/errcodes.js';
 import type { CreateProgramTaskRequest, CreateProgramTaskResponse } from '../protocol/zone.js';
 import type { PollQueue } from '../queue/port.js';
-import type { ZoneClient } from '../zone/client.js';
-import { ZoneConfigurationError, ZoneTransportError } from '../zone/errors.js';
 import {
   BudgetSpentError,
   TaskExistsError,
@@ -21,11 +19,13 @@ import {
   ZoneRateLimitedError,
   ZoneRejectedError,
   ZoneUnavailableError,
-} from './errors.js';
-import { jobidProblem } from './jobid.js';
-import type { SettledFailure, TaskStore } from './port.js';
-import { checkRecordFits, storedFailList } from './recordSize.js';
-import type { SubmittedTask, TaskRecord } from './task.js';
+} from '../tasks/errors.js';
+import { jobidProblem } from '../tasks/jobid.js';
+import type { SettledFailure, TaskStore } from '../tasks/port.js';
+import { checkRecordFits, storedFailList } from '../tasks/recordSize.js';
+import type { SubmittedTask, TaskRecord } from '../tasks/task.js';
+import type { ZoneClient } from '../zone/client.js';
+import { ZoneConfigurationError, ZoneTransportError } from '../zone/errors.js';
 
 export interface SubmitDependencies {
   zone: ZoneClient;
@@ -48,7 +48,7 @@ export interface SubmitDependencies {
 }
 
 /** The 202 answer: jobid, `PENDING`, and the duplicated msgids the zone dropped (without their keys). */
-export type { SubmittedTask } from './task.js';
+export type { SubmittedTask } from '../tasks/task.js';
 
 /**
  * Ask the zone to create the task. A busy answer means nothing was created, so it is retried with

@@ -1,10 +1,14 @@
 /**
- * `POST /tasks` as a middy handler, built from its dependencies so the same code runs on Lambda (AWS
- * adapters) and in the local stack (embedded adapters). Reading the request is a `before` step; a
- * failure anywhere is answered by the error middleware from the one table (`errors.ts`).
+ * `POST /tasks` (`functions/createTask.ts`) as a middy handler, built from its dependencies so the
+ * same code runs on Lambda (AWS adapters) and in the local stack (embedded adapters). Reading the
+ * request is a `before` step; a failure anywhere is answered by the error middleware from the one
+ * table (`lib/api/errors.ts`).
  */
 import middy, { type MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'aws-lambda';
+import { errorAnswer } from '../api/errors.js';
+import { type CreateTaskBody, CreateTaskBodySchema, IDEMPOTENCY_KEY_PATTERN } from '../api/schemas.js';
+import { type SubmitDependencies, settledFailureOf, submitTask } from '../create/submitTask.js';
 import { HttpError } from '../http/errors.js';
 import { type HttpHandler, jsonErrorHandler } from '../http/middleware.js';
 import { readJsonBody, singleHeader, validate } from '../http/request.js';
@@ -14,9 +18,6 @@ import { publishMetrics } from '../metrics.js';
 import { type CallbackPolicy, callbackUrlProblem } from '../notify/callback.js';
 import { createOnce, type IdempotencyDependencies } from '../tasks/idempotency.js';
 import { taskLocation } from '../tasks/jobid.js';
-import { type SubmitDependencies, settledFailureOf, submitTask } from '../tasks/submitTask.js';
-import { errorAnswer } from './errors.js';
-import { type CreateTaskBody, CreateTaskBodySchema, IDEMPOTENCY_KEY_PATTERN } from './schemas.js';
 
 /** A `POST /tasks` event once its request has been read: the key and the validated body. */
 type CreateTaskEvent = APIGatewayProxyEventV2 & { createRequest?: { key: string | undefined; body: CreateTaskBody } };

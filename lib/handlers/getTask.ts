@@ -3,6 +3,7 @@
  */
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
+import { errorAnswer } from '../api/errors.js';
 import { HttpError, notFound } from '../http/errors.js';
 import { type HttpHandler, jsonErrorHandler } from '../http/middleware.js';
 import { jsonResponse } from '../http/response.js';
@@ -11,7 +12,6 @@ import { logLambdaContext } from '../log.js';
 import { jobidFromPathSegment } from '../tasks/jobid.js';
 import type { TaskStore } from '../tasks/port.js';
 import { taskView } from '../tasks/task.js';
-import { errorAnswer } from './errors.js';
 
 /** `GET /tasks/{jobid}` → the task's view, or 404. */
 export function makeGetTaskHandler(deps: { store: TaskStore; logger: Log }): HttpHandler {
