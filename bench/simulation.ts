@@ -9,6 +9,7 @@
 import { MemoryCallBudget } from '../lib/budget/memoryBudget.js';
 import { type BudgetWindow, DEFAULT_BUDGET_WINDOWS } from '../lib/budget/port.js';
 import { commonConfig } from '../lib/config.js';
+import { BudgetSpentError, ZoneRateLimitedError } from '../lib/create/errors.js';
 import { submitTask } from '../lib/create/submitTask.js';
 import type { Log } from '../lib/log.js';
 import { pollTaskRecord } from '../lib/poll/pollTask.js';
@@ -16,7 +17,6 @@ import { DEFAULT_POLL_SCHEDULE, type PollSchedule } from '../lib/poll/schedule.j
 import { ERRCODE } from '../lib/protocol/errcodes.js';
 import type { GetProgramTaskResultResponse } from '../lib/protocol/zone.js';
 import type { PollMessage, PollQueue } from '../lib/queue/port.js';
-import { BudgetSpentError, ZoneRateLimitedError } from '../lib/tasks/errors.js';
 import { MemoryTaskStore } from '../lib/tasks/memoryStore.js';
 import type { ZoneClient } from '../lib/zone/client.js';
 import { seededRandom } from './random.js';

@@ -8,19 +8,21 @@
  * the 503s and the 409 invite a retry.
  */
 
+import {
+  BudgetSpentError,
+  TaskNotRecordedError,
+  ZoneRateLimitedError,
+  ZoneRejectedError,
+  ZoneUnavailableError,
+} from '../create/errors.js';
 import { settledFailureError, zoneOutcomeUnknownMessage } from '../create/submitTask.js';
 import { ServiceError } from '../errors.js';
 import { HttpError } from '../http/errors.js';
 import {
-  BudgetSpentError,
   IdempotencyInProgressError,
   IdempotencyKeyReusedError,
   SettledFailureError,
-  TaskNotRecordedError,
   TaskTooLargeError,
-  ZoneRateLimitedError,
-  ZoneRejectedError,
-  ZoneUnavailableError,
 } from '../tasks/errors.js';
 
 /**

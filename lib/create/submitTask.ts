@@ -12,20 +12,20 @@ import type { PollSchedule } from '../poll/schedule.js';
 import { SDK_CODE } from '../protocol/errcodes.js';
 import type { CreateProgramTaskRequest, CreateProgramTaskResponse } from '../protocol/zone.js';
 import type { PollQueue } from '../queue/port.js';
-import {
-  BudgetSpentError,
-  TaskExistsError,
-  TaskNotRecordedError,
-  ZoneRateLimitedError,
-  ZoneRejectedError,
-  ZoneUnavailableError,
-} from '../tasks/errors.js';
+import { TaskExistsError } from '../tasks/errors.js';
 import { jobidProblem } from '../tasks/jobid.js';
 import type { SettledFailure, TaskStore } from '../tasks/port.js';
 import { checkRecordFits, storedFailList } from '../tasks/recordSize.js';
 import type { SubmittedTask, TaskRecord } from '../tasks/task.js';
 import type { ZoneClient } from '../zone/client.js';
 import { ZoneConfigurationError, ZoneTransportError } from '../zone/errors.js';
+import {
+  BudgetSpentError,
+  TaskNotRecordedError,
+  ZoneRateLimitedError,
+  ZoneRejectedError,
+  ZoneUnavailableError,
+} from './errors.js';
 
 export interface SubmitDependencies {
   zone: ZoneClient;

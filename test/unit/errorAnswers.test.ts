@@ -2,23 +2,27 @@
  * The one table from errors to answers (`lib/api/errors.ts`): every public error class, its HTTP
  * status, public code, message, body fields and headers, and what an event source does with it.
  */
+
 import { describe, expect, it } from 'vitest';
 import { ERROR_RULES, errorAnswer, eventDisposition } from '../../lib/api/errors.js';
+import * as createErrors from '../../lib/create/errors.js';
+import {
+  BudgetSpentError,
+  TaskNotRecordedError,
+  ZoneRateLimitedError,
+  ZoneRejectedError,
+  ZoneUnavailableError,
+} from '../../lib/create/errors.js';
 import { zoneOutcomeUnknownMessage } from '../../lib/create/submitTask.js';
 import { ServiceError } from '../../lib/errors.js';
 import { HttpError } from '../../lib/http/errors.js';
 import * as taskErrors from '../../lib/tasks/errors.js';
 import {
-  BudgetSpentError,
   IdempotencyInProgressError,
   IdempotencyKeyReusedError,
   SettledFailureError,
   TaskExistsError,
-  TaskNotRecordedError,
   TaskTooLargeError,
-  ZoneRateLimitedError,
-  ZoneRejectedError,
-  ZoneUnavailableError,
 } from '../../lib/tasks/errors.js';
 
 const NOW = Date.parse('2026-11-30T12:00:00Z');
@@ -36,8 +40,8 @@ const answer = (error: unknown) => {
 };
 
 describe('the error table', () => {
-  it('has a rule for every public error class of the tasks folder', () => {
-    const publicClasses = Object.values(taskErrors).filter(
+  it('has a rule for every public error class of the tasks and create folders', () => {
+    const publicClasses = [...Object.values(taskErrors), ...Object.values(createErrors)].filter(
       (value: unknown) => typeof value === 'function' && value.prototype instanceof ServiceError,
     );
     expect(publicClasses.length).toBeGreaterThanOrEqual(9);
