@@ -6,7 +6,7 @@
 import middy from '@middy/core';
 import type { Context, EventBridgeEvent } from 'aws-lambda';
 import { logLambdaContext } from '../log.js';
-import { flushMetrics } from '../metrics.js';
+import { publishMetrics } from '../metrics.js';
 import {
   type CreateFromEventDependencies,
   type CreateOutcome,
@@ -23,7 +23,7 @@ export function makeCreateFromEventHandler(
 ): (event: EventBridgeEvent<string, unknown>, context: Context) => Promise<CreateOutcome> {
   return middy<EventBridgeEvent<string, unknown>, CreateOutcome>()
     .use(logLambdaContext(deps.logger))
-    .use(flushMetrics(deps.metrics, deps.logger))
+    .use(publishMetrics(deps.metrics, deps.logger))
     .handler(async (event) => {
       const source = String(event.source ?? '').slice(0, 256);
       const outcome: CreateOutcome =

@@ -100,27 +100,42 @@ export class DynamoIdempotencyStore implements IdempotencyStore {
   }
 
   async complete(key: string, response: SubmittedTask): Promise<void> {
-    await this.#documents.send(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: { idempotency_key: key },
-        UpdateExpression: 'SET #status = :completed, #response = :response',
-        ExpressionAttributeNames: { '#status': 'status', '#response': 'response' },
-        ExpressionAttributeValues: { ':completed': 'COMPLETED', ':response': JSON.stringify(response) },
-      }),
-    );
+    await this.#settle(key, 'SET #status = :completed, #response = :response', {
+      names: { '#response': 'response' },
+      values: { ':completed': 'COMPLETED', ':response': JSON.stringify(response) },
+    });
   }
 
   async fail(key: string, failure: SettledFailure): Promise<void> {
-    await this.#documents.send(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: { idempotency_key: key },
-        UpdateExpression: 'SET #status = :failed, failure = :failure',
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: { ':failed': 'FAILED', ':failure': JSON.stringify(failure) },
-      }),
-    );
+    await this.#settle(key, 'SET #status = :failed, failure = :failure', {
+      values: { ':failed': 'FAILED', ':failure': JSON.stringify(failure) },
+    });
+  }
+
+  /**
+   * Settle a claimed key. Only an item that exists: an UpdateItem without the condition would create a
+   * stray item with no fingerprint and no expiry (never deleted by TTL) for a key released meanwhile;
+   * the other adapters update nothing then, and so does this one.
+   */
+  async #settle(
+    key: string,
+    update: string,
+    { names = {}, values }: { names?: Record<string, string>; values: Record<string, unknown> },
+  ): Promise<void> {
+    try {
+      await this.#documents.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { idempotency_key: key },
+          UpdateExpression: update,
+          ConditionExpression: 'attribute_exists(idempotency_key)',
+          ExpressionAttributeNames: { '#status': 'status', ...names },
+          ExpressionAttributeValues: values,
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
   }
 
   async release(key: string): Promise<void> {

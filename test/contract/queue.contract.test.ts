@@ -146,6 +146,15 @@ for (const { kind, make } of adapters) {
       expect((await waiting).map(bodyOf)).toEqual([{ jobid: 'late' }]);
     });
 
+    it('refuses a VisibilityTimeout above 12 h (43 200 s)', async () => {
+      const { queue } = await make();
+      await queue.sendPoll({ jobid: 'v' }, 0);
+      const [record] = await queue.receive(10, 2);
+      await expect(queue.deferPoll(record?.receiptHandle ?? '', 43_201)).rejects.toThrow();
+      await queue.deferPoll(record?.receiptHandle ?? '', 0);
+      expect((await queue.receive(10, 2)).map(bodyOf)).toEqual([{ jobid: 'v' }]);
+    });
+
     it('refuses a DelaySeconds above 900', async () => {
       const { queue } = await make();
       await expect(queue.sendPoll({ jobid: 'x' }, 901)).rejects.toThrow();

@@ -115,6 +115,34 @@ for (const { kind, make } of adapters) {
       ).toBe(false);
       expect(await store.reschedule('c', { ...step, attempt: 1 })).toBe(false);
       expect(await store.get('c')).toEqual(finished);
+      // A claim that loses to an ended task sees the record as it ended.
+      expect(await store.claimPoll('c', 0, T0 + 999_999, T0 + 1_000_000)).toEqual({ claimed: false, task: finished });
+    });
+
+    it('changes nothing for a jobid it does not hold', async () => {
+      const step = { attempt: 0, now: T0 };
+      expect(await store.releaseClaim('ghost', step, T0 + 1)).toBe(false);
+      expect(await store.reschedule('ghost', { ...step, nextPollAt: T0 + 1, lastErrcode: 1, transientStreak: 1 })).toBe(
+        false,
+      );
+      expect(await store.finish('ghost', step, SUCCEEDED)).toBe(false);
+      expect(await store.resumeChain('ghost', T0, T0 + 1)).toBeUndefined();
+      expect(await store.get('ghost')).toBeUndefined();
+    });
+
+    it('hands out copies: changing a record it returned changes nothing stored', async () => {
+      await store.create(task('copy'));
+      const read = await store.get('copy');
+      if (!read) throw new Error('stored task missing');
+      read.attempts = 99;
+      read.duplicate_list.push({ errcode: 1, errmsg: 'changed', msgid: 'X' });
+      const claim = await store.claimPoll('copy', 0, T0 + 2000, T0 + 62_000);
+      if (claim.task) claim.task.status = 'FAILED';
+      expect(await store.get('copy')).toMatchObject({
+        attempts: 1,
+        status: 'PENDING',
+        duplicate_list: task('copy').duplicate_list,
+      });
     });
 
     it('gives a claimed attempt back (budget spent) only to the step that holds it', async () => {

@@ -1,7 +1,7 @@
-import type { SQSRecord } from 'aws-lambda';
+import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { makePollResultHandler } from '../../lib/handlers/pollResult.js';
 import { DEFAULT_CLASSIFIER } from '../../lib/poll/classify.js';
-import { pollBatch } from '../../lib/poll/pollBatch.js';
 import { type PollDependencies, pollTaskRecord } from '../../lib/poll/pollTask.js';
 import { DEFAULT_POLL_SCHEDULE } from '../../lib/poll/schedule.js';
 import { sweepOverdue } from '../../lib/poll/sweep.js';
@@ -12,6 +12,10 @@ import { MemoryTaskStore } from '../../lib/tasks/memoryStore.js';
 import type { ZoneClient } from '../../lib/zone/client.js';
 import { ZoneTransportError } from '../../lib/zone/port.js';
 import { recordingLogger, taskRecord } from '../support/fixtures.js';
+
+/** A batch as Lambda delivers it to the poller: its middleware answers `batchItemFailures`. */
+const pollBatch = (event: SQSEvent, deps: PollDependencies) =>
+  makePollResultHandler(deps)(event, { functionName: 'pollResult' } as Context);
 
 const T0 = Date.parse('2026-11-25T00:00:00Z');
 const PENDING: GetProgramTaskResultResponse = { errcode: ERRCODE.resultPending, errmsg: 'waiting', fail_list: [] };
