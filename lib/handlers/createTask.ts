@@ -38,7 +38,7 @@ import { TaskTooLargeError } from '../tasks/recordSize.js';
  * `POST /tasks` → 202 `{jobid, status: "PENDING", fail_list}`.
  *
  * @example
- * export const handler = makeCreateTaskHandler(awsDependencies());
+ * export const handler = makeCreateTaskHandler(createDependencies());
  */
 export function makeCreateTaskHandler(
   deps: SubmitDependencies & IdempotencyDependencies & { callbackPolicy?: CallbackPolicy },

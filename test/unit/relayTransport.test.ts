@@ -21,9 +21,14 @@ import {
   RelayTransport,
   ZoneConfigurationError,
 } from '../../lib/zone/wecom/relayTransport.js';
-import { staticSecret } from '../../lib/zone/wecom/secrets.js';
+import type { SecretSource } from '../../lib/zone/wecom/secrets.js';
 import { type FakeWecomApi, fakeSpecSignature, startFakeWecomApi } from '../support/fakeWecomApi.js';
 import { DOC_EXAMPLE_REQUEST, recordingLogger, SECRETS_AND_CHAT } from '../support/fixtures.js';
+
+/** A corp secret already in hand: the transport reads it as it reads SSM's. */
+function staticSecret(value: string, location = 'static'): SecretSource {
+  return { location, get: async () => value };
+}
 
 const CORP_ID = 'ww-relay-corp';
 const CORP_SECRET = 'corp-secret-relay-4c1d-do-not-leak';
