@@ -455,8 +455,6 @@ export function openApiDocument() {
   };
 }
 
-export type OpenApiDocument = ReturnType<typeof openApiDocument>;
-
 /** The committed file's text: 2-space indent, trailing newline. */
 export function openApiJson(): string {
   return `${JSON.stringify(openApiDocument(), null, 2)}\n`;

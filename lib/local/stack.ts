@@ -7,7 +7,7 @@
  */
 import type { Server } from 'node:http';
 import type { CallBudget } from '../budget/port.js';
-import { commonConfig, NotifyEnvSchema, parseEnv } from '../config.js';
+import { commonConfig, NotifyEnvSchema } from '../config.js';
 import type { SubmitDependencies } from '../create/submitTask.js';
 import { makeCreateTaskHandler } from '../handlers/createTask.js';
 import { makeGetTaskHandler } from '../handlers/getTask.js';
@@ -25,6 +25,7 @@ import type { SweepDependencies } from '../poll/sweep.js';
 import { sweepOverdue } from '../poll/sweep.js';
 import type { PollQueue, QueueConsumer } from '../queue/port.js';
 import type { SyncMode } from '../shared/database.js';
+import { parseEnv } from '../shared/env.js';
 import { close, listen } from '../shared/nodeHttp.js';
 import type { IdempotencyDependencies } from '../tasks/idempotency.js';
 import type { IdempotencyStore, TaskStore } from '../tasks/port.js';

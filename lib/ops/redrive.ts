@@ -58,7 +58,6 @@ export const LambdaFailureRecordSchema = z.object({
     .optional(),
   responsePayload: z.unknown().optional(),
 });
-export type LambdaFailureRecord = z.infer<typeof LambdaFailureRecordSchema>;
 
 /** A message as it goes to the target queue. */
 interface Outgoing {

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { describe, expect, it } from 'vitest';
-import { ConfigurationError } from '../../lib/config.js';
+import { ConfigurationError } from '../../lib/shared/env.js';
 import { close, listen, readBody, sendJson } from '../../lib/shared/nodeHttp.js';
 import { createDependencies } from '../../lib/wiring/createTasks.js';
 import { readDependencies } from '../../lib/wiring/readTasks.js';

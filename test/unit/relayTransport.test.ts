@@ -17,9 +17,14 @@ import { zoneClient } from '../../lib/zone/client.js';
 import { ZoneConfigurationError, ZoneTransportError } from '../../lib/zone/errors.js';
 import { AccessTokenCache } from '../../lib/zone/wecom/accessToken.js';
 import { RELAY_ERRCODE_TABLE, RELAY_REFUSED, RelayTransport } from '../../lib/zone/wecom/relayTransport.js';
-import { staticSecret } from '../../lib/zone/wecom/secrets.js';
+import type { SecretSource } from '../../lib/zone/wecom/secrets.js';
 import { type FakeWecomApi, fakeSpecSignature, startFakeWecomApi } from '../support/fakeWecomApi.js';
 import { DOC_EXAMPLE_REQUEST, recordingLogger, SECRETS_AND_CHAT } from '../support/fixtures.js';
+
+/** A corp secret already in hand: the transport reads it as it reads SSM's. */
+function staticSecret(value: string, location = 'static'): SecretSource {
+  return { location, get: async () => value };
+}
 
 const CORP_ID = 'ww-relay-corp';
 const CORP_SECRET = 'corp-secret-relay-4c1d-do-not-leak';

@@ -5,9 +5,9 @@
 
 import { createServer } from 'node:http';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ConfigurationError } from '../../lib/config.js';
 import { SDK_CODE } from '../../lib/protocol/errcodes.js';
 import { ZONE_API } from '../../lib/protocol/zone.js';
+import { ConfigurationError } from '../../lib/shared/env.js';
 import { close, listen, sendJson } from '../../lib/shared/nodeHttp.js';
 import { zoneClient } from '../../lib/zone/client.js';
 import { ZoneConfigurationError, ZoneTransportError } from '../../lib/zone/errors.js';
