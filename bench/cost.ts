@@ -7,7 +7,6 @@
  * reaches, against the poll queue's `maxReceiveCount` as serverless.yml declares it.
  */
 import { DEFAULT_BUDGET_WINDOWS } from '../lib/budget/port.js';
-import { type CorpReport, type SimulationOptions, simulateCapacity } from '../lib/budget/simulation.js';
 import { MAX_EVENT_ATTEMPTS } from '../lib/notify/notifyCompletion.js';
 import { DEFAULT_POLL_SCHEDULE } from '../lib/poll/schedule.js';
 import { CAPACITY_LOAD } from './capacity.js';
@@ -15,6 +14,7 @@ import { AwsMeter, type AwsUsage, BATCH_TICK_MS } from './meter.js';
 import { cappedBackoffPolicy, figuresAt, jitterGrids, schedulePolicy } from './polling.js';
 import { ASSUMED_DURATION_MS, PRICES, PRICES_DATE, PRICES_REGION } from './prices.js';
 import { readServerlessSettings, type ServerlessSettings } from './serverlessSettings.js';
+import { type CorpReport, type SimulationOptions, simulateCapacity } from './simulation.js';
 import { type BenchRow, formatSeconds } from './stats.js';
 
 /** USD per line of the price table. */

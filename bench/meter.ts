@@ -1,6 +1,6 @@
 /**
  * Counting what the real poll and submit code asks of AWS, request by request, while it runs on the
- * virtual clock (`lib/budget/simulation.ts`). Each port is wrapped: every call is counted as the
+ * virtual clock (`bench/simulation.ts`). Each port is wrapped: every call is counted as the
  * requests its AWS adapter makes for it (`lib/tasks/dynamoStore.ts`, `lib/budget/dynamoBudget.ts`,
  * `lib/queue/sqsQueue.ts`, `lib/notify/eventBridgePublisher.ts`), with DynamoDB units from the item
  * sizes as on-demand bills them (DynamoDB Developer Guide, "Read/write capacity mode": a write
@@ -16,13 +16,13 @@
  */
 import { CoalescingBudget } from '../lib/budget/coalescingBudget.js';
 import type { BudgetDecision, CallBudget } from '../lib/budget/port.js';
-import type { Delivery, SimulationHooks } from '../lib/budget/simulation.js';
 import type { CompletionNotifier } from '../lib/notify/notifyCompletion.js';
 import type { PollMessage, PollQueue } from '../lib/queue/port.js';
 import { itemBytes } from '../lib/tasks/itemSize.js';
 import type { ClaimResult, PollOwner, PollStep, RescheduleStep, TaskStore } from '../lib/tasks/port.js';
 import type { NotificationFields, TaskOutcome, TaskRecord } from '../lib/tasks/task.js';
 import { ASSUMED_DURATION_MS } from './prices.js';
+import type { Delivery, SimulationHooks } from './simulation.js';
 
 /** Deliveries due within this tick share one receive and one invocation (up to the batch size). */
 export const BATCH_TICK_MS = 100;

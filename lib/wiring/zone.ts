@@ -7,8 +7,9 @@
  */
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { SSMClient } from '@aws-sdk/client-ssm';
-import { ConfigurationError, parseEnv, ZoneTransportEnvSchema, type ZoneTransportName } from '../config.js';
+import { ZoneTransportEnvSchema, type ZoneTransportName } from '../config.js';
 import type { Log } from '../log.js';
+import { ConfigurationError, parseEnv } from '../shared/env.js';
 import { HttpZoneTransport } from '../zone/httpTransport.js';
 import type { ZoneTransport } from '../zone/port.js';
 import { RelayEnvSchema, WecomEnvSchema } from '../zone/wecom/env.js';

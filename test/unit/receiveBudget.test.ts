@@ -2,12 +2,12 @@
  * Receives are a budget: every receive of a poll message (its polls, budget waits, unclaimed
  * settles, notification retries) counts toward the poll queue's maxReceiveCount, and past it the
  * message goes to the dead-letter queue. The bound read from serverless.yml itself; the counts from
- * the simulation on a virtual clock (`lib/budget/simulation.ts`), deterministic.
+ * the simulation on a virtual clock (`bench/simulation.ts`), deterministic.
  */
 import { describe, expect, it } from 'vitest';
 import { RECEIVE_MARGIN_SHARE } from '../../bench/cost.js';
 import { readServerlessSettings } from '../../bench/serverlessSettings.js';
-import { simulateCapacity } from '../../lib/budget/simulation.js';
+import { simulateCapacity } from '../../bench/simulation.js';
 import { MAX_EVENT_ATTEMPTS } from '../../lib/notify/notifyCompletion.js';
 
 const { pollQueueMaxReceiveCount } = readServerlessSettings();
