@@ -24,7 +24,7 @@ import { startLocalStack } from '../lib/local/stack.js';
 import { openLocalState } from '../lib/local/state.js';
 import { DOC_EXAMPLE_REQUEST } from '../lib/protocol/examples.js';
 import { close, listen } from '../lib/shared/nodeHttp.js';
-import type { ClaimResult, PollStep, RescheduleStep, TaskStore } from '../lib/tasks/port.js';
+import type { ClaimResult, PollOwner, PollStep, RescheduleStep, TaskStore } from '../lib/tasks/port.js';
 import type { NotificationFields, TaskOutcome, TaskRecord } from '../lib/tasks/task.js';
 import { ZoneEmulator } from '../lib/zone/emulator/emulator.js';
 import { SAMPLE_ARCHIVE, samplePrograms } from '../lib/zone/emulator/sample.js';
@@ -62,8 +62,8 @@ class CompletionSignallingStore implements TaskStore {
   get(jobid: string): Promise<TaskRecord | undefined> {
     return this.inner.get(jobid);
   }
-  claimPoll(jobid: string, chain: number, now: number, leaseUntil: number): Promise<ClaimResult> {
-    return this.inner.claimPoll(jobid, chain, now, leaseUntil);
+  claimPoll(jobid: string, chain: number, now: number, leaseUntil: number, owner?: PollOwner): Promise<ClaimResult> {
+    return this.inner.claimPoll(jobid, chain, now, leaseUntil, owner);
   }
   releaseClaim(jobid: string, step: PollStep, nextPollAt: number): Promise<boolean> {
     return this.inner.releaseClaim(jobid, step, nextPollAt);
