@@ -9,7 +9,8 @@
 import { MemoryCallBudget } from '../lib/budget/memoryBudget.js';
 import { type BudgetWindow, DEFAULT_BUDGET_WINDOWS } from '../lib/budget/port.js';
 import { commonConfig } from '../lib/config.js';
-import { BudgetSpentError, submitTask, ZoneRateLimitedError } from '../lib/create/submitTask.js';
+import { BudgetSpentError, ZoneRateLimitedError } from '../lib/create/errors.js';
+import { submitTask } from '../lib/create/submitTask.js';
 import type { Log } from '../lib/log.js';
 import { pollTaskRecord } from '../lib/poll/pollTask.js';
 import { DEFAULT_POLL_SCHEDULE, type PollSchedule } from '../lib/poll/schedule.js';

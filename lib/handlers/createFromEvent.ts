@@ -1,6 +1,6 @@
 /**
  * EventBridge-triggered creates (`functions/createFromEvent.ts`): events with detail-type
- * `CreateProgramTask` (see `CREATE_DETAIL_TYPE` in `lib/api/http.ts`). The validation and the
+ * `CreateProgramTask` (see `CREATE_DETAIL_TYPE` in `lib/api/schemas.ts`). The validation and the
  * idempotent create are shared with the SQS handler: `createFromPayload` in `./createFromQueue.ts`.
  */
 import middy from '@middy/core';

@@ -1,5 +1,6 @@
 /**
- * Creating tasks from events, so upstream systems need not call HTTP: an SQS queue of create
+ * Creating tasks from events (`functions/createFromQueue.ts`; `./createFromEvent.ts` shares
+ * `createFromPayload`), so upstream systems need not call HTTP: an SQS queue of create
  * requests, and EventBridge events with detail-type `CreateProgramTask`. Same schema, same
  * validation, same idempotency as `POST /tasks` (the key is the message or event id, so a redelivery
  * never creates a second zone task). Input that can never succeed is logged by field and dropped;
@@ -8,29 +9,20 @@
  * This file holds the SQS handler (`functions/createFromQueue.ts`) and what both share
  * (`createFromPayload`, `logOutcome`); the EventBridge handler is `./createFromEvent.ts`.
  */
+
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import type * as z from 'zod';
-import { type CallbackPolicy, CreateTaskBodySchema } from '../api/http.js';
-import {
-  type SubmitDependencies,
-  type SubmittedTask,
-  settledFailureOf,
-  submitTask,
-  ZoneRejectedError,
-} from '../create/submitTask.js';
+import { errorAnswer, eventDisposition } from '../api/errors.js';
+import { CreateTaskBodySchema, IDEMPOTENCY_KEY_PATTERN } from '../api/schemas.js';
+import { type SubmitDependencies, type SubmittedTask, settledFailureOf, submitTask } from '../create/submitTask.js';
 import { HttpError } from '../http/errors.js';
 import { validate } from '../http/request.js';
 import type { Log } from '../log.js';
 import { errorKind, logLambdaContext } from '../log.js';
 import { publishMetrics } from '../metrics.js';
+import { type CallbackPolicy, callbackUrlProblem } from '../notify/callback.js';
 import { sqsBatchHandler } from '../queue/batchItemFailures.js';
-import {
-  createOnce,
-  IDEMPOTENCY_KEY_PATTERN,
-  type IdempotencyDependencies,
-  SettledFailureError,
-} from '../tasks/idempotency.js';
-import { TaskTooLargeError } from '../tasks/recordSize.js';
+import { SettledFailureError } from '../tasks/errors.js';
+import { createOnce, type IdempotencyDependencies } from '../tasks/idempotency.js';
 
 export type CreateFromEventDependencies = SubmitDependencies &
   IdempotencyDependencies & {
@@ -63,26 +55,11 @@ export async function createFromPayload(
   idempotencyKey: string,
   deps: CreateFromEventDependencies,
 ): Promise<CreateOutcome> {
-  let body: z.infer<typeof CreateTaskBodySchema>;
   try {
-    body = validate(CreateTaskBodySchema, payload);
-  } catch (error) {
-    if (error instanceof HttpError) return { status: 'rejected', error: error.code, message: error.message };
-    throw error;
-  }
-  const { callback_url: callbackUrl, corp_id: corpId, ...request } = body;
-  if (callbackUrl !== undefined && !deps.callbackPolicy?.enabled) {
-    const setting = deps.callbackPolicy?.setting ?? 'CALLBACK_SECRET_PARAM';
-    return {
-      status: 'rejected',
-      error: 'invalid_request',
-      message: `callback_url: callbacks are not configured here (set ${setting})`,
-    };
-  }
-  if (callbackUrl !== undefined && !deps.callbackPolicy?.allowHttp && !callbackUrl.startsWith('https:')) {
-    return { status: 'rejected', error: 'invalid_request', message: 'callback_url: must be an https URL' };
-  }
-  try {
+    const body = validate(CreateTaskBodySchema, payload);
+    const { callback_url: callbackUrl, corp_id: corpId, ...request } = body;
+    const problem = callbackUrl === undefined ? undefined : callbackUrlProblem(callbackUrl, deps.callbackPolicy);
+    if (problem !== undefined) throw new HttpError(400, 'invalid_request', problem);
     const { task, replayed } = await createOnce(
       idempotencyKey,
       request,
@@ -91,19 +68,33 @@ export async function createFromPayload(
     );
     return { status: 'created', task, replayed };
   } catch (error) {
-    if (error instanceof ZoneRejectedError) {
-      return { status: 'rejected', error: 'zone_rejected', message: error.errmsg, errcode: error.errcode };
-    }
-    if (error instanceof TaskTooLargeError)
-      return { status: 'rejected', error: 'task_too_large', message: error.message };
-    const failure = error instanceof SettledFailureError ? error.failure : settledFailureOf(error);
-    if (failure) return { status: 'untracked', error: failure.error, jobid: failure.jobid, errcode: failure.errcode };
-    // Busy, rate-limited, budget spent, unreachable: nothing was created; the event source retries.
-    throw error;
+    return failedOutcome(error);
   }
 }
 
-/** Log what happened to one create request: by field and code, never the request itself. */
+/**
+ * What a failed create request comes to, by the one table (`errors.ts`): rejected or untracked (both
+ * answered, never retried), or thrown: busy, rate-limited, budget spent, unreachable, nothing was
+ * created, and the event source retries.
+ */
+function failedOutcome(error: unknown): CreateOutcome {
+  const disposition = eventDisposition(error);
+  if (disposition === 'untracked') {
+    const failure = error instanceof SettledFailureError ? error.failure : settledFailureOf(error);
+    if (failure) return { status: 'untracked', error: failure.error, jobid: failure.jobid, errcode: failure.errcode };
+  }
+  const answer = disposition === 'rejected' ? errorAnswer(error) : undefined;
+  if (!answer) throw error;
+  // A zone rejection carries the zone's own words and code; any other rejection names the problem.
+  const { errmsg, errcode } = answer.details;
+  return {
+    status: 'rejected',
+    error: answer.code,
+    message: typeof errmsg === 'string' ? errmsg : answer.message,
+    ...(typeof errcode === 'number' ? { errcode } : {}),
+  };
+}
+
 export function logOutcome(logger: Log, source: Record<string, string>, outcome: CreateOutcome): void {
   if (outcome.status === 'created') {
     logger.info('create request handled', { ...source, jobid: outcome.task.jobid, replayed: outcome.replayed });
@@ -154,7 +145,7 @@ async function createFromRecord(record: SQSRecord, deps: CreateFromEventDependen
  * SQS-triggered (`ReportBatchItemFailures`): each record's body is a create request.
  *
  * @example
- * export const handler = makeCreateFromQueueHandler(createDependencies());
+ * export const handler = makeCreateFromQueueHandler(awsDependencies());
  */
 export function makeCreateFromQueueHandler(
   deps: CreateFromEventDependencies,

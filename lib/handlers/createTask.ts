@@ -1,38 +1,50 @@
 /**
- * `POST /tasks` as a middy handler, built from its dependencies so the same code runs on Lambda (AWS
- * adapters) and in the local stack (embedded adapters).
+ * `POST /tasks` (`functions/createTask.ts`) as a middy handler, built from its dependencies so the
+ * same code runs on Lambda (AWS adapters) and in the local stack (embedded adapters). Reading the
+ * request is a `before` step; a failure anywhere is answered by the error middleware from the one
+ * table (`lib/api/errors.ts`).
  */
-import middy from '@middy/core';
-import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
-import { type CallbackPolicy, CreateTaskBodySchema, type HttpHandler } from '../api/http.js';
-import {
-  BudgetSpentError,
-  type SubmitDependencies,
-  settledFailureError,
-  settledFailureOf,
-  submitTask,
-  TaskNotRecordedError,
-  ZoneRateLimitedError,
-  ZoneRejectedError,
-  ZoneUnavailableError,
-  zoneOutcomeUnknownMessage,
-} from '../create/submitTask.js';
+import middy, { type MiddlewareObj } from '@middy/core';
+import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'aws-lambda';
+import { errorAnswer } from '../api/errors.js';
+import { type CreateTaskBody, CreateTaskBodySchema, IDEMPOTENCY_KEY_PATTERN } from '../api/schemas.js';
+import { type SubmitDependencies, settledFailureOf, submitTask } from '../create/submitTask.js';
 import { HttpError } from '../http/errors.js';
-import { jsonErrorHandler } from '../http/middleware.js';
+import { type HttpHandler, jsonErrorHandler } from '../http/middleware.js';
 import { readJsonBody, singleHeader, validate } from '../http/request.js';
 import { jsonResponse } from '../http/response.js';
 import { logLambdaContext } from '../log.js';
 import { publishMetrics } from '../metrics.js';
-import {
-  createOnce,
-  IDEMPOTENCY_KEY_PATTERN,
-  type IdempotencyDependencies,
-  IdempotencyInProgressError,
-  IdempotencyKeyReusedError,
-  SettledFailureError,
-} from '../tasks/idempotency.js';
+import { type CallbackPolicy, callbackUrlProblem } from '../notify/callback.js';
+import { createOnce, type IdempotencyDependencies } from '../tasks/idempotency.js';
 import { taskLocation } from '../tasks/jobid.js';
-import { TaskTooLargeError } from '../tasks/recordSize.js';
+
+/** A `POST /tasks` event once its request has been read: the key and the validated body. */
+type CreateTaskEvent = APIGatewayProxyEventV2 & { createRequest?: { key: string | undefined; body: CreateTaskBody } };
+
+/**
+ * middy `before` step: read the request, in the order its problems are answered: the
+ * Idempotency-Key (400), the body's media type and JSON (415, 400), the body's fields (400), the
+ * callback URL against the policy (400). The handler finds the result on `event.createRequest`.
+ */
+function readCreateRequest(
+  policy: CallbackPolicy | undefined,
+): MiddlewareObj<CreateTaskEvent, APIGatewayProxyResultV2, Error, Context> {
+  return {
+    before: (request) => {
+      const { event } = request;
+      // Any letter case (REST API and ALB events keep the client's), sent once (a repeat is ambiguous).
+      const key = singleHeader(event.headers, 'Idempotency-Key');
+      if (key !== undefined && !IDEMPOTENCY_KEY_PATTERN.test(key)) {
+        throw new HttpError(400, 'invalid_request', 'Idempotency-Key: must be 1-255 visible ASCII characters');
+      }
+      const body = validate(CreateTaskBodySchema, readJsonBody(event));
+      const problem = body.callback_url === undefined ? undefined : callbackUrlProblem(body.callback_url, policy);
+      if (problem !== undefined) throw new HttpError(400, 'invalid_request', problem);
+      event.createRequest = { key, body };
+    },
+  };
+}
 
 /**
  * `POST /tasks` → 202 `{jobid, status: "PENDING", fail_list}`.
@@ -43,133 +55,22 @@ import { TaskTooLargeError } from '../tasks/recordSize.js';
 export function makeCreateTaskHandler(
   deps: SubmitDependencies & IdempotencyDependencies & { callbackPolicy?: CallbackPolicy },
 ): HttpHandler {
-  return middy<APIGatewayProxyEventV2, APIGatewayProxyResultV2>()
+  return middy<CreateTaskEvent, APIGatewayProxyResultV2>()
     .use(logLambdaContext(deps.logger))
     .use(publishMetrics(deps.metrics, deps.logger))
-    .use(jsonErrorHandler({ logger: deps.logger }))
+    .use(jsonErrorHandler({ logger: deps.logger, answer: errorAnswer }))
+    .use(readCreateRequest(deps.callbackPolicy))
     .handler(async (event) => {
-      // Any letter case (REST API and ALB events keep the client's), sent once (a repeat is ambiguous).
-      const key = singleHeader(event.headers, 'Idempotency-Key');
-      if (key !== undefined && !IDEMPOTENCY_KEY_PATTERN.test(key)) {
-        throw new HttpError(400, 'invalid_request', 'Idempotency-Key: must be 1-255 visible ASCII characters');
-      }
-      const {
-        callback_url: callbackUrl,
-        corp_id: corpId,
-        ...request
-      } = validate(CreateTaskBodySchema, readJsonBody(event));
-      if (callbackUrl !== undefined) checkCallbackUrl(callbackUrl, deps.callbackPolicy);
+      if (!event.createRequest) throw new Error('the request was not read (readCreateRequest runs before)');
+      const { key, body } = event.createRequest;
+      const { callback_url: callbackUrl, corp_id: corpId, ...request } = body;
       const submit = () => submitTask(request, deps, { callbackUrl, corpId });
-      try {
-        const { task, replayed } =
-          key === undefined
-            ? { task: await submit(), replayed: false }
-            : await createOnce(key, request, { ...deps, settledFailure: settledFailureOf }, submit);
-        const headers: Record<string, string> = { location: taskLocation(task.jobid) };
-        if (replayed) headers['idempotent-replayed'] = 'true';
-        return jsonResponse(202, task, headers);
-      } catch (error) {
-        throw createErrorAnswer(error);
-      }
+      const { task, replayed } =
+        key === undefined
+          ? { task: await submit(), replayed: false }
+          : await createOnce(key, request, { ...deps, settledFailure: settledFailureOf }, submit);
+      const headers: Record<string, string> = { location: taskLocation(task.jobid) };
+      if (replayed) headers['idempotent-replayed'] = 'true';
+      return jsonResponse(202, task, headers);
     });
-}
-
-/** Seconds until `retryAt`, for `retry-after` (at least 1). */
-function secondsUntil(retryAt: number): number {
-  return Math.max(1, Math.ceil((retryAt - Date.now()) / 1000));
-}
-
-/**
- * The HTTP answer of a failed create. Each says what happened at the zone: nothing (4xx, 503), maybe a
- * task (502 `zone_outcome_unknown`), or a task we could not record (502 `task_not_recorded`); only the
- * 503s invite a retry.
- */
-export function createErrorAnswer(error: unknown): unknown {
-  if (error instanceof SettledFailureError) {
-    // A retry with the key of a request that ended this way: the same answer, never a second task.
-    const answer = createErrorAnswer(settledFailureError(error.failure));
-    return answer instanceof HttpError
-      ? new HttpError(answer.statusCode, answer.code, answer.message, answer.details, {
-          ...answer.headers,
-          'idempotent-replayed': 'true',
-        })
-      : answer;
-  }
-  if (error instanceof IdempotencyKeyReusedError)
-    return new HttpError(422, 'idempotency_key_reused', `Idempotency-Key: ${error.message}`);
-  if (error instanceof IdempotencyInProgressError)
-    return new HttpError(409, 'idempotency_in_progress', error.message, {}, { 'retry-after': '1' });
-  if (error instanceof TaskTooLargeError) return new HttpError(413, 'task_too_large', error.message);
-  if (error instanceof ZoneRejectedError) {
-    return new HttpError(422, 'zone_rejected', `the zone rejected the task: ${error.errmsg}`, {
-      errcode: error.errcode,
-      errmsg: error.errmsg,
-    });
-  }
-  if (error instanceof BudgetSpentError) {
-    const seconds = secondsUntil(error.retryAt);
-    return new HttpError(
-      503,
-      'budget_spent',
-      `${error.message}; retry in ${seconds} s`,
-      {},
-      { 'retry-after': String(seconds) },
-    );
-  }
-  if (error instanceof ZoneRateLimitedError) {
-    const seconds = secondsUntil(error.retryAt);
-    return new HttpError(
-      503,
-      'zone_rate_limited',
-      `${error.message}; the corp backs off for a minute: retry in ${seconds} s`,
-      error.errcode === undefined ? {} : { errcode: error.errcode },
-      { 'retry-after': String(seconds) },
-    );
-  }
-  if (error instanceof TaskNotRecordedError) {
-    return new HttpError(
-      502,
-      'task_not_recorded',
-      error.message,
-      error.jobid === undefined ? {} : { jobid: error.jobid },
-    );
-  }
-  if (error instanceof ZoneUnavailableError && error.reach === 'unknown') {
-    // Not 503: a client that retries (ours does on 503) could leave a second task at the zone.
-    const what = error.detail?.message ? `${error.detail.message}: ` : '';
-    return new HttpError(502, 'zone_outcome_unknown', `${what}${zoneOutcomeUnknownMessage}`, {
-      errcode: error.errcode,
-    });
-  }
-  if (error instanceof ZoneUnavailableError && error.detail?.misconfigured) {
-    // Nothing was created, and retrying will not help until the deployment's settings are fixed.
-    return new HttpError(503, 'zone_misconfigured', `${error.detail.message}; nothing was created`, {
-      errcode: error.errcode,
-    });
-  }
-  if (error instanceof ZoneUnavailableError) {
-    const what = error.detail ? `the zone could not be reached (${error.detail.message})` : 'the zone is busy';
-    return new HttpError(
-      503,
-      'zone_unavailable',
-      `${what}; nothing was created; retry later`,
-      { errcode: error.errcode },
-      { 'retry-after': '5' },
-    );
-  }
-  return error;
-}
-
-function checkCallbackUrl(url: string, policy: CallbackPolicy | undefined): void {
-  if (!policy?.enabled) {
-    // Name the setting of the place this runs (AWS: the SSM parameter; npm start: the local secret).
-    throw new HttpError(
-      400,
-      'invalid_request',
-      `callback_url: callbacks are not configured here (set ${policy?.setting ?? 'CALLBACK_SECRET_PARAM'})`,
-    );
-  }
-  if (!policy.allowHttp && !url.startsWith('https:')) {
-    throw new HttpError(400, 'invalid_request', 'callback_url: must be an https URL');
-  }
 }

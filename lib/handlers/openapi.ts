@@ -4,9 +4,9 @@
  */
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
-import type { HttpHandler } from '../api/http.js';
+import { errorAnswer } from '../api/errors.js';
 import { openApiDocument } from '../api/openapi.js';
-import { jsonErrorHandler } from '../http/middleware.js';
+import { type HttpHandler, jsonErrorHandler } from '../http/middleware.js';
 import { jsonResponse } from '../http/response.js';
 import type { Log } from '../log.js';
 
@@ -19,6 +19,6 @@ import type { Log } from '../log.js';
 export function makeOpenApiHandler(deps: { logger: Log }): HttpHandler {
   const document = openApiDocument();
   return middy<APIGatewayProxyEventV2, APIGatewayProxyResultV2>()
-    .use(jsonErrorHandler({ logger: deps.logger }))
+    .use(jsonErrorHandler({ logger: deps.logger, answer: errorAnswer }))
     .handler(async () => jsonResponse(200, document, { 'cache-control': 'public, max-age=300' }));
 }

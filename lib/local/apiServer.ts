@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
-import type { HttpHandler } from '../api/http.js';
+import type { HttpHandler } from '../http/middleware.js';
 import { REPEATED_HEADER_SEPARATOR } from '../http/request.js';
 import { BodyTooLargeError, readBody, sendJson } from '../shared/nodeHttp.js';
 import { localContext } from './eventSourceMapping.js';

@@ -6,7 +6,6 @@
  * DynamoDB TTL and SQS retention make them expire on AWS, so memory stays flat.
  */
 import type { Server } from 'node:http';
-import type { CallbackPolicy } from '../api/http.js';
 import type { CallBudget } from '../budget/port.js';
 import { commonConfig, NotifyEnvSchema } from '../config.js';
 import type { SubmitDependencies } from '../create/submitTask.js';
@@ -16,6 +15,7 @@ import { makeOpenApiHandler } from '../handlers/openapi.js';
 import { makePollResultHandler } from '../handlers/pollResult.js';
 import { createLogger, errorKind, type Log } from '../log.js';
 import { MemoryTaskMetrics } from '../metrics.js';
+import type { CallbackPolicy } from '../notify/callback.js';
 import { HttpCallbackSender } from '../notify/callback.js';
 import { MemoryCompletionPublisher } from '../notify/completion.js';
 import type { CompletionNotifier } from '../notify/notifyCompletion.js';

@@ -24,9 +24,8 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import * as z from 'zod';
-import { CREATE_DETAIL_TYPE, CreateTaskBodySchema } from '../api/http.js';
+import { CREATE_DETAIL_TYPE, CreateTaskBodySchema, IDEMPOTENCY_KEY_PATTERN } from '../api/schemas.js';
 import { PollMessageSchema } from '../queue/port.js';
-import { IDEMPOTENCY_KEY_PATTERN } from '../tasks/idempotency.js';
 import type { RedriveKind } from './redriveKinds.js';
 
 export { REDRIVE_KINDS, type RedriveKind } from './redriveKinds.js';

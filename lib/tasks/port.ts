@@ -55,13 +55,6 @@ export interface RescheduleStep extends PollStep {
   transientStreak: number;
 }
 
-export class TaskExistsError extends Error {
-  override readonly name = 'TaskExistsError';
-  constructor(readonly jobid: string) {
-    super(`task ${jobid} is already stored`);
-  }
-}
-
 /**
  * How a request ended when the zone may hold a task we do not track: its answer is kept with the key,
  * so a retry with the same key gets the same answer instead of creating another zone task.

@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { HttpHandler } from '../../lib/api/http.js';
+import type { HttpHandler } from '../../lib/http/middleware.js';
 import { createApiServer } from '../../lib/local/apiServer.js';
 import { localContext, type SqsBatchHandler, startEventSourceMapping } from '../../lib/local/eventSourceMapping.js';
 import { close, listen } from '../../lib/shared/nodeHttp.js';

@@ -13,7 +13,7 @@ import {
 import { GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { EventBridgeEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CREATE_DETAIL_TYPE } from '../../lib/api/http.js';
+import { CREATE_DETAIL_TYPE } from '../../lib/api/schemas.js';
 import { makeCreateFromEventHandler } from '../../lib/handlers/createFromEvent.js';
 import { makeCreateFromQueueHandler } from '../../lib/handlers/createFromQueue.js';
 import { localContext, startEventSourceMapping } from '../../lib/local/eventSourceMapping.js';

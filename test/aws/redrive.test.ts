@@ -24,7 +24,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import type { EventBridgeEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CREATE_DETAIL_TYPE } from '../../lib/api/http.js';
+import { CREATE_DETAIL_TYPE } from '../../lib/api/schemas.js';
 import { EXIT } from '../../lib/cli/args.js';
 import { submitTask } from '../../lib/create/submitTask.js';
 import { makeCreateFromEventHandler } from '../../lib/handlers/createFromEvent.js';

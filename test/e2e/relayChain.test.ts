@@ -15,7 +15,7 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { HttpHandler } from '../../lib/api/http.js';
+import type { HttpHandler } from '../../lib/http/middleware.js';
 import { createApiServer } from '../../lib/local/apiServer.js';
 import {
   type RunningEventSourceMapping,

@@ -27,7 +27,7 @@ const LIB = join(ROOT, 'lib');
  */
 const LAYERS: readonly (readonly string[])[] = [
   // Pieces every layer may use: no import from any other lib/ unit.
-  ['shared', 'protocol', 'log.ts', 'jsonError.ts', 'secretText.ts'],
+  ['shared', 'protocol', 'log.ts', 'jsonError.ts', 'secretText.ts', 'errors.ts'],
   // The service's wire formats and plumbing: rendering the zone's input; HTTP parsing and answers.
   ['render', 'http'],
   // The task record, its stores and idempotency (ports and their DynamoDB, memory and SQLite adapters).

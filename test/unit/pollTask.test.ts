@@ -10,7 +10,7 @@ import type { GetProgramTaskResultResponse } from '../../lib/protocol/zone.js';
 import { EmbeddedQueue } from '../../lib/queue/embeddedQueue.js';
 import { MemoryTaskStore } from '../../lib/tasks/memoryStore.js';
 import type { ZoneClient } from '../../lib/zone/client.js';
-import { ZoneTransportError } from '../../lib/zone/port.js';
+import { ZoneTransportError } from '../../lib/zone/errors.js';
 import { recordingLogger, taskRecord } from '../support/fixtures.js';
 
 /** A batch as Lambda delivers it to the poller: its middleware answers `batchItemFailures`. */
