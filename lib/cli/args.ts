@@ -67,12 +67,13 @@ const EXIT_CODES_TEXT = `Exit codes:
   4    the API refused the request (4xx): its message names the field or the problem
   5    the API is unreachable or answered 5xx
   130  interrupted (Ctrl-C, SIGINT) at any point; a task already created keeps running
-  143  stopped by SIGTERM at any point; a task already created keeps running`;
+  143  stopped by SIGTERM at any point; a task already created keeps running
+  (zone is a server: it runs until Ctrl-C or SIGTERM, then exits 0)`;
 
 const CONNECTION_TEXT = `Connection:
   --url URL      the API (default: $${URL_ENV}, else ${DEFAULT_URL})
-  --token T      sent as "Authorization: Bearer T" (default: $${TOKEN_ENV}, better: a token on the
-                 command line shows in ps); what \`npm start\` checks when LOCAL_API_TOKEN is set
+  --token T      sent as "Authorization: Bearer T" (default: $${TOKEN_ENV}, the better place: a token on
+                 the command line shows in ps); what \`npm start\` checks when LOCAL_API_TOKEN is set
   --sigv4        sign requests with AWS SigV4 (service execute-api), as the deployed API's IAM
                  authorization requires; automatic for an https://{id}.execute-api.{region}.amazonaws.com
                  URL. Credentials: the AWS default chain (AWS_ACCESS_KEY_ID..., AWS_PROFILE, SSO,

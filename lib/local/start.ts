@@ -90,10 +90,14 @@ main().catch((error: unknown) => {
     // ZoneConfigError (a ZONE_* setting, an emulator file) is a ConfigurationError too.
     error instanceof ConfigurationError ||
     error instanceof DataDirError ||
-    ['EADDRINUSE', 'EACCES'].includes((error as NodeJS.ErrnoException)?.code ?? '') ||
+    // A system call's error (listen on a bad HOST or PORT, getaddrinfo): its message names the
+    // call and the address, never a secret.
+    typeof (error as NodeJS.ErrnoException)?.syscall === 'string' ||
     (error as { code?: string })?.code?.startsWith('ERR_PARSE_ARGS');
+  const syscall = (error as NodeJS.ErrnoException)?.syscall;
+  const hint = syscall === 'listen' || syscall === 'getaddrinfo' ? ' (check HOST and PORT)' : '';
   process.stderr.write(
-    `${known ? (error as Error).message : `failed to start: ${(error as Error)?.name ?? 'error'}`}\n`,
+    `${known ? `${(error as Error).message}${hint}` : `failed to start: ${(error as Error)?.name ?? 'error'}`}\n`,
   );
   process.exit(1);
 });

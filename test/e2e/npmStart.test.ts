@@ -57,6 +57,13 @@ describe('npm start', () => {
     expect(second.output).toContain(`DATA_DIR ${dataDir} is in use by another process`);
   });
 
+  it('names HOST and PORT when it cannot listen on them', async () => {
+    const result = await runTsProcess('lib/local/start.ts', [], { HOST: '999.1.1.1', PORT: '0', DATA_DIR: ':memory:' });
+    expect(result.code).toBe(1);
+    expect(result.output).toMatch(/999\.1\.1\.1.*\(check HOST and PORT\)/);
+    expect(result.output).not.toMatch(/failed to start: Error/);
+  });
+
   it('refuses a wrong setting with a message naming it', async () => {
     const result = await new Promise<{ code: number | null; stderr: string }>((done) => {
       const bad = spawn('npm', ['start', '--silent'], { cwd: ROOT, env: { ...process.env, PORT: 'eighty' } });
