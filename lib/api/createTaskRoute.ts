@@ -4,6 +4,7 @@
  */
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
+import { CorpNotServedError } from '../corps/port.js';
 import { HttpError } from '../http/errors.js';
 import { jsonErrorHandler } from '../http/middleware.js';
 import { readJsonBody, singleHeader, validate } from '../http/request.js';
@@ -100,6 +101,16 @@ export function createErrorAnswer(error: unknown): unknown {
   if (error instanceof IdempotencyInProgressError)
     return new HttpError(409, 'idempotency_in_progress', error.message, {}, { 'retry-after': '1' });
   if (error instanceof TaskTooLargeError) return new HttpError(413, 'task_too_large', error.message);
+  if (error instanceof CorpNotServedError) {
+    // 400: the request must name a corp; 404: no such corp here; 403: the corp withdrew the app.
+    const status = error.code === 'corp_required' ? 400 : error.code === 'unknown_corp' ? 404 : 403;
+    return new HttpError(
+      status,
+      error.code,
+      error.message,
+      error.corpId === undefined ? {} : { corp_id: error.corpId },
+    );
+  }
   if (error instanceof ZoneRejectedError) {
     return new HttpError(422, 'zone_rejected', `the zone rejected the task: ${error.errmsg}`, {
       errcode: error.errcode,

@@ -5,9 +5,11 @@
  * never creates a second zone task). Input that can never succeed is logged by field and dropped;
  * a busy or unreachable zone is retried by the event source.
  */
+
 import middy from '@middy/core';
 import type { Context, EventBridgeEvent, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type * as z from 'zod';
+import { CorpNotServedError } from '../corps/port.js';
 import { HttpError } from '../http/errors.js';
 import { validate } from '../http/request.js';
 import type { Log } from '../log.js';
@@ -95,6 +97,8 @@ export async function createFromPayload(
     }
     if (error instanceof TaskTooLargeError)
       return { status: 'rejected', error: 'task_too_large', message: error.message };
+    // No corp named while several are served, or an unknown or deauthorised corp: a retry cannot help.
+    if (error instanceof CorpNotServedError) return { status: 'rejected', error: error.code, message: error.message };
     const failure = error instanceof SettledFailureError ? error.failure : settledFailureOf(error);
     if (failure) return { status: 'untracked', error: failure.error, jobid: failure.jobid, errcode: failure.errcode };
     // Busy, rate-limited, budget spent, unreachable: nothing was created; the event source retries.

@@ -2,20 +2,22 @@
  * `npm start`: the whole flow on one machine. Variables are in the README's configuration table.
  *   npm start -- --archive my-archive.json --programs my-programs.json      (the embedded emulator)
  *   ZONE_TRANSPORT=relay WECOM_CORP_ID=… WECOM_CORP_SECRET_FILE=… WECOM_RELAY_PROGRAM_ID=… npm start
+ *   ZONE_TRANSPORT=relay WECOM_CORPS_FILE=examples/corps.json WECOM_RELAY_PROGRAM_ID=… npm start   (many corps)
  * Every transport the functions have (relay, bridge, wecom) is available here with the same settings,
  * checked by the same code (`checkZoneTransportEnv`); the emulator stays the default.
  */
 import { parseArgs } from 'node:util';
 import { ConfigurationError, parseEnv } from '../config.js';
 import { createLogger } from '../log.js';
-import { zoneTransport } from '../wiring/zone.js';
+import { suiteCallbacks, zoneAccess, zoneTransport } from '../wiring/zone.js';
 import { CALLBACK_PATH, type ServedEmulator, serveEmulator } from '../zone/emulator/server.js';
 import { configureEmulator, parseZoneEnv, ZoneConfigError } from '../zone/emulator/settings.js';
 import type { ZoneTransport } from '../zone/port.js';
+import { usesCorpDirectory } from '../zone/wecom/env.js';
 import { DataDirError } from './database.js';
 import { checkLocalEnv } from './env.js';
 import { onStopSignal } from './signals.js';
-import { startLocalStack } from './stack.js';
+import { type LocalStackOptions, startLocalStack } from './stack.js';
 
 async function main(): Promise<void> {
   const { values: files } = parseArgs({
@@ -24,7 +26,8 @@ async function main(): Promise<void> {
   });
   // Every setting, before anything listens: a wrong or contradictory one stops here, naming it.
   const env = checkLocalEnv(process.env);
-  let zone: ZoneTransport;
+  let zone: ZoneTransport | undefined;
+  let access: LocalStackOptions['access'];
   let served: ServedEmulator | undefined;
   let zoneName: string;
   const { transport } = env;
@@ -41,6 +44,16 @@ async function main(): Promise<void> {
     configured.setCallbackUrl(`${served.url}${CALLBACK_PATH}`);
     zone = configured.emulator;
     zoneName = `embedded zone emulator at ${served.url} (${configured.summary})`;
+  } else if (transport !== 'bridge' && usesCorpDirectory(process.env)) {
+    // Many corps from the credentials file; what callbacks bring is kept beside the state (0600).
+    const transportEnv = { ...process.env, ZONE_TRANSPORT: transport };
+    const dataDir = env.DATA_DIR === ':memory:' ? undefined : env.DATA_DIR;
+    const corps = await checkCorpsFile(process.env.WECOM_CORPS_FILE ?? '');
+    access = ({ budget }) => {
+      const built = zoneAccess(transportEnv, logger, { budget, dataDir }, 'local');
+      return { ...built, callbacks: suiteCallbacks(built, logger) };
+    };
+    zoneName = `${transport} transport (WeCom API, ${corps} from ${process.env.WECOM_CORPS_FILE}; callbacks at /wecom/callback/{suite_id})`;
   } else {
     zone = zoneTransport({ ...process.env, ZONE_TRANSPORT: transport }, logger, {}, 'local');
     if (transport !== 'bridge') await checkCorpSecret({ ...process.env, ZONE_TRANSPORT: transport });
@@ -56,6 +69,7 @@ async function main(): Promise<void> {
     callbackSecret: env.CALLBACK_SIGNING_SECRET,
     env: process.env,
     zone,
+    access,
     logger,
     dataDir: env.DATA_DIR === ':memory:' ? undefined : env.DATA_DIR,
     dataSync: env.DATA_SYNC,
@@ -69,6 +83,21 @@ async function main(): Promise<void> {
     `state: ${stack.state.durable ? `${stack.state.location} (durable${recovered})` : 'in memory (DATA_DIR=:memory:, lost on exit)'}\n`,
   );
   process.stderr.write(`wecom-zone-tasks listening on ${stack.url} with the ${zoneName}\n`);
+}
+
+/** Read the credentials file before listening: a wrong field stops start-up, naming it (never a value). */
+async function checkCorpsFile(path: string): Promise<string> {
+  const { readCorpsFile } = await import('../corps/localStore.js');
+  const { CredentialStoreError } = await import('../corps/port.js');
+  try {
+    const file = readCorpsFile(path);
+    const count = Object.keys(file.corps).length;
+    return `${count} corp${count === 1 ? '' : 's'} and ${Object.keys(file.suites).length} suite(s)`;
+  } catch (error) {
+    if (error instanceof CredentialStoreError)
+      throw new ConfigurationError(`invalid configuration: WECOM_CORPS_FILE: ${error.message}`);
+    throw error;
+  }
 }
 
 /**

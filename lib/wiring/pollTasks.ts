@@ -11,7 +11,7 @@ import { zoneClient } from '../zone/client.js';
 import { callBudget, taskStore } from './dynamo.js';
 import { completionNotifier, type NotifierClients } from './notifier.js';
 import { pollQueue } from './sqs.js';
-import { type ZoneClients, zoneTransport } from './zone.js';
+import { type ZoneClients, zoneAccess } from './zone.js';
 
 export function pollDependencies(
   env: Record<string, string | undefined> = process.env,
@@ -19,13 +19,14 @@ export function pollDependencies(
 ): PollDependencies {
   const common = commonConfig(env);
   const logger = createLogger();
+  const budget = callBudget(env, common, clients.dynamodb);
   return {
     ...common,
     logger,
     store: taskStore(env, clients.dynamodb),
-    budget: callBudget(env, common, clients.dynamodb),
+    budget,
     queue: pollQueue(env, clients.sqs),
-    zone: zoneClient(zoneTransport(env, logger, clients)),
+    zone: zoneClient(zoneAccess(env, logger, { ...clients, budget }).transport),
     notifier: completionNotifier(env, clients),
     metrics: new PowertoolsTaskMetrics(),
   };

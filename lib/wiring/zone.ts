@@ -7,11 +7,23 @@
  */
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { SSMClient } from '@aws-sdk/client-ssm';
+import type { CallBudget } from '../budget/port.js';
+import { DEFAULT_CORP_ID } from '../budget/port.js';
 import { ConfigurationError, parseEnv, ZoneTransportEnvSchema, type ZoneTransportName } from '../config.js';
+import type { CallbackReceiver } from '../corps/callback.js';
+import type { CorpDirectory } from '../corps/directory.js';
+import type { CorpGate } from '../corps/port.js';
 import type { Log } from '../log.js';
 import { HttpZoneTransport } from '../zone/httpTransport.js';
 import type { ZoneTransport } from '../zone/port.js';
-import { RelayEnvSchema, WecomEnvSchema } from '../zone/wecom/env.js';
+import {
+  type CorpsEnv,
+  CorpsRelayEnvSchema,
+  CorpsWecomEnvSchema,
+  RelayEnvSchema,
+  usesCorpDirectory,
+  WecomEnvSchema,
+} from '../zone/wecom/env.js';
 
 export interface ZoneClients {
   ssm?: SSMClient;
@@ -27,6 +39,10 @@ export interface ZoneTransportSettings {
   bridgeToken?: string;
   /** The SSM parameter holding the bridge token (AWS). */
   bridgeTokenParam?: string;
+  /** Many corps: the corp directory's settings (WECOM_CORPS_*); one corp otherwise. */
+  corps?: CorpsEnv;
+  /** One corp (WECOM_CORP_ID): the corp id. */
+  corpId?: string;
 }
 
 /**
@@ -75,6 +91,16 @@ export function checkZoneTransportEnv(env: Env, where: 'aws' | 'local' = 'aws'):
     }
     return settings;
   }
+  if (usesCorpDirectory(env)) {
+    const corps = parseEnv(config.ZONE_TRANSPORT === 'relay' ? CorpsRelayEnvSchema : CorpsWecomEnvSchema, env);
+    if (where === 'aws' && corps.WECOM_CORPS_FILE !== undefined) {
+      throw new ConfigurationError(
+        'invalid configuration: WECOM_CORPS_FILE: npm start only; on AWS keep the corps in SSM (WECOM_CORPS_PARAM_PREFIX)',
+      );
+    }
+    if (where === 'aws') requireHttps('WECOM_API_BASE_URL', corps.WECOM_API_BASE_URL);
+    return { ...settings, corps };
+  }
   const wecom = parseEnv(config.ZONE_TRANSPORT === 'relay' ? RelayEnvSchema : WecomEnvSchema, env);
   if (where === 'aws' && wecom.WECOM_CORP_SECRET_FILE !== undefined) {
     throw new ConfigurationError(
@@ -82,7 +108,7 @@ export function checkZoneTransportEnv(env: Env, where: 'aws' | 'local' = 'aws'):
     );
   }
   if (where === 'aws') requireHttps('WECOM_API_BASE_URL', wecom.WECOM_API_BASE_URL);
-  return settings;
+  return { ...settings, corpId: wecom.WECOM_CORP_ID };
 }
 
 /**
@@ -105,7 +131,130 @@ export function zoneTransport(
   clients: ZoneClients = {},
   where: 'aws' | 'local' = 'aws',
 ): ZoneTransport {
+  return zoneAccess(env, logger, clients, where).transport;
+}
+
+/** How the zone is reached, and which corps a request may name. */
+export interface ZoneAccess {
+  transport: ZoneTransport;
+  /** Admits a request's corp_id (WeCom transports); none: any corp id is a budget key only. */
+  corps?: CorpGate;
+  /** Many corps: the directory (loaded on first use), for the callback route. */
+  directory?: () => Promise<CorpDirectory>;
+}
+
+export interface ZoneAccessParts extends ZoneClients {
+  /** Token requests of many corps take calls from it. */
+  budget?: CallBudget;
+  /** `npm start`: where the local corp store keeps what callbacks bring (unset: memory). */
+  dataDir?: string;
+}
+
+/**
+ * The zone transport and the corp gate the settings name. With a corp directory (WECOM_CORPS_*),
+ * one transport serves every corp with its own token (lib/corps/directory.ts); with WECOM_CORP_ID,
+ * one corp; the emulator and the bridge admit any corp id.
+ */
+export function zoneAccess(
+  env: Env,
+  logger: Log,
+  parts: ZoneAccessParts = {},
+  where: 'aws' | 'local' = 'aws',
+): ZoneAccess {
   const settings = checkZoneTransportEnv(env, where);
+  const corps = settings.corps;
+  if (corps) {
+    let directory: Promise<CorpDirectory> | undefined;
+    const load = () => {
+      directory ??= loadDirectory(settings.transport === 'wecom' ? 'wecom' : 'relay', corps, logger, parts);
+      return directory;
+    };
+    return {
+      transport: {
+        invoke: async (apiName, requestJson, context) => (await load()).invoke(apiName, requestJson, context),
+      },
+      corps: { admit: async (corpId) => (await load()).admit(corpId) },
+      directory: load,
+    };
+  }
+  const transport = legacyTransport(env, logger, parts, settings);
+  if (settings.corpId === undefined) return { transport };
+  const corpId = settings.corpId;
+  const defaultCorpId = env.DEFAULT_CORP_ID?.trim() || DEFAULT_CORP_ID;
+  return {
+    transport,
+    corps: {
+      admit: async (requested) =>
+        (await import('../corps/directory.js')).admitSingleCorp(corpId, defaultCorpId, requested),
+    },
+  };
+}
+
+async function loadDirectory(
+  transport: 'relay' | 'wecom',
+  corps: CorpsEnv,
+  logger: Log,
+  parts: ZoneAccessParts,
+): Promise<CorpDirectory> {
+  const [{ CorpDirectory }, { AccessTokenCache }] = await Promise.all([
+    import('../corps/directory.js'),
+    import('../zone/wecom/accessToken.js'),
+  ]);
+  let store: import('../corps/port.js').CorpCredentialStore;
+  if (corps.WECOM_CORPS_PARAM_PREFIX !== undefined) {
+    const [{ SsmCorpStore }, { SSMClient }] = await Promise.all([
+      import('../corps/ssmStore.js'),
+      import('@aws-sdk/client-ssm'),
+    ]);
+    store = new SsmCorpStore({
+      client: parts.ssm ?? new SSMClient({}),
+      prefix: corps.WECOM_CORPS_PARAM_PREFIX,
+      maxAgeSeconds: corps.WECOM_CORP_ENTRY_MAX_AGE_SECONDS,
+    });
+  } else {
+    const { LocalCorpStore, readCorpsFile } = await import('../corps/localStore.js');
+    const path = corps.WECOM_CORPS_FILE ?? '';
+    store = new LocalCorpStore({ file: readCorpsFile(path), location: `file:${path}`, dataDir: parts.dataDir });
+  }
+  const relay = 'WECOM_RELAY_PROGRAM_ID' in corps ? corps : undefined;
+  const zone = 'WECOM_ZONE_PROGRAM_ID' in corps ? corps : undefined;
+  return new CorpDirectory({
+    store,
+    transport,
+    defaults: {
+      relayProgramId: relay?.WECOM_RELAY_PROGRAM_ID,
+      relayCreateAbilityId: relay?.WECOM_RELAY_CREATE_ABILITY_ID,
+      relayResultAbilityId: relay?.WECOM_RELAY_RESULT_ABILITY_ID,
+      zoneProgramId: zone?.WECOM_ZONE_PROGRAM_ID,
+      zoneAbilityId: zone?.WECOM_ZONE_ABILITY_ID,
+    },
+    baseUrl: corps.WECOM_API_BASE_URL,
+    timeoutMs: corps.ZONE_TIMEOUT_MS,
+    cache: new AccessTokenCache({ refreshEarlySeconds: corps.WECOM_TOKEN_REFRESH_EARLY_SECONDS }),
+    budget: parts.budget,
+    logger,
+  });
+}
+
+/**
+ * The callback receiver of a deployment with a corp directory (loaded on its first request); none
+ * without one.
+ */
+export function suiteCallbacks(access: ZoneAccess, logger: Log): CallbackReceiver | undefined {
+  const directory = access.directory;
+  if (!directory) return undefined;
+  let handler: Promise<CallbackReceiver> | undefined;
+  return {
+    async handle(request) {
+      handler ??= Promise.all([import('../corps/callback.js'), directory()]).then(
+        ([{ SuiteCallbackHandler }, loaded]) => new SuiteCallbackHandler({ directory: loaded, logger }),
+      );
+      return (await handler).handle(request);
+    },
+  };
+}
+
+function legacyTransport(env: Env, logger: Log, clients: ZoneClients, settings: ZoneTransportSettings): ZoneTransport {
   if (settings.transport === 'bridge') {
     const bearerToken = settings.bridgeTokenParam
       ? ssmBridgeToken(settings.bridgeTokenParam, clients)

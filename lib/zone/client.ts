@@ -13,8 +13,9 @@ import {
 import { type ZoneTransport, ZoneTransportError } from './port.js';
 
 export interface ZoneClient {
-  createProgramTask(request: CreateProgramTaskRequest): Promise<CreateProgramTaskResponse>;
-  getProgramTaskResult(jobid: string): Promise<GetProgramTaskResultResponse>;
+  /** `corpId`: the corp whose zone creates the task (several corps served); ignored by one-corp transports. */
+  createProgramTask(request: CreateProgramTaskRequest, corpId?: string): Promise<CreateProgramTaskResponse>;
+  getProgramTaskResult(jobid: string, corpId?: string): Promise<GetProgramTaskResultResponse>;
 }
 
 function parseResponse<T>(
@@ -42,12 +43,20 @@ function parseResponse<T>(
  */
 export function zoneClient(transport: ZoneTransport): ZoneClient {
   return {
-    async createProgramTask(request) {
-      const json = await transport.invoke(ZONE_API.createProgramTask, JSON.stringify(request));
+    async createProgramTask(request, corpId) {
+      const json = await transport.invoke(
+        ZONE_API.createProgramTask,
+        JSON.stringify(request),
+        corpId === undefined ? undefined : { corpId },
+      );
       return parseResponse(ZONE_API.createProgramTask, json, CreateProgramTaskResponseSchema);
     },
-    async getProgramTaskResult(jobid) {
-      const json = await transport.invoke(ZONE_API.getProgramTaskResult, JSON.stringify({ jobid }));
+    async getProgramTaskResult(jobid, corpId) {
+      const json = await transport.invoke(
+        ZONE_API.getProgramTaskResult,
+        JSON.stringify({ jobid }),
+        corpId === undefined ? undefined : { corpId },
+      );
       return parseResponse(ZONE_API.getProgramTaskResult, json, GetProgramTaskResultResponseSchema);
     },
   };
