@@ -425,7 +425,7 @@ export async function startFakeWecomApi(options: FakeWecomApiOptions = {}): Prom
   }
 
   /** WeCom's suite interfaces; success answers without errcode (docs 14939, 14944). */
-  function serviceCall(url: URL, body: string, response: import('node:http').ServerResponse): void {
+  function serviceCall(url: URL, body: string, response: import('node:http').ServerResponse): undefined {
     const path = url.pathname;
     let parsed: Record<string, unknown> = {};
     try {
@@ -434,7 +434,12 @@ export async function startFakeWecomApi(options: FakeWecomApiOptions = {}): Prom
       sendJson(response, 200, { errcode: 47001, errmsg: ERRMSG[47001] });
       return;
     }
-    const reply = (kind: FakeCorpCall['kind'], owner: string, answer: Record<string, unknown>, token?: string) => {
+    const reply = (
+      kind: FakeCorpCall['kind'],
+      owner: string,
+      answer: Record<string, unknown>,
+      token?: string,
+    ): undefined => {
       corpCalls.push({ kind, owner, token, errcode: typeof answer.errcode === 'number' ? answer.errcode : 0 });
       sendJson(response, 200, answer);
     };
@@ -574,10 +579,11 @@ export async function startFakeWecomApi(options: FakeWecomApiOptions = {}): Prom
     ],
     async pushSuiteTicket(callbackUrl, suiteId) {
       const ticket = randomBytes(40).toString('base64url');
-      tickets.set(suiteId, [...(tickets.get(suiteId) ?? []), ticket]);
+      const pushed = [...(tickets.get(suiteId) ?? []), ticket];
+      tickets.set(suiteId, pushed);
       return postEvent(callbackUrl, suiteId, {
         InfoType: 'suite_ticket',
-        TimeStamp: Math.floor(now() / 1000) + tickets.get(suiteId)!.length,
+        TimeStamp: Math.floor(now() / 1000) + pushed.length,
         SuiteTicket: ticket,
       });
     },
