@@ -170,6 +170,10 @@ export interface FakeWecomApi {
     fields: Record<string, string | number>,
     options?: { token?: string; receiveId?: string },
   ): Promise<{ status: number; body: string }>;
+  /** A new suite_ticket, recorded as pushed without posting it (a test hands it over itself). */
+  issueTicket(suiteId: string): { ticket: string; timestamp: number };
+  /** A fresh auth code, as create_auth would carry (a test exchanges it itself). */
+  issueAuthCode(suiteId: string, corpId: string): string;
   /** Every suite_access_token issued so far expires now (next use: 42009). */
   expireSuiteTokens(): void;
   /** The permanent code WeCom issued for a corp (test assertions only). */
@@ -617,6 +621,13 @@ export async function startFakeWecomApi(options: FakeWecomApiOptions = {}): Prom
       }),
     postEvent,
     permanentCodeOf: (corp) => permanentCodes.get(corp)?.code,
+    issueTicket(suiteId) {
+      const ticket = randomBytes(40).toString('base64url');
+      const pushed = [...(tickets.get(suiteId) ?? []), ticket];
+      tickets.set(suiteId, pushed);
+      return { ticket, timestamp: Math.floor(now() / 1000) + pushed.length };
+    },
+    issueAuthCode: (suiteId, corp) => newAuthCode(suiteId, corp),
     expireSuiteTokens() {
       const at = now();
       for (const held of suiteTokens.values()) held.expiresAt = Math.min(held.expiresAt, at);

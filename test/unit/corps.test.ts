@@ -1,0 +1,212 @@
+/**
+ * Issue 12, unit level: the credentials file's checks, the corp gate, the environment checks, and the
+ * call budget of token requests (counted, per corp and per suite, no corp starving another), against
+ * the fake WeCom API on loopback.
+ */
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MemoryCallBudget } from '../../lib/budget/memoryBudget.js';
+import { ConfigurationError } from '../../lib/config.js';
+import { admitSingleCorp, CorpDirectory } from '../../lib/corps/directory.js';
+import { LocalCorpStore, readCorpsFile } from '../../lib/corps/localStore.js';
+import { CorpNotServedError, CredentialStoreError } from '../../lib/corps/port.js';
+import { TokenBudgetSpentError } from '../../lib/corps/tokens.js';
+import { DOC_EXAMPLE_REQUEST } from '../../lib/protocol/examples.js';
+import { ZONE_API } from '../../lib/protocol/zone.js';
+import { checkZoneTransportEnv } from '../../lib/wiring/zone.js';
+import { AccessTokenCache } from '../../lib/zone/wecom/accessToken.js';
+import { type FakeWecomApi, startFakeWecomApi } from '../support/fakeWecomApi.js';
+import { recordingLogger } from '../support/fixtures.js';
+
+const KEY = 'abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG';
+
+describe('the credentials file', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'corps-file-'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const write = (name: string, value: unknown, mode = 0o600) => {
+    const path = join(dir, name);
+    writeFileSync(path, typeof value === 'string' ? value : JSON.stringify(value), { mode });
+    chmodSync(path, mode);
+    return path;
+  };
+
+  it('names the wrong field, never the secret', () => {
+    const path = write('bad.json', {
+      corps: {
+        ww1: { kind: 'self_built', secret: 'TOP-SECRET-VALUE-1' },
+        ww2: { kind: 'third_party', permanent_code: 'TOP-SECRET-VALUE-2' },
+        ww3: { kind: 'custom_app', secret: '' },
+      },
+      suites: {
+        s1: { kind: 'third_party', suite_secret: 'TOP-SECRET-VALUE-3', token: 't', encoding_aes_key: 'short' },
+      },
+    });
+    const error = (() => {
+      try {
+        readCorpsFile(path);
+      } catch (caught) {
+        return caught as Error;
+      }
+      throw new Error('accepted');
+    })();
+    expect(error).toBeInstanceOf(CredentialStoreError);
+    expect(error.message).toContain('corps.ww2.suite_id');
+    expect(error.message).toContain('corps.ww3.secret');
+    expect(error.message).toContain('suites.s1.encoding_aes_key');
+    expect(error.message).not.toMatch(/TOP-SECRET-VALUE/);
+  });
+
+  it('refuses a file others may read, and one that is not JSON', () => {
+    expect(() => readCorpsFile(write('open.json', { corps: {} }, 0o644))).toThrow(/chmod 600/);
+    expect(() => readCorpsFile(write('junk.json', 'secret-looking{'))).toThrow(/not valid JSON/);
+    expect(() => readCorpsFile(join(dir, 'missing.json'))).toThrow(/ENOENT/);
+  });
+
+  it('keeps what callbacks bring in a 0600 file that wins over the credentials file', async () => {
+    const file = readCorpsFile(write('ok.json', { corps: { ww1: { kind: 'self_built', secret: 's1' } } }));
+    const store = new LocalCorpStore({ file, dataDir: dir });
+    await store.putCorp('ww1', { kind: 'self_built', status: 'deauthorised', deauthorised_at: 'now' });
+    const again = new LocalCorpStore({ file, dataDir: dir });
+    expect(await again.getCorp('ww1')).toMatchObject({ status: 'deauthorised' });
+    expect(await again.listCorpIds()).toEqual(['ww1']);
+  });
+});
+
+describe('admitting a corp', () => {
+  it('one corp (WECOM_CORP_ID): no corp, the corp or the default corp id; any other is unknown, by name', () => {
+    expect(admitSingleCorp('ww1', 'default', undefined)).toBe('default');
+    expect(admitSingleCorp('ww1', 'default', 'ww1')).toBe('ww1');
+    expect(() => admitSingleCorp('ww1', 'default', 'ww2')).toThrow(/corp ww2 is not served/);
+  });
+
+  it('many corps: corp_id required unless there is only one', async () => {
+    const directory = (corps: Record<string, unknown>) =>
+      new CorpDirectory({
+        store: new LocalCorpStore({ file: readCorpsFileFrom({ corps }) }),
+        transport: 'relay',
+        defaults: { relayProgramId: 'relay' },
+        baseUrl: 'http://127.0.0.1:1',
+        timeoutMs: 1000,
+        cache: new AccessTokenCache(),
+        logger: recordingLogger(),
+      });
+    expect(await directory({ ww1: { kind: 'self_built', secret: 's' } }).admit(undefined)).toBe('ww1');
+    const two = directory({ ww1: { kind: 'self_built', secret: 's' }, ww2: { kind: 'self_built', secret: 's' } });
+    await expect(two.admit(undefined)).rejects.toMatchObject({ code: 'corp_required' });
+    await expect(two.admit('ww3')).rejects.toBeInstanceOf(CorpNotServedError);
+  });
+});
+
+function readCorpsFileFrom(value: unknown) {
+  const dir = mkdtempSync(join(tmpdir(), 'corps-one-'));
+  const path = join(dir, 'corps.json');
+  writeFileSync(path, JSON.stringify(value), { mode: 0o600 });
+  try {
+    return readCorpsFile(path);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+describe('the environment of many corps', () => {
+  const base = { ZONE_TRANSPORT: 'relay', WECOM_RELAY_PROGRAM_ID: 'relay' };
+  it('takes a prefix on AWS and a file with npm start, not both, and not beside WECOM_CORP_ID', () => {
+    expect(checkZoneTransportEnv({ ...base, WECOM_CORPS_PARAM_PREFIX: '/wecom-zone-tasks/prod' }).corps).toBeDefined();
+    expect(() => checkZoneTransportEnv({ ...base, WECOM_CORPS_FILE: 'corps.json' })).toThrow(
+      /WECOM_CORPS_FILE: npm start only/,
+    );
+    expect(checkZoneTransportEnv({ ...base, WECOM_CORPS_FILE: 'corps.json' }, 'local').corps).toBeDefined();
+    expect(() =>
+      checkZoneTransportEnv({ ...base, WECOM_CORPS_PARAM_PREFIX: '/p', WECOM_CORPS_FILE: 'c.json' }, 'local'),
+    ).toThrow(/exactly one of WECOM_CORPS_PARAM_PREFIX/);
+    expect(() => checkZoneTransportEnv({ ...base, WECOM_CORPS_PARAM_PREFIX: '/p', WECOM_CORP_ID: 'ww1' })).toThrow(
+      /WECOM_CORP_ID: one corp or many/,
+    );
+    expect(() => checkZoneTransportEnv({ ZONE_TRANSPORT: 'relay', WECOM_CORPS_PARAM_PREFIX: '/p' })).toThrow(
+      ConfigurationError,
+    );
+  });
+});
+
+describe('token requests and the call budget', () => {
+  let fake: FakeWecomApi;
+  const corps = { ww1: 'secret-1', ww2: 'secret-2' };
+  beforeAll(async () => {
+    fake = await startFakeWecomApi({
+      corps,
+      suites: { suite1: { kind: 'third_party', secret: 'suite-secret', token: 'tok', encodingAesKey: KEY } },
+      zoneProgramId: 'ZP',
+      zoneAbilityId: 'run',
+    });
+  });
+  afterAll(() => fake.close());
+
+  it('counts gettoken, get_corp_token and get_suite_token; a corp that spent its budget does not stop another', async () => {
+    const budget = new MemoryCallBudget([{ seconds: 60, limit: 3 }]);
+    const dir = mkdtempSync(join(tmpdir(), 'corps-budget-'));
+    const store = new LocalCorpStore({
+      file: readCorpsFileFrom({
+        corps: { ww1: { kind: 'self_built', secret: 'secret-1' }, ww2: { kind: 'self_built', secret: 'secret-2' } },
+        suites: { suite1: { kind: 'third_party', suite_secret: 'suite-secret', token: 'tok', encoding_aes_key: KEY } },
+      }),
+      dataDir: dir,
+    });
+    const cache = new AccessTokenCache();
+    const directory = new CorpDirectory({
+      store,
+      transport: 'wecom',
+      defaults: { zoneProgramId: 'ZP', zoneAbilityId: 'run' },
+      baseUrl: fake.url,
+      timeoutMs: 5000,
+      cache,
+      budget,
+      logger: recordingLogger(),
+    });
+    const call = (corpId: string) =>
+      directory.invoke(ZONE_API.createProgramTask, JSON.stringify(DOC_EXAMPLE_REQUEST), { corpId });
+
+    // A burst of calls of one corp: one gettoken (single-flight), counted once.
+    await Promise.all(Array.from({ length: 5 }, () => call('ww1')));
+    const gettokens = (corp: string) => fake.corpCalls.filter((c) => c.kind === 'gettoken' && c.owner === corp).length;
+    expect(gettokens('ww1')).toBe(1);
+    // ww1 had 3 calls a minute; its gettoken took 1: exactly 2 remain.
+    const grants = async (key: string) => {
+      let granted = 0;
+      while ((await budget.tryAcquire(key, Date.now())).granted) granted += 1;
+      return granted;
+    };
+    expect(await grants('ww1')).toBe(2);
+    // ww1's budget is spent: its next token request is refused before it is sent...
+    cache.forgetKeys(['ww1:']);
+    await expect(call('ww1')).rejects.toBeInstanceOf(TokenBudgetSpentError);
+    expect(gettokens('ww1')).toBe(1);
+    // ...and ww2 is served all the same, its own gettoken counted against its own budget.
+    expect(JSON.parse(await call('ww2')).errcode).toBe(0);
+    expect(await grants('ww2')).toBe(2);
+
+    // A third-party corp: get_suite_token counts against the suite, get_corp_token against the corp.
+    await store.putTicket('suite1', fake.issueTicket('suite1'));
+    const installed = await directory.suites.permanentCode('suite1', fake.issueAuthCode('suite1', 'ww3'));
+    expect(installed.corpId).toBe('ww3');
+    await store.putCorp('ww3', {
+      kind: 'third_party',
+      status: 'active',
+      suite_id: 'suite1',
+      permanent_code: installed.permanentCode,
+    });
+    await Promise.all(Array.from({ length: 5 }, () => call('ww3')));
+    const kinds = fake.corpCalls.map((c) => c.kind);
+    expect(kinds.filter((kind) => kind === 'get_suite_token')).toHaveLength(1);
+    expect(kinds.filter((kind) => kind === 'get_corp_token')).toHaveLength(1);
+    expect(await grants('ww3')).toBe(2);
+    // get_suite_token once (the permanent-code exchange and get_corp_token shared the cached suite token).
+    expect(await grants('suite.suite1')).toBe(2);
+
+    rmSync(dir, { recursive: true, force: true });
+  });
+});
