@@ -97,7 +97,7 @@ describe('the packaged stack', () => {
     });
 
     // Every function: Errors and Throttles.
-    expect(functionIds()).toHaveLength(7);
+    expect(functionIds()).toHaveLength(8);
     for (const id of functionIds()) {
       for (const metric of ['Errors', 'Throttles']) {
         const alarm = alarms.find(
@@ -274,6 +274,7 @@ describe('the packaged stack', () => {
       'CreateFromQueueLambdaFunction',
       'CreateFromEventLambdaFunction',
       'PollResultLambdaFunction',
+      'WecomCallbackLambdaFunction',
     ];
     for (const id of functionIds()) {
       const vpc = template.Resources[id]?.Properties.VpcConfig;
