@@ -135,7 +135,7 @@ describe('the packaged stack', () => {
     // HTTP API 5xx.
     const http = alarms.find((a) => a.Namespace === 'AWS/ApiGateway');
     expect(http).toMatchObject({ MetricName: '5xx', Dimensions: [{ Name: 'ApiId', Value: { Ref: 'HttpApi' } }] });
-    expect(alarms).toHaveLength(7 * 2 + 3 + 1 + 1);
+    expect(alarms).toHaveLength(8 * 2 + 3 + 1 + 1);
   });
 
   it('keeps task records and dead letters when the stack goes: retain policies, deletion protection, point-in-time recovery', () => {
