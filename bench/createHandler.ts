@@ -14,9 +14,9 @@ import { commonConfig } from '../lib/config.js';
 import { createLogger, SERVICE_NAME } from '../lib/log.js';
 import { DEFAULT_CLASSIFIER } from '../lib/poll/classify.js';
 import type { CreateProgramTaskInput } from '../lib/protocol/zone.js';
+import { EmbeddedQueue } from '../lib/queue/embeddedQueue.js';
 import { localContext } from '../lib/queue/eventSourceMapping.js';
-import { LocalQueue } from '../lib/queue/localQueue.js';
-import { MemoryIdempotencyStore } from '../lib/tasks/idempotency.js';
+import { MemoryIdempotencyStore } from '../lib/tasks/memoryIdempotencyStore.js';
 import { MemoryTaskStore } from '../lib/tasks/memoryStore.js';
 import type { ZoneClient } from '../lib/zone/client.js';
 import { type BenchRow, formatMs, seededRandom, sink, summarize, timeInterleaved } from './stats.js';
@@ -93,7 +93,7 @@ export async function measureCreateHandler(): Promise<BenchRow> {
     zone: instantZone(),
     store: new MemoryTaskStore(),
     idempotency: new MemoryIdempotencyStore(),
-    queue: new LocalQueue(),
+    queue: new EmbeddedQueue(),
     logger: silentLogger(),
   });
 

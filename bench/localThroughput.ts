@@ -24,7 +24,7 @@ import { close, listen } from '../lib/local/nodeHttp.js';
 import { startLocalStack } from '../lib/local/stack.js';
 import { openLocalState } from '../lib/local/state.js';
 import { DOC_EXAMPLE_REQUEST } from '../lib/protocol/examples.js';
-import type { ClaimResult, PollStep, RescheduleStep, TaskStore } from '../lib/tasks/store.js';
+import type { ClaimResult, PollStep, RescheduleStep, TaskStore } from '../lib/tasks/port.js';
 import type { NotificationFields, TaskOutcome, TaskRecord } from '../lib/tasks/task.js';
 import { ZoneEmulator } from '../lib/zone/emulator/emulator.js';
 import { SAMPLE_ARCHIVE, samplePrograms } from '../lib/zone/emulator/sample.js';

@@ -331,7 +331,7 @@ export function runPollingSimulation(schedule: PollSchedule = DEFAULT_POLL_SCHED
   return { rows, frontierMarkdown, detail: { perDuration, frontier } };
 }
 
-/** For the per-duration table in the JSON and README: `polls / worst delay` of each policy. */
+/** For the per-duration table in the JSON and docs/performance.md: `polls / worst delay` of each policy. */
 export function perDurationMarkdown(perDuration: Record<string, DurationFigures[]>): string {
   const labels = Object.keys(perDuration);
   return markdownTable(

@@ -4,7 +4,7 @@
  *
  * Prints one table (row, ours, baseline, ratio, goal, met?) and the polling frontier, and writes
  * `.bench/results.json` (every raw number) and `.bench/results.md` (the tables with the date and
- * machine, ready for the README). Timing goals are reported, never asserted: the exit code is 0
+ * machine, ready for docs/performance.md). Timing goals are reported, never asserted: the exit code is 0
  * whenever every row could be measured.
  */
 import { mkdir, writeFile } from 'node:fs/promises';

@@ -112,7 +112,7 @@ export function formatRatio(ratio: number | null): string {
   return ratio === null ? '—' : `${ratio.toFixed(2)}×`;
 }
 
-/** A markdown table: what the terminal shows is what the README pastes. */
+/** A markdown table: what the terminal shows is what docs/performance.md pastes. */
 export function markdownTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
   const escapeCell = (cell: string) => cell.replaceAll('|', '\\|');
   const lines = [header, header.map(() => '---'), ...rows].map((cells) => `| ${cells.map(escapeCell).join(' | ')} |`);

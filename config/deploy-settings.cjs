@@ -1,6 +1,6 @@
 'use strict';
 /**
- * The operations settings of a deployment (README "Operate it on AWS"), read once by serverless.yml
+ * The operations settings of a deployment (docs/deploy-and-operate.md "Operate it on AWS"), read once by serverless.yml
  * (`custom.ops: ${file(./config/deploy-settings.cjs)}`): each from its environment variable, else the
  * stage's parameter (`params:` in serverless.yml, `--param name=value`). Checked here, before anything
  * is packaged, with errors that name the variable; values that are not secret only.

@@ -45,7 +45,7 @@ class ServerlessConfigCheck {
       const stage = this.serverless.service.provider.stage;
       const message = (result.stderr || result.stdout || 'configuration check failed').trim();
       throw new this.serverless.classes.Error(
-        `stage "${stage}": ${message} (README "Reach your corp" lists the settings)`,
+        `stage "${stage}": ${message} (docs/reach-your-corp.md lists the settings)`,
       );
     }
     this.log?.verbose?.('zone transport settings checked');

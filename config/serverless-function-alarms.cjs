@@ -4,7 +4,7 @@
  * `<Function>ErrorsAlarm` (AWS/Lambda Errors) and `<Function>ThrottlesAlarm` (AWS/Lambda Throttles),
  * both sent to the stack's `AlarmTopic` (serverless.yml). Generated from the function list, so a
  * function added later is watched without anyone remembering to. Thresholds: `custom.alarms` in
- * serverless.yml; what each alarm means and what to do: README "Alarms".
+ * serverless.yml; what each alarm means and what to do: docs/deploy-and-operate.md "Alarms".
  * Metrics: https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics-types.html
  */
 
@@ -49,12 +49,12 @@ class FunctionAlarms {
       template.Resources[`${stem}ErrorsAlarm`] = alarm(
         'Errors',
         settings.functionErrors,
-        `${name} failed (threw, timed out or ran out of memory) ${settings.functionErrors}+ times in ${settings.periodSeconds} s: read its log group for the error kind (README "Alarms")`,
+        `${name} failed (threw, timed out or ran out of memory) ${settings.functionErrors}+ times in ${settings.periodSeconds} s: read its log group for the error kind (docs/deploy-and-operate.md "Alarms")`,
       );
       template.Resources[`${stem}ThrottlesAlarm`] = alarm(
         'Throttles',
         settings.functionThrottles,
-        `${name} was throttled ${settings.functionThrottles}+ times in ${settings.periodSeconds} s: its reserved concurrency (config/poll-schedule.json) is used up (README "Alarms")`,
+        `${name} was throttled ${settings.functionThrottles}+ times in ${settings.periodSeconds} s: its reserved concurrency (config/poll-schedule.json) is used up (docs/deploy-and-operate.md "Alarms")`,
       );
     }
   }

@@ -1,6 +1,6 @@
 /**
  * Configuration from environment variables, validated once at start-up with errors that name the
- * variable. The README's configuration table documents each one.
+ * variable. docs/configuration.md documents each one.
  */
 import * as z from 'zod';
 import scheduleDefaults from '../config/poll-schedule.json' with { type: 'json' };
@@ -102,7 +102,7 @@ export const ZoneTransportEnvSchema = z.object({
   /**
    * `relay` (default): WeCom's `sync_call_program` to the relay program in the zone (WECOM_*,
    * WECOM_RELAY_*); `bridge`: the HTTP bridge at ZONE_BRIDGE_URL (local work, debug mode); `wecom`:
-   * WeCom's `async_program_task` to a zone program of your own. README "Which transport".
+   * WeCom's `async_program_task` to a zone program of your own. docs/reach-your-corp.md "Which transport".
    */
   ZONE_TRANSPORT: z.enum(ZONE_TRANSPORTS, { error: `must be one of ${ZONE_TRANSPORTS.join(', ')}` }).default('relay'),
   /** Required when ZONE_TRANSPORT=bridge. */

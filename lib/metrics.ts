@@ -1,9 +1,10 @@
 /**
  * Task metrics: counts and durations only, never content. On Lambda they go out as CloudWatch
- * embedded-metric-format lines through Powertools Metrics (namespace `WecomZoneTasks`), flushed at
- * the end of each invocation; locally they are counted in memory.
+ * embedded-metric-format lines through Powertools Metrics (namespace `WecomZoneTasks`), published at
+ * the end of each invocation by Powertools' own `logMetrics` middleware; locally they are counted in memory.
  */
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import type { MiddlewareObj } from '@middy/core';
 import { errorKind, type Log } from './log.js';
 import type { TaskStatus } from './tasks/task.js';
@@ -15,27 +16,33 @@ export interface TaskMetrics {
   taskCompleted(status: Exclude<TaskStatus, 'PENDING'>, durationMs: number): void;
   /** A poll waited because its corp's call budget was spent. */
   budgetWait?(): void;
-  /** Publish what this invocation added (Lambda); nothing to do in memory. */
-  flush?(): void;
+  /** The Powertools Metrics behind it, when there is one (published by {@link publishMetrics}). */
+  readonly powertools?: Metrics;
 }
 
 /**
- * middy middleware: publishes the metrics an invocation added, after it, also when it failed.
+ * middy middleware: Powertools' `logMetrics` publishes the metrics an invocation added, after it,
+ * also when it failed; in-memory metrics need nothing. A metric that cannot be published never turns
+ * an answer into an error (after `POST /tasks` the zone task exists, and a 500 would make the client
+ * create another one): a throw from publishing is logged by kind and dropped.
  *
  * @example
- * middy(handler).use(flushMetrics(deps.metrics))
+ * middy(handler).use(publishMetrics(deps.metrics, deps.logger))
  */
-export function flushMetrics(metrics: TaskMetrics | undefined, logger?: Log): MiddlewareObj {
-  // A metric that cannot be published never turns an answer into an error: after POST /tasks the
-  // zone task exists, and a 500 would make the client create another one.
-  const flush = async () => {
-    try {
-      await metrics?.flush?.();
-    } catch (error) {
-      logger?.warn('metrics not published', { error: errorKind(error) });
-    }
-  };
-  return { after: flush, onError: flush };
+export function publishMetrics(metrics: TaskMetrics | undefined, logger?: Log): MiddlewareObj {
+  // middy refuses a middleware with no step: in-memory metrics get one that does nothing.
+  if (!metrics?.powertools) return { after: () => undefined };
+  const { before, after, onError } = logMetrics(metrics.powertools);
+  const guarded =
+    (step: MiddlewareObj['after']): NonNullable<MiddlewareObj['after']> =>
+    async (request) => {
+      try {
+        await step?.(request);
+      } catch (error) {
+        logger?.warn('metrics not published', { error: errorKind(error) });
+      }
+    };
+  return { before, after: guarded(after), onError: guarded(onError) };
 }
 
 export const METRIC_NAMESPACE = 'WecomZoneTasks';
@@ -48,32 +55,28 @@ const COMPLETION_METRIC: Record<Exclude<TaskStatus, 'PENDING'>, string> = {
 
 const POLL_METRIC = { pending: 'PollsPending', transient: 'PollsTransient', final: 'PollsFinal' } as const;
 
-/** Powertools Metrics behind the port; `flush()` publishes what the invocation added. */
+/** Powertools Metrics behind the port; {@link publishMetrics} publishes what each invocation added. */
 export class PowertoolsTaskMetrics implements TaskMetrics {
   constructor(
-    readonly metrics: Metrics = new Metrics({ namespace: METRIC_NAMESPACE, serviceName: 'wecom-zone-tasks' }),
+    readonly powertools: Metrics = new Metrics({ namespace: METRIC_NAMESPACE, serviceName: 'wecom-zone-tasks' }),
   ) {}
 
   taskCreated(): void {
-    this.metrics.addMetric('TasksCreated', MetricUnit.Count, 1);
+    this.powertools.addMetric('TasksCreated', MetricUnit.Count, 1);
   }
 
   polled(kind: 'pending' | 'transient' | 'final'): void {
-    this.metrics.addMetric('Polls', MetricUnit.Count, 1);
-    this.metrics.addMetric(POLL_METRIC[kind], MetricUnit.Count, 1);
+    this.powertools.addMetric('Polls', MetricUnit.Count, 1);
+    this.powertools.addMetric(POLL_METRIC[kind], MetricUnit.Count, 1);
   }
 
   taskCompleted(status: Exclude<TaskStatus, 'PENDING'>, durationMs: number): void {
-    this.metrics.addMetric(COMPLETION_METRIC[status], MetricUnit.Count, 1);
-    this.metrics.addMetric('TimeToCompletion', MetricUnit.Milliseconds, durationMs);
+    this.powertools.addMetric(COMPLETION_METRIC[status], MetricUnit.Count, 1);
+    this.powertools.addMetric('TimeToCompletion', MetricUnit.Milliseconds, durationMs);
   }
 
   budgetWait(): void {
-    this.metrics.addMetric('BudgetWaits', MetricUnit.Count, 1);
-  }
-
-  flush(): void {
-    this.metrics.publishStoredMetrics();
+    this.powertools.addMetric('BudgetWaits', MetricUnit.Count, 1);
   }
 }
 

@@ -10,7 +10,7 @@ import { jsonErrorHandler } from '../http/middleware.js';
 import { readJsonBody, singleHeader, validate } from '../http/request.js';
 import { jsonResponse } from '../http/response.js';
 import { logLambdaContext } from '../log.js';
-import { flushMetrics } from '../metrics.js';
+import { publishMetrics } from '../metrics.js';
 import {
   createOnce,
   IDEMPOTENCY_KEY_PATTERN,
@@ -46,7 +46,7 @@ export function makeCreateTaskHandler(
 ): HttpHandler {
   return middy<APIGatewayProxyEventV2, APIGatewayProxyResultV2>()
     .use(logLambdaContext(deps.logger))
-    .use(flushMetrics(deps.metrics, deps.logger))
+    .use(publishMetrics(deps.metrics, deps.logger))
     .use(jsonErrorHandler({ logger: deps.logger }))
     .handler(async (event) => {
       // Any letter case (REST API and ALB events keep the client's), sent once (a repeat is ambiguous).

@@ -14,7 +14,8 @@ import { HttpError } from '../http/errors.js';
 import { validate } from '../http/request.js';
 import type { Log } from '../log.js';
 import { errorKind, logLambdaContext } from '../log.js';
-import { flushMetrics } from '../metrics.js';
+import { publishMetrics } from '../metrics.js';
+import { sqsBatchHandler } from '../queue/batchItemFailures.js';
 import {
   createOnce,
   IDEMPOTENCY_KEY_PATTERN,
@@ -137,6 +138,21 @@ function recordKey(record: SQSRecord): string {
   return attribute && IDEMPOTENCY_KEY_PATTERN.test(attribute) ? `sqs:${attribute}` : `sqs:${record.messageId}`;
 }
 
+/** One SQS create request: handled and logged, or thrown to be retried. */
+async function createFromRecord(record: SQSRecord, deps: CreateFromEventDependencies): Promise<void> {
+  let payload: unknown;
+  try {
+    payload = JSON.parse(record.body);
+  } catch {
+    return logOutcome(
+      deps.logger,
+      { messageId: record.messageId },
+      { status: 'rejected', error: 'invalid_json', message: 'the message body is not valid JSON' },
+    );
+  }
+  logOutcome(deps.logger, { messageId: record.messageId }, await createFromPayload(payload, recordKey(record), deps));
+}
+
 /**
  * SQS-triggered (`ReportBatchItemFailures`): each record's body is a create request.
  *
@@ -146,37 +162,20 @@ function recordKey(record: SQSRecord): string {
 export function makeCreateFromQueueHandler(
   deps: CreateFromEventDependencies,
 ): (event: SQSEvent, context: Context) => Promise<SQSBatchResponse> {
-  return middy<SQSEvent, SQSBatchResponse>()
-    .use(logLambdaContext(deps.logger))
-    .use(flushMetrics(deps.metrics, deps.logger))
-    .handler(async (event) => {
-      const results = await Promise.allSettled(
-        event.Records.map(async (record) => {
-          let payload: unknown;
-          try {
-            payload = JSON.parse(record.body);
-          } catch {
-            return logOutcome(
-              deps.logger,
-              { messageId: record.messageId },
-              { status: 'rejected', error: 'invalid_json', message: 'the message body is not valid JSON' },
-            );
-          }
-          logOutcome(
-            deps.logger,
-            { messageId: record.messageId },
-            await createFromPayload(payload, recordKey(record), deps),
-          );
-        }),
-      );
-      const batchItemFailures = results.flatMap((result, index) => {
-        if (result.status === 'fulfilled') return [];
-        const messageId = event.Records[index]?.messageId ?? '';
-        deps.logger.warn('create request failed; it will be retried', { messageId, error: errorKind(result.reason) });
-        return [{ itemIdentifier: messageId }];
-      });
-      return { batchItemFailures };
-    });
+  return sqsBatchHandler(
+    [logLambdaContext(deps.logger), publishMetrics(deps.metrics, deps.logger)],
+    () => async (record) => {
+      try {
+        await createFromRecord(record, deps);
+      } catch (error) {
+        deps.logger.warn('create request failed; it will be retried', {
+          messageId: record.messageId,
+          error: errorKind(error),
+        });
+        throw error;
+      }
+    },
+  );
 }
 
 /**
@@ -188,7 +187,7 @@ export function makeCreateFromEventHandler(
 ): (event: EventBridgeEvent<string, unknown>, context: Context) => Promise<CreateOutcome> {
   return middy<EventBridgeEvent<string, unknown>, CreateOutcome>()
     .use(logLambdaContext(deps.logger))
-    .use(flushMetrics(deps.metrics, deps.logger))
+    .use(publishMetrics(deps.metrics, deps.logger))
     .handler(async (event) => {
       const source = String(event.source ?? '').slice(0, 256);
       const outcome: CreateOutcome =

@@ -9,7 +9,7 @@ import { jsonResponse } from '../http/response.js';
 import type { Log } from '../log.js';
 import { logLambdaContext } from '../log.js';
 import { jobidFromPathSegment } from '../tasks/jobid.js';
-import type { TaskStore } from '../tasks/store.js';
+import type { TaskStore } from '../tasks/port.js';
 import { taskView } from '../tasks/task.js';
 import type { HttpHandler } from './http.js';
 

@@ -16,16 +16,20 @@ import { ERRCODE } from '../protocol/errcodes.js';
 import { DOC_EXAMPLE_REQUEST } from '../protocol/examples.js';
 import { type CreateProgramTaskInput, DebugInfoSchema, MessageRefSchema } from '../protocol/zone.js';
 import { IDEMPOTENCY_KEY_PATTERN } from '../tasks/idempotency.js';
-import type { SubmittedTask } from '../tasks/submitTask.js';
-import { FailedMessageSchema, TaskStatusSchema, type TaskView, TaskViewSchema } from '../tasks/task.js';
+import {
+  FailedMessageSchema,
+  type SubmittedTask,
+  SubmittedTaskSchema,
+  TaskStatusSchema,
+  type TaskView,
+  TaskViewSchema,
+} from '../tasks/task.js';
 import { CreateTaskBodySchema, type HttpHandler, JobidSchema } from './http.js';
 
 export const OPENAPI_VERSION = '3.1.0';
 
 /** The 202 answer of `POST /tasks`: the task view's jobid and fail_list, while it is PENDING. */
-export const CreatedTaskSchema = TaskViewSchema.pick({ jobid: true, fail_list: true }).extend({
-  status: TaskStatusSchema.extract(['PENDING']),
-});
+export const CreatedTaskSchema = SubmittedTaskSchema;
 
 /** One entry of `issues` in a 400 `invalid_request`. */
 export const ErrorIssueSchema = z.object({
@@ -53,7 +57,6 @@ export type ErrorBody = z.infer<typeof ErrorBodySchema>;
 // The schemas above restate TypeScript types that have no zod schema of their own: keep them equal.
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 type Assert<T extends true> = T;
-export type CreatedTaskMatchesSubmittedTask = Assert<Same<z.infer<typeof CreatedTaskSchema>, SubmittedTask>>;
 export type ErrorIssueMatches = Assert<Same<z.infer<typeof ErrorIssueSchema>, ErrorIssue>>;
 
 /** `Idempotency-Key`, as `POST /tasks` checks it. */

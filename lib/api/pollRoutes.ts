@@ -4,10 +4,11 @@
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { logLambdaContext } from '../log.js';
-import { flushMetrics } from '../metrics.js';
+import { publishMetrics } from '../metrics.js';
 import { pollBatch } from '../poll/pollBatch.js';
 import type { PollDependencies } from '../poll/pollTask.js';
 import { type SweepDependencies, type SweepReport, sweepOverdue } from '../poll/sweep.js';
+import { sqsBatchHandler } from '../queue/batchItemFailures.js';
 
 /** The scheduled sweeper: resumes orphaned tasks. */
 export function makeSweepHandler(deps: SweepDependencies): (event: unknown, context: Context) => Promise<SweepReport> {
@@ -20,8 +21,7 @@ export function makeSweepHandler(deps: SweepDependencies): (event: unknown, cont
 export function makePollResultHandler(
   deps: PollDependencies,
 ): (event: SQSEvent, context: Context) => Promise<SQSBatchResponse> {
-  return middy<SQSEvent, SQSBatchResponse>()
-    .use(logLambdaContext(deps.logger))
-    .use(flushMetrics(deps.metrics, deps.logger))
-    .handler((event) => pollBatch(event, deps));
+  return sqsBatchHandler([logLambdaContext(deps.logger), publishMetrics(deps.metrics, deps.logger)], (event) =>
+    pollBatch(event, deps),
+  );
 }

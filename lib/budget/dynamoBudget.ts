@@ -9,6 +9,7 @@
  */
 import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
 import {
   assessWindow,
   BUCKETS_PER_WINDOW,
@@ -23,6 +24,7 @@ import {
   DEFAULT_BUDGET_WINDOWS,
   staleMarks,
   type WindowCounter,
+  WindowCounterSchema,
 } from './port.js';
 
 /** What this caller last saw of a counter, and when (epoch ms, its own clock). */
@@ -143,14 +145,17 @@ export class DynamoCallBudget implements CallBudget {
             ExpressionAttributeNames: names,
             ExpressionAttributeValues: values,
             ReturnValues: 'ALL_NEW',
+            // Lost the race: the counter as it is now comes back with the refusal, no second read.
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
           }),
         );
         this.#seen.set(key, { counter: asCounter(Attributes), seenAt: now });
         return undefined;
       } catch (error) {
         if (!(error instanceof ConditionalCheckFailedException)) throw error;
+        snapshot = error.Item === undefined ? undefined : { counter: asCounter(unmarshall(error.Item)), seenAt: now };
+        fresh = snapshot !== undefined;
       }
-      snapshot = undefined;
     }
     // Lost the race every time: the counter is that busy; wait one bucket.
     return { granted: false, retryAt: now + bucketMs(window), reason: 'budget' };
@@ -192,10 +197,8 @@ export class DynamoCallBudget implements CallBudget {
   }
 }
 
+/** The counter an item holds (the key and `expires_at` left out), parsed; an absent item is an empty counter. */
 function asCounter(item: Record<string, unknown> | undefined): WindowCounter {
-  return {
-    total: Number(item?.total ?? 0),
-    marks: { ...((item?.marks as Record<string, number> | undefined) ?? {}) },
-    blocked_until: item?.blocked_until === undefined ? undefined : Number(item.blocked_until),
-  };
+  const { total = 0, marks = {}, blocked_until } = item ?? {};
+  return WindowCounterSchema.parse({ total, marks, blocked_until });
 }

@@ -17,6 +17,7 @@ import {
   DEFAULT_BUDGET_WINDOWS,
   takeOnCounter,
   type WindowCounter,
+  WindowCounterSchema,
 } from './port.js';
 
 interface CounterRow {
@@ -84,11 +85,11 @@ export class SqliteCallBudget implements CallBudget {
       key,
     });
     if (!row) return { total: 0, marks: {} };
-    return {
+    return WindowCounterSchema.parse({
       total: row.total,
-      marks: JSON.parse(row.marks) as Record<string, number>,
+      marks: JSON.parse(row.marks),
       blocked_until: row.blocked_until ?? undefined,
-    };
+    });
   }
 
   #write(key: string, counter: WindowCounter, expiresAt: number): void {

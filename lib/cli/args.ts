@@ -12,7 +12,7 @@ export const DEFAULT_URL = 'http://127.0.0.1:3000';
 export const URL_ENV = 'WECOM_ZONE_TASKS_URL';
 export const TOKEN_ENV = 'WECOM_ZONE_TASKS_TOKEN';
 
-/** Exit codes; the help text and the README list them. */
+/** Exit codes; the help text and docs/api.md "Command line" list them. */
 export const EXIT = {
   /** SUCCEEDED; accepted (submit without --wait); any task found (get); help. */
   ok: 0,
@@ -144,14 +144,14 @@ ZONE_BRIDGE_URL=<its url> (npm start, or the deployed functions).
   --port N          default: $ZONE_PORT, else 4000 (0: any free port)
   --host H          default: $HOST, else 127.0.0.1
 
-The other ZONE_* variables (ZONE_DEBUG, ZONE_PROGRAM_LATENCY_MS, ZONE_FAULT_*, …) apply; see the README.
+The other ZONE_* variables (ZONE_DEBUG, ZONE_PROGRAM_LATENCY_MS, ZONE_FAULT_*, …) apply; see docs/local.md.
 Exit 1 when a file, a variable or the port is wrong.
 `,
   redrive: `Usage: ${PROGRAM} redrive <poll|create|events> --from DLQ_URL --to QUEUE_URL [--max N]
                         [--region R] [--json]
 
 Move the messages of a dead-letter queue back to a queue whose consumer handles them, once the cause
-of the failures is fixed (README "Redrive"). Each dead-letter queue holds one shape; the kind names it:
+of the failures is fixed (docs/deploy-and-operate.md "Redrive"). Each dead-letter queue holds one shape; the kind names it:
 
   poll     PollDeadLetterQueueUrl -> PollQueueUrl: poll messages ({"jobid", "chain"}), as they are
   create   CreateRequestsDeadLetterQueueUrl -> CreateRequestsQueueUrl: create requests, as they are,

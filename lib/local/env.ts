@@ -1,5 +1,5 @@
 /**
- * `npm start`'s settings (README "Configuration": `npm start` only), checked all together before
+ * `npm start`'s settings (docs/configuration.md "`npm start` only"), checked all together before
  * anything starts, with the settings it shares with the functions (`commonConfig`, the zone
  * transport's) and the ones that depend on each other. Errors name the variable, never a value.
  */
@@ -19,7 +19,7 @@ export const LocalEnvSchema = z.object({
   ZONE_PORT: z.coerce.number().int().min(0).max(65_535).default(0),
   /**
    * `emulator` (default; `bridge` when ZONE_BRIDGE_URL is set), or a real transport: `relay`, `bridge`,
-   * `wecom`, with the settings the functions take (README "Reach your corp").
+   * `wecom`, with the settings the functions take (docs/reach-your-corp.md).
    */
   ZONE_TRANSPORT: z
     .enum(['emulator', ...ZONE_TRANSPORTS], { error: `must be one of emulator, ${ZONE_TRANSPORTS.join(', ')}` })

@@ -1,5 +1,5 @@
 /**
- * `npm start`: the whole flow on one machine. Variables are in the README's configuration table.
+ * `npm start`: the whole flow on one machine. Variables are in docs/configuration.md.
  *   npm start -- --archive my-archive.json --programs my-programs.json      (the embedded emulator)
  *   ZONE_TRANSPORT=relay WECOM_CORP_ID=… WECOM_CORP_SECRET_FILE=… WECOM_RELAY_PROGRAM_ID=… npm start
  *   ZONE_TRANSPORT=relay WECOM_CORPS_FILE=examples/corps.json WECOM_RELAY_PROGRAM_ID=… npm start   (many corps)

@@ -7,13 +7,13 @@
 import { MemoryCallBudget } from '../budget/memoryBudget.js';
 import type { BudgetWindow, CallBudget } from '../budget/port.js';
 import { SqliteCallBudget } from '../budget/sqliteBudget.js';
-import { LocalQueue, type LocalQueueOptions } from '../queue/localQueue.js';
+import { EmbeddedQueue, type EmbeddedQueueOptions } from '../queue/embeddedQueue.js';
 import { sqliteQueue } from '../queue/sqliteQueue.js';
-import { type IdempotencyStore, MemoryIdempotencyStore } from '../tasks/idempotency.js';
+import { MemoryIdempotencyStore } from '../tasks/memoryIdempotencyStore.js';
 import { MemoryTaskStore } from '../tasks/memoryStore.js';
+import type { IdempotencyStore, TaskStore } from '../tasks/port.js';
 import { SqliteIdempotencyStore } from '../tasks/sqliteIdempotencyStore.js';
 import { SqliteTaskStore } from '../tasks/sqliteStore.js';
-import type { TaskStore } from '../tasks/store.js';
 import { LocalDatabase, type SyncMode } from './database.js';
 
 /** State that expires, as DynamoDB TTL and SQS retention make it expire on AWS. */
@@ -30,7 +30,7 @@ export interface LocalStateOptions {
   /** A directory: durable state in its SQLite file. Unset: in memory, gone when the process ends. */
   dataDir?: string;
   sync?: SyncMode;
-  queue?: LocalQueueOptions;
+  queue?: EmbeddedQueueOptions;
   /** The call budget's windows; none: no budget. */
   budgetWindows: readonly BudgetWindow[];
   now?: () => number;
@@ -42,7 +42,7 @@ export interface LocalState {
   durable: boolean;
   store: TaskStore & Expiring;
   idempotency: IdempotencyStore & Expiring;
-  queue: LocalQueue;
+  queue: EmbeddedQueue;
   /** The durable budget expires its counters; the memory one prunes ended windows itself. */
   budget: CallBudget | undefined;
   /** Poll messages a stopped process had received, made visible again at start-up (durable state only). */
@@ -63,7 +63,7 @@ export function openLocalState(options: LocalStateOptions): LocalState {
       durable: false,
       store: new MemoryTaskStore(),
       idempotency: new MemoryIdempotencyStore(),
-      queue: new LocalQueue(options.queue),
+      queue: new EmbeddedQueue(options.queue),
       budget: options.budgetWindows.length > 0 ? new MemoryCallBudget(options.budgetWindows) : undefined,
       recoveredMessages: 0,
       close: () => undefined,

@@ -6,7 +6,7 @@
  */
 import type { Log } from '../log.js';
 import { errorKind } from '../log.js';
-import type { TaskStore } from '../tasks/store.js';
+import type { TaskStore } from '../tasks/port.js';
 import type { TaskRecord } from '../tasks/task.js';
 import { CallbackDeliveryError, type CallbackSender } from './callback.js';
 import { type CompletionPublisher, completionEvent } from './completion.js';

@@ -1,6 +1,6 @@
 /**
  * Redrive: moving a dead-letter queue's messages back to a queue whose consumer handles them. Each
- * dead-letter queue of the stack holds one shape (README "Redrive"):
+ * dead-letter queue of the stack holds one shape (docs/deploy-and-operate.md "Redrive"):
  *
  * | kind     | dead-letter queue              | holds                                   | moved to, as             |
  * |----------|--------------------------------|-----------------------------------------|--------------------------|

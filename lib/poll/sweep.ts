@@ -9,7 +9,7 @@ import scheduleDefaults from '../../config/poll-schedule.json' with { type: 'jso
 import type { Log } from '../log.js';
 import { errorKind } from '../log.js';
 import type { PollQueue } from '../queue/port.js';
-import type { TaskStore } from '../tasks/store.js';
+import type { TaskStore } from '../tasks/port.js';
 
 export interface SweepDependencies {
   store: TaskStore;

@@ -1,6 +1,6 @@
 /**
  * The zone wire protocol (WeCom doc 53659), defined once. Every type of the two interfaces is
- * inferred from these schemas; see `shared/spec/zone-protocol.md` sections 2–3.
+ * inferred from these schemas; see `docs/zone-protocol.md` sections 2–3.
  */
 import * as z from 'zod';
 

@@ -8,11 +8,11 @@ import { randomUUID } from 'node:crypto';
 import type { LocalDatabase } from '../local/database.js';
 import {
   type DeadLetter,
-  LocalQueue,
-  type LocalQueueOptions,
+  EmbeddedQueue,
+  type EmbeddedQueueOptions,
   type QueueStorage,
   type StoredMessage,
-} from './localQueue.js';
+} from './embeddedQueue.js';
 
 interface MessageRow {
   message_id: string;
@@ -153,8 +153,8 @@ export class SqliteQueueStorage implements QueueStorage {
 /** The embedded queue on the durable local database. */
 export function sqliteQueue(
   db: LocalDatabase,
-  options: LocalQueueOptions = {},
-): { queue: LocalQueue; storage: SqliteQueueStorage } {
+  options: EmbeddedQueueOptions = {},
+): { queue: EmbeddedQueue; storage: SqliteQueueStorage } {
   const storage = new SqliteQueueStorage(db);
-  return { queue: new LocalQueue(options, storage), storage };
+  return { queue: new EmbeddedQueue(options, storage), storage };
 }

@@ -1,23 +1,15 @@
 /**
- * The SQS adapter of the queue port, and the consumer side used by the local event source mapping
- * (on AWS, Lambda's event source mapping receives and deletes).
+ * The SQS adapter of the queue port: what the functions do on AWS. Only send and change visibility:
+ * on AWS, Lambda's event source mapping receives and deletes (tests receive through
+ * `test/support/sqsConsumer.ts`).
  */
-import {
-  ChangeMessageVisibilityCommand,
-  DeleteMessageCommand,
-  ReceiveMessageCommand,
-  SendMessageCommand,
-  type SQSClient,
-} from '@aws-sdk/client-sqs';
-import type { SQSRecord } from 'aws-lambda';
-import type { PollMessage, PollQueue, QueueConsumer } from './port.js';
+import { ChangeMessageVisibilityCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { PollMessage, PollQueue } from './port.js';
 
-export class SqsPollQueue implements PollQueue, QueueConsumer {
+export class SqsPollQueue implements PollQueue {
   constructor(
     readonly client: SQSClient,
     readonly queueUrl: string,
-    /** For SQS-shaped records built from ReceiveMessage (the local event source mapping). */
-    readonly queueArn = 'arn:aws:sqs:local:000000000000:poll',
   ) {}
 
   async sendPoll(message: PollMessage, delaySeconds: number): Promise<void> {
@@ -38,51 +30,5 @@ export class SqsPollQueue implements PollQueue, QueueConsumer {
         VisibilityTimeout: delaySeconds,
       }),
     );
-  }
-
-  async receive(maxMessages: number, waitSeconds: number): Promise<SQSRecord[]> {
-    const { Messages = [] } = await this.client.send(
-      new ReceiveMessageCommand({
-        QueueUrl: this.queueUrl,
-        MaxNumberOfMessages: maxMessages,
-        WaitTimeSeconds: waitSeconds,
-        MessageSystemAttributeNames: ['All'],
-        // As Lambda's event source mapping delivers them (createFromQueue reads `idempotency-key`).
-        MessageAttributeNames: ['All'],
-      }),
-    );
-    return Messages.map((message) => ({
-      messageId: message.MessageId ?? '',
-      receiptHandle: message.ReceiptHandle ?? '',
-      body: message.Body ?? '',
-      attributes: {
-        ApproximateReceiveCount: message.Attributes?.ApproximateReceiveCount ?? '1',
-        SentTimestamp: message.Attributes?.SentTimestamp ?? '0',
-        SenderId: message.Attributes?.SenderId ?? '',
-        ApproximateFirstReceiveTimestamp: message.Attributes?.ApproximateFirstReceiveTimestamp ?? '0',
-      },
-      messageAttributes: Object.fromEntries(
-        Object.entries(message.MessageAttributes ?? {}).map(([name, value]) => [
-          name,
-          {
-            dataType: value.DataType ?? 'String',
-            ...(value.StringValue !== undefined ? { stringValue: value.StringValue } : {}),
-            ...(value.BinaryValue !== undefined
-              ? { binaryValue: Buffer.from(value.BinaryValue).toString('base64') }
-              : {}),
-            stringListValues: [],
-            binaryListValues: [],
-          },
-        ]),
-      ),
-      md5OfBody: message.MD5OfBody ?? '',
-      eventSource: 'aws:sqs',
-      eventSourceARN: this.queueArn,
-      awsRegion: 'local',
-    }));
-  }
-
-  async delete(receiptHandle: string): Promise<void> {
-    await this.client.send(new DeleteMessageCommand({ QueueUrl: this.queueUrl, ReceiptHandle: receiptHandle }));
   }
 }

@@ -4,24 +4,42 @@
  */
 import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import {
-  type IdempotencyClaim,
-  type IdempotencyStore,
-  type SettledFailure,
-  SettledFailureSchema,
-} from './idempotency.js';
-import type { SubmittedTask } from './submitTask.js';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import * as z from 'zod';
+import { type IdempotencyClaim, type IdempotencyStore, type SettledFailure, SettledFailureSchema } from './port.js';
+import { type SubmittedTask, SubmittedTaskSchema } from './task.js';
 
-interface IdempotencyItem {
-  idempotency_key: string;
-  fingerprint: string;
-  status: 'IN_PROGRESS' | 'COMPLETED' | 'FAILED';
-  claimed_at: number;
-  expires_at: number;
-  /** The 202 body (jobid, status, fail_list without keys). */
-  response?: string;
+/** One key's item, as this adapter writes it; reads are parsed with it. */
+const IdempotencyItemSchema = z.object({
+  idempotency_key: z.string(),
+  fingerprint: z.string(),
+  status: z.enum(['IN_PROGRESS', 'COMPLETED', 'FAILED']),
+  claimed_at: z.number(),
+  expires_at: z.number(),
+  /** The 202 body (jobid, status, fail_list without keys), as JSON. */
+  response: z.string().optional(),
   /** FAILED: the answer a retry with this key gets (a SettledFailure, as JSON). */
-  failure?: string;
+  failure: z.string().optional(),
+});
+type IdempotencyItem = z.infer<typeof IdempotencyItemSchema>;
+
+/** What a stored item says about its key. */
+function claimOf(stored: Record<string, unknown>): IdempotencyClaim {
+  const item = IdempotencyItemSchema.parse(stored);
+  if (item.status === 'FAILED' && item.failure !== undefined) {
+    return {
+      kind: 'failed',
+      fingerprint: item.fingerprint,
+      failure: SettledFailureSchema.parse(JSON.parse(item.failure)),
+    };
+  }
+  return item.status === 'COMPLETED' && item.response !== undefined
+    ? {
+        kind: 'completed',
+        fingerprint: item.fingerprint,
+        response: SubmittedTaskSchema.parse(JSON.parse(item.response)),
+      }
+    : { kind: 'in_progress', fingerprint: item.fingerprint };
 }
 
 export class DynamoIdempotencyStore implements IdempotencyStore {
@@ -61,13 +79,16 @@ export class DynamoIdempotencyStore implements IdempotencyStore {
             ':inProgress': 'IN_PROGRESS',
             ':staleBefore': now - options.staleAfterMs,
           },
+          // Taken: the item as it was says what its owner has done so far, without a second read.
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
       return { kind: 'claimed' };
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      if (error.Item !== undefined) return claimOf(unmarshall(error.Item));
     }
-    // Taken: report what the owner has done so far (it may have been released meanwhile: claim again).
+    // No item came back (released meanwhile?): look, and claim again if it is free.
     return (await this.get(key)) ?? this.claim(key, fingerprint, now, options);
   }
 
@@ -75,42 +96,46 @@ export class DynamoIdempotencyStore implements IdempotencyStore {
     const { Item } = await this.#documents.send(
       new GetCommand({ TableName: this.tableName, Key: { idempotency_key: key }, ConsistentRead: true }),
     );
-    const item = Item as IdempotencyItem | undefined;
-    if (!item) return undefined;
-    if (item.status === 'FAILED' && item.failure) {
-      return {
-        kind: 'failed',
-        fingerprint: item.fingerprint,
-        failure: SettledFailureSchema.parse(JSON.parse(item.failure)),
-      };
-    }
-    return item.status === 'COMPLETED' && item.response
-      ? { kind: 'completed', fingerprint: item.fingerprint, response: JSON.parse(item.response) as SubmittedTask }
-      : { kind: 'in_progress', fingerprint: item.fingerprint };
+    return Item === undefined ? undefined : claimOf(Item);
   }
 
   async complete(key: string, response: SubmittedTask): Promise<void> {
-    await this.#documents.send(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: { idempotency_key: key },
-        UpdateExpression: 'SET #status = :completed, #response = :response',
-        ExpressionAttributeNames: { '#status': 'status', '#response': 'response' },
-        ExpressionAttributeValues: { ':completed': 'COMPLETED', ':response': JSON.stringify(response) },
-      }),
-    );
+    await this.#settle(key, 'SET #status = :completed, #response = :response', {
+      names: { '#response': 'response' },
+      values: { ':completed': 'COMPLETED', ':response': JSON.stringify(response) },
+    });
   }
 
   async fail(key: string, failure: SettledFailure): Promise<void> {
-    await this.#documents.send(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: { idempotency_key: key },
-        UpdateExpression: 'SET #status = :failed, failure = :failure',
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: { ':failed': 'FAILED', ':failure': JSON.stringify(failure) },
-      }),
-    );
+    await this.#settle(key, 'SET #status = :failed, failure = :failure', {
+      values: { ':failed': 'FAILED', ':failure': JSON.stringify(failure) },
+    });
+  }
+
+  /**
+   * Settle a claimed key. Only an item that exists: an UpdateItem without the condition would create a
+   * stray item with no fingerprint and no expiry (never deleted by TTL) for a key released meanwhile;
+   * the other adapters update nothing then, and so does this one.
+   */
+  async #settle(
+    key: string,
+    update: string,
+    { names = {}, values }: { names?: Record<string, string>; values: Record<string, unknown> },
+  ): Promise<void> {
+    try {
+      await this.#documents.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { idempotency_key: key },
+          UpdateExpression: update,
+          ConditionExpression: 'attribute_exists(idempotency_key)',
+          ExpressionAttributeNames: { '#status': 'status', ...names },
+          ExpressionAttributeValues: values,
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
   }
 
   async release(key: string): Promise<void> {

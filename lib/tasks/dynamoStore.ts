@@ -1,13 +1,54 @@
 /**
- * The DynamoDB task store: one item per jobid, every step a conditional write.
+ * The DynamoDB task store: one item per jobid, every step a conditional write. Items are the task
+ * record plus `pending_shard` while PENDING (the sweeper's index, below); reads are parsed with the
+ * record's schema, so an item this code did not write is refused, never passed on as a task.
  */
 import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { type ClaimResult, type PollStep, type RescheduleStep, TaskExistsError, type TaskStore } from './store.js';
-import { type NotificationFields, PENDING_SHARDS, type TaskOutcome, type TaskRecord } from './task.js';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { RESERVED_KEY_PREFIX } from './jobid.js';
+import { type ClaimResult, type PollStep, type RescheduleStep, TaskExistsError, type TaskStore } from './port.js';
+import { type NotificationFields, type TaskOutcome, type TaskRecord, TaskRecordSchema } from './task.js';
 
 /** The sparse index of PENDING tasks by next poll time (serverless.yml declares it). */
 export const PENDING_INDEX = 'pending-by-next-poll';
+
+/**
+ * Shards of the sweeper's index: a PENDING item carries `pending_shard` (`P0`…`P7`), its partition
+ * in the index; the finish write removes it, so only PENDING tasks are in the index. Sharding spreads
+ * the index's writes over partitions. An attribute of the item, never of the record.
+ */
+export const PENDING_SHARDS = 8;
+
+/** A stable shard for a jobid. */
+export function pendingShard(jobid: string): string {
+  let hash = 0;
+  for (let i = 0; i < jobid.length; i++) hash = (hash * 31 + jobid.charCodeAt(i)) >>> 0;
+  return `P${hash % PENDING_SHARDS}`;
+}
+
+/** The record an item holds (the index attribute left out), parsed. */
+function recordOf(item: Record<string, unknown>): TaskRecord {
+  const { pending_shard: _index, ...record } = item;
+  return TaskRecordSchema.parse(record);
+}
+
+/**
+ * The record of an item read by jobid: undefined when there is none, or when the key is one of the
+ * call budget's counters (`budget#…`), which share the table and are no task.
+ */
+function taskOf(item: Record<string, unknown> | undefined): TaskRecord | undefined {
+  if (item === undefined || String(item.jobid).startsWith(RESERVED_KEY_PREFIX)) return undefined;
+  return recordOf(item);
+}
+
+/**
+ * A conditional write's end: the new item (`ReturnValues: ALL_NEW`), or, when the condition failed,
+ * the item as it was (`ReturnValuesOnConditionCheckFailure: ALL_OLD`; undefined when there is none).
+ */
+type ConditionalWrite =
+  | { written: true; item: Record<string, unknown> }
+  | { written: false; old: Record<string, unknown> | undefined };
 
 export class DynamoTaskStore implements TaskStore {
   readonly #documents: DynamoDBDocumentClient;
@@ -26,7 +67,7 @@ export class DynamoTaskStore implements TaskStore {
       await this.#documents.send(
         new PutCommand({
           TableName: this.tableName,
-          Item: task,
+          Item: { ...task, ...(task.status === 'PENDING' ? { pending_shard: pendingShard(task.jobid) } : {}) },
           ConditionExpression: 'attribute_not_exists(jobid)',
         }),
       );
@@ -40,11 +81,11 @@ export class DynamoTaskStore implements TaskStore {
     const { Item } = await this.#documents.send(
       new GetCommand({ TableName: this.tableName, Key: { jobid }, ConsistentRead: true }),
     );
-    return Item as TaskRecord | undefined;
+    return taskOf(Item);
   }
 
   async claimPoll(jobid: string, chain: number, now: number, leaseUntil: number): Promise<ClaimResult> {
-    const attributes = await this.#conditionalUpdate({
+    const write = await this.#conditionalUpdate({
       Key: { jobid },
       UpdateExpression: 'SET attempts = attempts + :one, next_poll_at = :lease, updated_at = :at',
       ConditionExpression: '#status = :pending AND #chain = :chain AND next_poll_at <= :now',
@@ -58,14 +99,15 @@ export class DynamoTaskStore implements TaskStore {
         ':now': now,
       },
       ReturnValues: 'ALL_NEW',
+      // The loser learns why from the item as it was, without a second read.
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
     });
-    if (attributes) return { claimed: true, task: attributes as TaskRecord };
-    return { claimed: false, task: await this.get(jobid) };
+    return write.written ? { claimed: true, task: recordOf(write.item) } : { claimed: false, task: taskOf(write.old) };
   }
 
   async releaseClaim(jobid: string, step: PollStep, nextPollAt: number): Promise<boolean> {
     const update = 'SET attempts = attempts - :one, next_poll_at = :next';
-    return (await this.#stepUpdate(jobid, step, update, { ':one': 1, ':next': nextPollAt })) !== undefined;
+    return (await this.#stepUpdate(jobid, step, update, { ':one': 1, ':next': nextPollAt })).written;
   }
 
   async reschedule(jobid: string, step: RescheduleStep): Promise<boolean> {
@@ -76,7 +118,7 @@ export class DynamoTaskStore implements TaskStore {
       ':last': step.lastErrcode,
       ':streak': step.transientStreak,
     };
-    return (await this.#stepUpdate(jobid, step, update, values)) !== undefined;
+    return (await this.#stepUpdate(jobid, step, update, values)).written;
   }
 
   async finish(jobid: string, step: PollStep, outcome: TaskOutcome): Promise<boolean> {
@@ -92,7 +134,7 @@ export class DynamoTaskStore implements TaskStore {
       sets.push(`#${field} = :${field}`);
     }
     const update = `SET ${sets.join(', ')} REMOVE pending_shard`;
-    return (await this.#stepUpdate(jobid, step, update, values, names)) !== undefined;
+    return (await this.#stepUpdate(jobid, step, update, values, names)).written;
   }
 
   async findOverdue(cutoff: number, limit: number): Promise<TaskRecord[]> {
@@ -111,13 +153,13 @@ export class DynamoTaskStore implements TaskStore {
       ),
     );
     return pages
-      .flatMap((page) => (page.Items ?? []) as TaskRecord[])
+      .flatMap((page) => (page.Items ?? []).map(recordOf))
       .sort((a, b) => a.next_poll_at - b.next_poll_at)
       .slice(0, limit);
   }
 
   async resumeChain(jobid: string, seenNextPollAt: number, now: number): Promise<number | undefined> {
-    const attributes = await this.#conditionalUpdate({
+    const write = await this.#conditionalUpdate({
       Key: { jobid },
       UpdateExpression: 'SET #chain = #chain + :one, next_poll_at = :now, updated_at = :at',
       ConditionExpression: '#status = :pending AND next_poll_at = :seen',
@@ -131,7 +173,7 @@ export class DynamoTaskStore implements TaskStore {
       },
       ReturnValues: 'ALL_NEW',
     });
-    return attributes ? (attributes as TaskRecord).chain : undefined;
+    return write.written ? recordOf(write.item).chain : undefined;
   }
 
   async recordNotification(jobid: string, fields: NotificationFields): Promise<void> {
@@ -168,19 +210,22 @@ export class DynamoTaskStore implements TaskStore {
       ConditionExpression: '#stepStatus = :pending AND attempts = :attempt',
       ExpressionAttributeNames: { ...names, '#stepStatus': 'status' },
       ExpressionAttributeValues: { ...values, ':pending': 'PENDING', ':attempt': step.attempt },
-      ReturnValues: 'ALL_NEW',
     });
   }
 
-  /** The new attributes, or undefined when the condition failed. */
+  /**
+   * The new item (with `ReturnValues: ALL_NEW`), or, when the condition failed, the item as it was
+   * (with `ReturnValuesOnConditionCheckFailure: ALL_OLD`): one round trip, no second read.
+   */
   async #conditionalUpdate(
     input: Omit<ConstructorParameters<typeof UpdateCommand>[0], 'TableName'>,
-  ): Promise<Record<string, unknown> | undefined> {
+  ): Promise<ConditionalWrite> {
     try {
       const { Attributes } = await this.#documents.send(new UpdateCommand({ ...input, TableName: this.tableName }));
-      return Attributes ?? {};
+      return { written: true, item: Attributes ?? {} };
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return undefined;
+      if (error instanceof ConditionalCheckFailedException)
+        return { written: false, old: error.Item === undefined ? undefined : unmarshall(error.Item) };
       throw error;
     }
   }

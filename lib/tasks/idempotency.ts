@@ -2,57 +2,15 @@
  * Idempotent creation: a client retry with the same `Idempotency-Key` gets the same jobid, and the
  * zone creates one task, also when the two requests race. Our own conditional write rather than
  * Powertools idempotency, because a racing duplicate should *wait* for the first request and answer
- * with its jobid (Powertools answers it with an "already in progress" error), and because the
- * payload fingerprint must leave out secret keys and chat text (Powertools hashes the whole payload).
+ * with its jobid (Powertools answers it at once with `IdempotencyAlreadyInProgressError`). Powertools
+ * could hash a chosen part of the request too (`eventKeyJmesPath`, `payloadValidationJmesPath`); our
+ * fingerprint leaves out secret keys and chat text. docs/decisions.md.
  */
 import { createHash } from 'node:crypto';
-import * as z from 'zod';
 import { errorKind, type Log } from '../log.js';
 import type { CreateProgramTaskRequest } from '../protocol/zone.js';
-import { checkItemSize } from './itemSize.js';
+import type { IdempotencyStore, SettledFailure } from './port.js';
 import type { SubmittedTask } from './submitTask.js';
-
-/**
- * How a request ended when the zone may hold a task we do not track: its answer is kept with the key,
- * so a retry with the same key gets the same answer instead of creating another zone task.
- */
-export const SettledFailureSchema = z.object({
-  /** `zone_outcome_unknown`: the call failed after it was sent; `task_not_recorded`: created, not stored. */
-  error: z.enum(['zone_outcome_unknown', 'task_not_recorded']),
-  /** The zone's jobid, when it answered one. */
-  jobid: z.string().optional(),
-  errcode: z.int().optional(),
-  /** What happened, as our own words (never the zone's errmsg, never request content). */
-  reason: z.string(),
-});
-export type SettledFailure = z.infer<typeof SettledFailureSchema>;
-
-export type IdempotencyClaim =
-  /** This request owns the key: create the task, then complete, fail or release the key. */
-  | { kind: 'claimed' }
-  | { kind: 'completed'; fingerprint: string; response: SubmittedTask }
-  /** The first request ended in a failure that must not be retried with this key. */
-  | { kind: 'failed'; fingerprint: string; failure: SettledFailure }
-  | { kind: 'in_progress'; fingerprint: string };
-
-export interface IdempotencyStore {
-  /**
-   * Claim `key` unless a record exists; a record still IN_PROGRESS after `staleAfter` (its owner
-   * died: longer than the create function's timeout) may be claimed again.
-   */
-  claim(
-    key: string,
-    fingerprint: string,
-    now: number,
-    options: { staleAfterMs: number; expiresAt: number },
-  ): Promise<IdempotencyClaim>;
-  get(key: string): Promise<IdempotencyClaim | undefined>;
-  complete(key: string, response: SubmittedTask): Promise<void>;
-  /** The request failed after the zone may have created a task: keep the answer with the key. */
-  fail(key: string, failure: SettledFailure): Promise<void>;
-  /** The request failed before a task existed: the key is free again. */
-  release(key: string): Promise<void>;
-}
 
 export interface IdempotencySettings {
   /** How long a key is remembered. */
@@ -86,70 +44,6 @@ export function requestFingerprint(request: CreateProgramTaskRequest): string {
     request.debug_info !== undefined,
   ]);
   return createHash('sha256').update(material).digest('base64url');
-}
-
-/** In-process adapter (`npm start`, tests), with the DynamoDB adapter's semantics and item limit. */
-export class MemoryIdempotencyStore implements IdempotencyStore {
-  readonly #records = new Map<
-    string,
-    { fingerprint: string; claimedAt: number; response?: SubmittedTask; failure?: SettledFailure; expiresAt: number }
-  >();
-
-  async claim(
-    key: string,
-    fingerprint: string,
-    now: number,
-    options: { staleAfterMs: number; expiresAt: number },
-  ): Promise<IdempotencyClaim> {
-    const existing = this.#records.get(key);
-    const expired = existing && existing.expiresAt * 1000 <= now;
-    // Only a claim that never settled can be stale: a settled failure stays with its key until it expires.
-    const stale =
-      existing && !existing.response && !existing.failure && existing.claimedAt + options.staleAfterMs <= now;
-    if (!existing || expired || stale) {
-      this.#records.set(key, { fingerprint, claimedAt: now, expiresAt: options.expiresAt });
-      return { kind: 'claimed' };
-    }
-    return (await this.get(key)) as IdempotencyClaim;
-  }
-
-  async get(key: string): Promise<IdempotencyClaim | undefined> {
-    const record = this.#records.get(key);
-    if (!record) return undefined;
-    if (record.failure)
-      return { kind: 'failed', fingerprint: record.fingerprint, failure: structuredClone(record.failure) };
-    return record.response
-      ? { kind: 'completed', fingerprint: record.fingerprint, response: structuredClone(record.response) }
-      : { kind: 'in_progress', fingerprint: record.fingerprint };
-  }
-
-  async complete(key: string, response: SubmittedTask): Promise<void> {
-    const record = this.#records.get(key);
-    // The DynamoDB adapter stores the answer as JSON in one item: the same limit applies.
-    checkItemSize({ idempotency_key: key, fingerprint: record?.fingerprint, response: JSON.stringify(response) });
-    if (record) record.response = structuredClone(response);
-  }
-
-  async fail(key: string, failure: SettledFailure): Promise<void> {
-    const record = this.#records.get(key);
-    if (record) record.failure = structuredClone(failure);
-  }
-
-  async release(key: string): Promise<void> {
-    this.#records.delete(key);
-  }
-
-  /** Forget the keys whose `expiresAt` (epoch seconds) has passed, as DynamoDB's TTL does on AWS. */
-  async purgeExpired(now: number): Promise<number> {
-    const nowSeconds = Math.floor(now / 1000);
-    let deleted = 0;
-    for (const [key, record] of this.#records) {
-      if (record.expiresAt > nowSeconds) continue;
-      this.#records.delete(key);
-      deleted += 1;
-    }
-    return deleted;
-  }
 }
 
 /** The key was used before with a different request. */

@@ -4,7 +4,7 @@
  * callers cannot mutate stored state.
  */
 import { checkItemSize } from './itemSize.js';
-import { type ClaimResult, type PollStep, type RescheduleStep, TaskExistsError, type TaskStore } from './store.js';
+import { type ClaimResult, type PollStep, type RescheduleStep, TaskExistsError, type TaskStore } from './port.js';
 import type { NotificationFields, TaskOutcome, TaskRecord } from './task.js';
 
 export class MemoryTaskStore implements TaskStore {
@@ -55,16 +55,14 @@ export class MemoryTaskStore implements TaskStore {
     if (!task) return false;
     const at = new Date(step.now).toISOString();
     const finished: TaskRecord = { ...task, ...structuredClone(outcome), updated_at: at, completed_at: at };
-    delete finished.pending_shard;
     checkItemSize(finished);
     Object.assign(task, finished);
-    delete task.pending_shard;
     return true;
   }
 
   async findOverdue(cutoff: number, limit: number): Promise<TaskRecord[]> {
     return [...this.#tasks.values()]
-      .filter((task) => task.pending_shard !== undefined && task.next_poll_at < cutoff)
+      .filter((task) => task.status === 'PENDING' && task.next_poll_at < cutoff)
       .sort((a, b) => a.next_poll_at - b.next_poll_at)
       .slice(0, limit)
       .map((task) => structuredClone(task));

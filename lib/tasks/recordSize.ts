@@ -33,6 +33,12 @@ export function storedErrmsg(errmsg: string | undefined): string | undefined {
   return errmsg === undefined ? undefined : truncateUtf8(errmsg, MAX_STORED_ERRMSG_BYTES);
 }
 
+/**
+ * The attribute the DynamoDB adapter adds to a PENDING task's item for the sweeper's index
+ * (`pending_shard`: `P0`…`P7`, `dynamoStore.ts`), counted in the worst case though a task loses it when it ends.
+ */
+const SHARD_ATTRIBUTE_BYTES = itemBytes({ pending_shard: 'P0' });
+
 const LONGEST_TIME = new Date(8_640_000_000_000_000).toISOString();
 const BIG = -2_147_483_647;
 /** Epoch milliseconds with the most significant digits a record will hold. */
@@ -58,7 +64,6 @@ export function worstCaseRecordBytes(
     duplicate_list: [],
     attempts: BIG,
     chain: BIG,
-    pending_shard: 'P0',
     created_at: LONGEST_TIME,
     updated_at: LONGEST_TIME,
     next_poll_at: WIDE_MS,
@@ -83,7 +88,7 @@ export function worstCaseRecordBytes(
     callback_attempts: BIG,
     callback_abandoned: false,
   };
-  return itemBytes(record);
+  return itemBytes(record) + SHARD_ATTRIBUTE_BYTES;
 }
 
 /** The request's record could outgrow a DynamoDB item: refused before the zone is called. */
@@ -142,7 +147,7 @@ export function storableOutcome(task: TaskRecord, outcome: TaskOutcome): TaskOut
   };
   const finished = (candidate: TaskOutcome) => {
     const at = LONGEST_TIME;
-    return itemBytes({ ...task, ...candidate, updated_at: at, completed_at: at, pending_shard: undefined });
+    return itemBytes({ ...task, ...candidate, updated_at: at, completed_at: at });
   };
   if (finished(bounded) <= MAX_TASK_RECORD_BYTES) return bounded;
   const dataBytes = Buffer.byteLength(bounded.response_data ?? '', 'utf8');

@@ -3,14 +3,9 @@
  * local SQLite database, claimed with one conditional upsert, the DynamoDB adapter's condition.
  */
 import type { LocalDatabase } from '../local/database.js';
-import {
-  type IdempotencyClaim,
-  type IdempotencyStore,
-  type SettledFailure,
-  SettledFailureSchema,
-} from './idempotency.js';
 import { checkItemSize } from './itemSize.js';
-import type { SubmittedTask } from './submitTask.js';
+import { type IdempotencyClaim, type IdempotencyStore, type SettledFailure, SettledFailureSchema } from './port.js';
+import { type SubmittedTask, SubmittedTaskSchema } from './task.js';
 
 interface IdempotencyRow {
   fingerprint: string;
@@ -63,7 +58,11 @@ export class SqliteIdempotencyStore implements IdempotencyStore {
       };
     }
     return row.status === 'COMPLETED' && row.response !== null
-      ? { kind: 'completed', fingerprint: row.fingerprint, response: JSON.parse(row.response) as SubmittedTask }
+      ? {
+          kind: 'completed',
+          fingerprint: row.fingerprint,
+          response: SubmittedTaskSchema.parse(JSON.parse(row.response)),
+        }
       : { kind: 'in_progress', fingerprint: row.fingerprint };
   }
 

@@ -6,29 +6,34 @@
  */
 import type { LocalDatabase } from '../local/database.js';
 import { checkItemSize } from './itemSize.js';
-import { type ClaimResult, type PollStep, type RescheduleStep, TaskExistsError, type TaskStore } from './store.js';
-import type { NotificationFields, TaskOutcome, TaskRecord } from './task.js';
+import { type ClaimResult, type PollStep, type RescheduleStep, TaskExistsError, type TaskStore } from './port.js';
+import { type NotificationFields, type TaskOutcome, type TaskRecord, TaskRecordSchema } from './task.js';
 
 interface TaskRow {
   jobid: string;
-  status: TaskRecord['status'];
+  status: string;
   attempts: number;
   chain: number;
   next_poll_at: number;
+  /**
+   * Set while PENDING, NULL once ended: marks the rows of the sweeper's partial index, as the
+   * DynamoDB adapter's `pending_shard` does its sparse index. Not part of the record.
+   */
   pending_shard: string | null;
   expires_at: number;
   record: string;
 }
 
-const COLUMNS = ['jobid', 'status', 'attempts', 'chain', 'next_poll_at', 'pending_shard', 'expires_at'] as const;
+/** The record's fields kept as columns (the ones the conditions test). */
+const COLUMNS = ['jobid', 'status', 'attempts', 'chain', 'next_poll_at', 'expires_at'] as const;
 
+/** The value of `pending_shard` on a PENDING row (older data directories hold `P0`…`P7`: any non-NULL will do). */
+const PENDING_MARK = 'P';
+
+/** A row as the record it holds: parsed, so a row this code did not write is refused, not trusted. */
 function toRecord(row: TaskRow): TaskRecord {
-  const { pending_shard, record, ...columns } = row;
-  return {
-    ...(JSON.parse(record) as Omit<TaskRecord, (typeof COLUMNS)[number]>),
-    ...columns,
-    ...(pending_shard === null ? {} : { pending_shard }),
-  };
+  const { pending_shard: _index, record, ...columns } = row;
+  return TaskRecordSchema.parse({ ...JSON.parse(record), ...columns });
 }
 
 /** The JSON part of a record: everything but the columns, undefined fields left out. */
@@ -54,7 +59,7 @@ export class SqliteTaskStore implements TaskStore {
         attempts: task.attempts,
         chain: task.chain,
         next_poll_at: task.next_poll_at,
-        pending_shard: task.pending_shard ?? null,
+        pending_shard: task.status === 'PENDING' ? PENDING_MARK : null,
         expires_at: task.expires_at,
         record: recordJson(task),
       },
@@ -98,9 +103,7 @@ export class SqliteTaskStore implements TaskStore {
     const at = new Date(step.now).toISOString();
     const current = await this.get(jobid);
     if (current) {
-      const finished: Record<string, unknown> = { ...current, ...outcome, updated_at: at, completed_at: at };
-      delete finished.pending_shard;
-      checkItemSize(finished);
+      checkItemSize({ ...current, ...outcome, updated_at: at, completed_at: at });
     }
     const { status, ...fields } = outcome;
     // json_patch replaces arrays (fail_list) whole and skips undefined fields, as the DynamoDB SET does.

@@ -15,11 +15,10 @@ import type { CreateProgramTaskRequest, CreateProgramTaskResponse } from '../pro
 import type { PollQueue } from '../queue/port.js';
 import type { ZoneClient } from '../zone/client.js';
 import { type ZoneCallReach, ZoneConfigurationError, ZoneTransportError } from '../zone/port.js';
-import type { SettledFailure } from './idempotency.js';
 import { jobidProblem } from './jobid.js';
+import { type SettledFailure, TaskExistsError, type TaskStore } from './port.js';
 import { checkRecordFits, storedFailList } from './recordSize.js';
-import { TaskExistsError, type TaskStore } from './store.js';
-import { type FailedMessage, pendingShard, type TaskRecord } from './task.js';
+import type { SubmittedTask, TaskRecord } from './task.js';
 
 export interface SubmitDependencies {
   zone: ZoneClient;
@@ -46,12 +45,8 @@ export interface SubmitDependencies {
   sleep?: (ms: number) => Promise<void>;
 }
 
-export interface SubmittedTask {
-  jobid: string;
-  status: 'PENDING';
-  /** Duplicated msgids the zone dropped, without their keys. */
-  fail_list: FailedMessage[];
-}
+/** The 202 answer: jobid, `PENDING`, and the duplicated msgids the zone dropped (without their keys). */
+export type { SubmittedTask } from './task.js';
 
 /** The zone refused the request (unknown program or ability, protocol mismatch, too many messages...). */
 export class ZoneRejectedError extends Error {
@@ -230,7 +225,6 @@ async function recordCreated(
     duplicate_list: storedFailList(response.fail_list),
     attempts: 0,
     chain: 0,
-    pending_shard: pendingShard(jobid),
     created_at: new Date(createdAt).toISOString(),
     updated_at: new Date(createdAt).toISOString(),
     next_poll_at: createdAt + deps.schedule.firstDelaySeconds * 1000,

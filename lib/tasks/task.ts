@@ -33,8 +33,6 @@ export const TaskRecordSchema = z.object({
    * task with a new message; a message of an older generation is then let go, so two chains never run.
    */
   chain: z.int(),
-  /** Present only while PENDING: the partition of the sparse index the sweeper queries. */
-  pending_shard: z.string().optional(),
   created_at: z.string(),
   updated_at: z.string(),
   /** Epoch ms: the earliest time the next poll may run (also the lease of a running poll). */
@@ -107,6 +105,12 @@ export const TaskViewSchema = z.object({
 });
 export type TaskView = z.infer<typeof TaskViewSchema>;
 
+/** The 202 answer of `POST /tasks` (and what an Idempotency-Key replays): the view's jobid and fail_list, while PENDING. */
+export const SubmittedTaskSchema = TaskViewSchema.pick({ jobid: true, fail_list: true }).extend({
+  status: TaskStatusSchema.extract(['PENDING']),
+});
+export type SubmittedTask = z.infer<typeof SubmittedTaskSchema>;
+
 /** `fail_list` of the view: create-time duplicates, then the messages the zone could not use. */
 export function taskView(task: TaskRecord): TaskView {
   return {
@@ -124,16 +128,6 @@ export function taskView(task: TaskRecord): TaskView {
     response_data: task.response_data ?? null,
     fail_list: [...task.duplicate_list, ...(task.fail_list ?? [])],
   };
-}
-
-/** Shards of the sweeper's index: spreads index writes over partitions. */
-export const PENDING_SHARDS = 8;
-
-/** A stable shard for a jobid. */
-export function pendingShard(jobid: string): string {
-  let hash = 0;
-  for (let i = 0; i < jobid.length; i++) hash = (hash * 31 + jobid.charCodeAt(i)) >>> 0;
-  return `P${hash % PENDING_SHARDS}`;
 }
 
 export function isTerminal(status: TaskStatus): status is TerminalStatus {

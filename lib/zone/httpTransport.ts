@@ -12,8 +12,8 @@ export interface HttpZoneTransportOptions {
   timeoutMs?: number;
   /**
    * Sent as `Authorization: Bearer <token>` when set: the token itself (`npm start`), or a reader
-   * called before every call (on AWS, an SSM SecureString through Powertools' cache, README
-   * "Configuration"). A reader that fails makes the call a transport failure that sent nothing.
+   * called before every call (on AWS, an SSM SecureString through Powertools' cache,
+   * docs/configuration.md). A reader that fails makes the call a transport failure that sent nothing.
    */
   bearerToken?: string | (() => Promise<string>);
 }

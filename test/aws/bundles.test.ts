@@ -14,7 +14,6 @@ import type { HttpHandler } from '../../lib/api/http.js';
 import { createApiServer } from '../../lib/local/apiServer.js';
 import { close, listen } from '../../lib/local/nodeHttp.js';
 import { localContext, type SqsBatchHandler, startEventSourceMapping } from '../../lib/queue/eventSourceMapping.js';
-import { SqsPollQueue } from '../../lib/queue/sqsQueue.js';
 import { ZoneEmulator } from '../../lib/zone/emulator/emulator.js';
 import { SAMPLE_ARCHIVE, samplePrograms } from '../../lib/zone/emulator/sample.js';
 import { serveEmulator } from '../../lib/zone/emulator/server.js';
@@ -29,6 +28,7 @@ import {
   sqsClient,
 } from '../support/moto.js';
 import { packageAndUnzip } from '../support/osls.js';
+import { SqsTestQueue } from '../support/sqsConsumer.js';
 
 const run = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -197,7 +197,7 @@ describe.skipIf(!motoEndpoint)('the packaged bundles on DynamoDB + SQS (moto)', 
       ],
     });
     const url = await listen(server, 0, '127.0.0.1');
-    const poller = startEventSourceMapping({ consumer: new SqsPollQueue(sqs, queueUrl), handler: pollResult });
+    const poller = startEventSourceMapping({ consumer: new SqsTestQueue(sqs, queueUrl), handler: pollResult });
     try {
       const { jobid, task } = await submitAndWait(url, DOC_EXAMPLE_REQUEST, 30_000);
       expect(task.status).toBe('SUCCEEDED');

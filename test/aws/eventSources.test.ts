@@ -20,11 +20,11 @@ import {
 } from '../../lib/api/eventSources.js';
 import { type LocalStack, startLocalStack } from '../../lib/local/stack.js';
 import { localContext, startEventSourceMapping } from '../../lib/queue/eventSourceMapping.js';
-import { SqsPollQueue } from '../../lib/queue/sqsQueue.js';
 import { ZoneEmulator } from '../../lib/zone/emulator/emulator.js';
 import { SAMPLE_ARCHIVE, samplePrograms } from '../../lib/zone/emulator/sample.js';
 import { DOC_EXAMPLE_REQUEST, recordingLogger, SECRETS_AND_CHAT, waitFor } from '../support/fixtures.js';
 import { createPollQueue, motoEndpoint, sqsClient } from '../support/moto.js';
+import { SqsTestQueue } from '../support/sqsConsumer.js';
 
 describe.skipIf(!motoEndpoint)('creating tasks from SQS and EventBridge (moto)', () => {
   let zone: ZoneEmulator;
@@ -50,7 +50,7 @@ describe.skipIf(!motoEndpoint)('creating tasks from SQS and EventBridge (moto)',
 
     const handler = makeCreateFromQueueHandler(stack.deps);
     let redelivered = false;
-    const consumer = new SqsPollQueue(sqs, queueUrl);
+    const consumer = new SqsTestQueue(sqs, queueUrl);
     const mapping = startEventSourceMapping({
       consumer,
       concurrency: 1,

@@ -7,7 +7,6 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalStack, startLocalStack } from '../../lib/local/stack.js';
 import { createLogger, SERVICE_NAME } from '../../lib/log.js';
-import { SqsPollQueue } from '../../lib/queue/sqsQueue.js';
 import { DynamoIdempotencyStore } from '../../lib/tasks/dynamoIdempotencyStore.js';
 import { DynamoTaskStore } from '../../lib/tasks/dynamoStore.js';
 import { type ProgramCall, ZoneEmulator } from '../../lib/zone/emulator/emulator.js';
@@ -24,6 +23,7 @@ import {
   motoEndpoint,
   sqsClient,
 } from '../support/moto.js';
+import { SqsTestQueue } from '../support/sqsConsumer.js';
 
 describe.skipIf(!motoEndpoint)('the flow on DynamoDB + SQS (moto) with the zone over HTTP', () => {
   const calls: ProgramCall[] = [];
@@ -50,7 +50,7 @@ describe.skipIf(!motoEndpoint)('the flow on DynamoDB + SQS (moto) with the zone 
     stack = await startLocalStack({
       store,
       idempotency: new DynamoIdempotencyStore(dynamodb, await createIdempotencyTable(dynamodb)),
-      queue: new SqsPollQueue(sqs, await createPollQueue(sqs)),
+      queue: new SqsTestQueue(sqs, await createPollQueue(sqs)),
       zone: new HttpZoneTransport({ baseUrl: served.url }),
       // Zero-second waits: ChangeMessageVisibility(0) on real SQS, without the waiting.
       schedule: { firstDelaySeconds: 0, minWaitSeconds: 0, growth: 0, maxWaitSeconds: 0, maxAttempts: 10_000 },

@@ -14,7 +14,7 @@ import { pollTaskRecord } from '../../lib/poll/pollTask.js';
 import { DEFAULT_POLL_SCHEDULE } from '../../lib/poll/schedule.js';
 import { ERRCODE } from '../../lib/protocol/errcodes.js';
 import type { GetProgramTaskResultResponse } from '../../lib/protocol/zone.js';
-import { LocalQueue } from '../../lib/queue/localQueue.js';
+import { EmbeddedQueue } from '../../lib/queue/embeddedQueue.js';
 import { DynamoIdempotencyStore } from '../../lib/tasks/dynamoIdempotencyStore.js';
 import { DynamoTaskStore } from '../../lib/tasks/dynamoStore.js';
 import { checkRecordFits, MAX_ENTRY_ERRMSG_BYTES, RESULT_ROOM_BYTES } from '../../lib/tasks/recordSize.js';
@@ -122,7 +122,7 @@ describe.skipIf(!motoEndpoint)('DynamoDB’s 400 KB item limit, at every write o
       response_errcode: 0,
       response_data: 'r'.repeat(RESULT_ROOM_BYTES - 4096),
     };
-    const queue = new LocalQueue();
+    const queue = new EmbeddedQueue();
     await queue.sendPoll({ jobid, chain: stored?.chain ?? 0 }, 0);
     const [record] = await queue.receive(1, 0);
     const outcome = await pollTaskRecord(record as NonNullable<typeof record>, {
@@ -149,7 +149,7 @@ describe.skipIf(!motoEndpoint)('a final answer too large for the record', () => 
     const dynamodb = dynamoClient();
     const store = new DynamoTaskStore(dynamodb, await createTasksTable(dynamodb));
     await store.create(taskRecord({ jobid: 'big-result', message_count: 999 }));
-    const queue = new LocalQueue();
+    const queue = new EmbeddedQueue();
     await queue.sendPoll({ jobid: 'big-result' }, 0);
     const [record] = await queue.receive(1, 0);
     const answer: GetProgramTaskResultResponse = {

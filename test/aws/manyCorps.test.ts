@@ -11,7 +11,6 @@ import { DynamoCallBudget } from '../../lib/budget/dynamoBudget.js';
 import { DEAUTHORISED_TASK_ERRMSG } from '../../lib/corps/port.js';
 import { type LocalStack, startLocalStack } from '../../lib/local/stack.js';
 import { DOC_EXAMPLE_REQUEST } from '../../lib/protocol/examples.js';
-import { SqsPollQueue } from '../../lib/queue/sqsQueue.js';
 import { DynamoIdempotencyStore } from '../../lib/tasks/dynamoIdempotencyStore.js';
 import { DynamoTaskStore } from '../../lib/tasks/dynamoStore.js';
 import { suiteCallbacks, zoneAccess } from '../../lib/wiring/zone.js';
@@ -27,6 +26,7 @@ import {
   motoEndpoint,
   sqsClient,
 } from '../support/moto.js';
+import { SqsTestQueue } from '../support/sqsConsumer.js';
 
 const A = 'wwcorpa0000001';
 const B = 'wwcorpb0000002';
@@ -130,7 +130,7 @@ describe.skipIf(!motoEndpoint)('many corps on SSM, DynamoDB and SQS (moto)', () 
       logger,
       store: new DynamoTaskStore(dynamodb, tasksTable),
       idempotency: new DynamoIdempotencyStore(dynamodb, await createIdempotencyTable(dynamodb)),
-      queue: new SqsPollQueue(sqs, await createPollQueue(sqs)),
+      queue: new SqsTestQueue(sqs, await createPollQueue(sqs)),
       budget: new DynamoCallBudget(dynamodb, tasksTable, [{ seconds: 60, limit: 1000 }]),
       schedule: { firstDelaySeconds: 1, minWaitSeconds: 1 },
       sweepEverySeconds: 0,

@@ -1,5 +1,5 @@
 /**
- * Each dead-letter queue's redrive recipe (README "Redrive") on moto, end to end: messages really
+ * Each dead-letter queue's redrive recipe (docs/deploy-and-operate.md "Redrive") on moto, end to end: messages really
  * dead-letter (a consumer fails until SQS's redrive policy moves them), the `redrive` command runs as
  * a user runs it (a separate CLI process with the default credential chain, against moto's SQS), and a
  * working consumer, wired as on Lambda (`lib/wiring`), takes the messages to finished tasks.
@@ -35,7 +35,6 @@ import { listen } from '../../lib/local/nodeHttp.js';
 import { redriveMessage } from '../../lib/ops/redrive.js';
 import { CreateProgramTaskRequestSchema } from '../../lib/protocol/zone.js';
 import { localContext, type SqsBatchHandler, startEventSourceMapping } from '../../lib/queue/eventSourceMapping.js';
-import { SqsPollQueue } from '../../lib/queue/sqsQueue.js';
 import { submitTask } from '../../lib/tasks/submitTask.js';
 import { createDependencies, createFromEventDependencies } from '../../lib/wiring/createTasks.js';
 import { pollDependencies } from '../../lib/wiring/pollTasks.js';
@@ -52,6 +51,7 @@ import {
   motoEndpoint,
   sqsClient,
 } from '../support/moto.js';
+import { SqsTestQueue } from '../support/sqsConsumer.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const TSX = resolve(ROOT, 'node_modules/.bin/tsx');
@@ -116,7 +116,7 @@ async function queueWithDeadLetters(sqs: SQSClient, name: string): Promise<{ que
 
 /** Run a consumer until `done` holds, then stop it. */
 async function consumeUntil(
-  consumer: SqsPollQueue,
+  consumer: SqsTestQueue,
   handler: SqsBatchHandler,
   done: () => Promise<boolean>,
   timeoutMs = 30_000,
@@ -177,7 +177,7 @@ describe.skipIf(!motoEndpoint)('redrive: every dead-letter queue back to a worki
   async function untilDone(jobids: string[]): Promise<void> {
     const deps = { ...pollDependencies(env, { dynamodb, sqs }), logger: recordingLogger() };
     const store = deps.store;
-    await consumeUntil(new SqsPollQueue(sqs, env.POLL_QUEUE_URL as string), makePollResultHandler(deps), async () => {
+    await consumeUntil(new SqsTestQueue(sqs, env.POLL_QUEUE_URL as string), makePollResultHandler(deps), async () => {
       const tasks = await Promise.all(jobids.map((jobid) => store.get(jobid)));
       return tasks.every((task) => task?.status === 'SUCCEEDED');
     });
@@ -206,7 +206,7 @@ describe.skipIf(!motoEndpoint)('redrive: every dead-letter queue back to a worki
     // The zone is down: every try fails, and SQS moves both requests to the dead-letter queue.
     const failing = zoneDown();
     await consumeUntil(
-      new SqsPollQueue(sqs, queue),
+      new SqsTestQueue(sqs, queue),
       makeCreateFromQueueHandler(failing),
       async () => (await depth(sqs, deadLetters)) === 2,
     );
@@ -234,7 +234,7 @@ describe.skipIf(!motoEndpoint)('redrive: every dead-letter queue back to a worki
     const handler = makeCreateFromQueueHandler(consumer);
     const keys: (string | undefined)[] = [];
     await consumeUntil(
-      new SqsPollQueue(sqs, queue),
+      new SqsTestQueue(sqs, queue),
       async (event, context) => {
         keys.push(...event.Records.map((record) => record.messageAttributes['idempotency-key']?.stringValue));
         return handler(event, context);
@@ -359,7 +359,7 @@ describe.skipIf(!motoEndpoint)('redrive: every dead-letter queue back to a worki
     const before = zone.calls.create_program_task ?? 0;
     const consumer = working();
     await consumeUntil(
-      new SqsPollQueue(sqs, queue),
+      new SqsTestQueue(sqs, queue),
       makeCreateFromQueueHandler(consumer),
       async () => handledJobids(consumer.logger).length === 1,
     );
@@ -378,7 +378,7 @@ describe.skipIf(!motoEndpoint)('redrive: every dead-letter queue back to a worki
 
     // The poller crashes on every batch (a bad deploy): SQS moves the message to the dead-letter queue.
     await consumeUntil(
-      new SqsPollQueue(sqs, queue),
+      new SqsTestQueue(sqs, queue),
       async () => {
         throw new Error('poller crashed');
       },
@@ -392,7 +392,7 @@ describe.skipIf(!motoEndpoint)('redrive: every dead-letter queue back to a worki
 
     const deps = { ...pollDependencies(pollEnv, { dynamodb, sqs }), logger: recordingLogger() };
     await consumeUntil(
-      new SqsPollQueue(sqs, queue),
+      new SqsTestQueue(sqs, queue),
       makePollResultHandler(deps),
       async () => (await deps.store.get(task.jobid))?.status === 'SUCCEEDED',
     );

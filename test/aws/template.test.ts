@@ -7,7 +7,7 @@
  * reporting no errors. Packaged with non-default deploy settings, so the test sees them arrive.
  */
 import { execFile, spawnSync } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -19,7 +19,7 @@ const run = promisify(execFile);
 const TEMPLATE = join(ROOT, '.serverless', 'cloudformation-template-update-stack.json');
 const STATE = join(ROOT, '.serverless', 'serverless-state.json');
 
-/** The non-default deploy settings this test packages with (README "Deploy settings"). */
+/** The non-default deploy settings this test packages with (docs/deploy-and-operate.md "Deploy settings"). */
 const SETTINGS = {
   CREATE_EVENT_SOURCES: 'crm.orders, erp.billing',
   EVENT_BUS_ARN: 'arn:aws:events:ap-southeast-1:123456789012:event-bus/shared-orders',
@@ -85,7 +85,7 @@ describe('the packaged stack', () => {
     for (const alarm of alarms) {
       expect(alarm.AlarmActions, alarm.id).toEqual([{ Ref: 'AlarmTopic' }]);
       expect(alarm.TreatMissingData, alarm.id).toBe('notBreaching');
-      expect(alarm.AlarmDescription, alarm.id).toMatch(/README "Alarms"/);
+      expect(alarm.AlarmDescription, alarm.id).toMatch(/docs\/deploy-and-operate\.md "Alarms"/);
     }
     expect(template.Resources.AlarmTopic?.Type).toBe('AWS::SNS::Topic');
     expect(template.Outputs.AlarmTopicArn?.Value).toEqual({ Ref: 'AlarmTopic' });
@@ -326,7 +326,7 @@ describe('the packaged stack', () => {
     );
   });
 
-  it('passes every setting the README documents to the functions', async () => {
+  it('passes every setting the docs document for the functions to the functions', async () => {
     const documented = await documentedFunctionSettings();
     // The marked tables list them all (a sample of each table, so a lost marker fails here).
     expect(documented).toEqual(
@@ -345,16 +345,17 @@ describe('the packaged stack', () => {
     }
   });
 
-  it('outputs everything the README tells users to use, and the README lists every output', async () => {
+  it('outputs everything the docs tell users to use, and docs/deploy-and-operate.md lists every output', async () => {
     const documented = await documentedOutputs();
     expect(documented.length).toBeGreaterThanOrEqual(10);
     const ours = Object.keys(template.Outputs).filter(
       (name) => !/QualifiedArn$|^ServerlessDeploymentBucketName$|^HttpApiId$/.test(name),
     );
     expect(ours.sort()).toEqual([...documented].sort());
-    // Every output name the README mentions anywhere is one the stack has.
-    const readme = await readFile(join(ROOT, 'README.md'), 'utf8');
-    const mentioned = [...readme.matchAll(/stack outputs? `([A-Za-z]+)`/g)].map((match) => match[1] as string);
+    // Every output name the README or any file of docs/ mentions is one the stack has.
+    const docs = await documentation();
+    const mentioned = [...docs.matchAll(/stack outputs? `([A-Za-z]+)`/g)].map((match) => match[1] as string);
+    expect(mentioned.length).toBeGreaterThanOrEqual(3);
     for (const name of mentioned) expect(Object.keys(template.Outputs), name).toContain(name);
   });
 
@@ -446,11 +447,21 @@ function deadLetterQueueIds(): string[] {
   return [...ids];
 }
 
-/** The first column of every README table marked `<!-- settings: functions -->`. */
+/** README.md and every markdown file of docs/, one text: where settings and outputs are documented. */
+async function documentation(): Promise<string> {
+  const docs = (await readdir(join(ROOT, 'docs'), { recursive: true }))
+    .filter((name) => name.endsWith('.md'))
+    .sort()
+    .map((name) => join('docs', name));
+  const texts = await Promise.all(['README.md', ...docs].map((file) => readFile(join(ROOT, file), 'utf8')));
+  return texts.join('\n');
+}
+
+/** The first column of every table of the docs marked `<!-- settings: functions -->` (docs/configuration.md). */
 async function documentedFunctionSettings(): Promise<string[]> {
-  const readme = await readFile(join(ROOT, 'README.md'), 'utf8');
+  const docs = await documentation();
   const names = new Set<string>();
-  for (const [, table] of readme.matchAll(/<!-- settings: functions -->\n((?:\|.*\n)+)/g)) {
+  for (const [, table] of docs.matchAll(/<!-- settings: functions -->\n((?:\|.*\n)+)/g)) {
     for (const row of (table as string).split('\n').slice(2)) {
       // A row the table itself marks as local ("`npm start` only: …, refused on AWS") is not a function setting.
       if (/^\s*`npm start` only/.test(row.split('|')[3] ?? '')) continue;
@@ -461,10 +472,11 @@ async function documentedFunctionSettings(): Promise<string[]> {
   return [...names];
 }
 
-/** The outputs of the README's "Stack outputs" table. */
+/** The outputs of the "Stack outputs" table of docs/deploy-and-operate.md. */
 async function documentedOutputs(): Promise<string[]> {
-  const readme = await readFile(join(ROOT, 'README.md'), 'utf8');
-  const section = readme.split('### Stack outputs')[1]?.split('\n## ')[0] ?? '';
+  const operate = await readFile(join(ROOT, 'docs', 'deploy-and-operate.md'), 'utf8');
+  // The section runs from its heading to the next heading of the same or a higher level.
+  const section = operate.split(/^### Stack outputs\n/m)[1]?.split(/^#{1,3} /m)[0] ?? '';
   const rows = section.split('\n').filter((line) => line.startsWith('| `'));
   return rows.flatMap((row) =>
     [...(row.split('|')[1] ?? '').matchAll(/`([A-Za-z]+)`/g)].map((match) => match[1] as string),

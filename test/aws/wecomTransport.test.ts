@@ -11,7 +11,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalStack, startLocalStack } from '../../lib/local/stack.js';
 import { createLogger, SERVICE_NAME } from '../../lib/log.js';
 import { ZONE_API } from '../../lib/protocol/zone.js';
-import { SqsPollQueue } from '../../lib/queue/sqsQueue.js';
 import { DynamoIdempotencyStore } from '../../lib/tasks/dynamoIdempotencyStore.js';
 import { DynamoTaskStore } from '../../lib/tasks/dynamoStore.js';
 import { wecomTransportFromEnv } from '../../lib/zone/wecom/config.js';
@@ -27,6 +26,7 @@ import {
   motoEndpoint,
   sqsClient,
 } from '../support/moto.js';
+import { SqsTestQueue } from '../support/sqsConsumer.js';
 
 const CORP_ID = 'ww-moto-corp';
 const CORP_SECRET = `corp-secret-${randomUUID()}`;
@@ -141,7 +141,7 @@ describe.skipIf(!motoEndpoint)('a task life cycle over the WeCom HTTPS transport
     stack = await startLocalStack({
       store,
       idempotency: new DynamoIdempotencyStore(dynamodb, await createIdempotencyTable(dynamodb)),
-      queue: new SqsPollQueue(sqs, await createPollQueue(sqs)),
+      queue: new SqsTestQueue(sqs, await createPollQueue(sqs)),
       zone: transport,
       schedule: { firstDelaySeconds: 0, minWaitSeconds: 1, growth: 0 },
       logger: createLogger(new Logger({ serviceName: SERVICE_NAME, logLevel: 'SILENT' })),

@@ -110,6 +110,21 @@ for (const { kind, make } of adapters) {
       expect((await budget.tryAcquire('e', T0 + 65_000)).granted).toBe(true);
     });
 
+    it('a second 45009 never shortens a longer block', async () => {
+      const budget = await make([
+        { seconds: 60, limit: 100 },
+        { seconds: 3600, limit: 1000 },
+      ]);
+      await budget.exhaust('k', T0 + 30_000);
+      await budget.exhaust('k', T0 + 1000);
+      expect(await budget.tryAcquire('k', T0 + 61_001)).toEqual({
+        granted: false,
+        retryAt: T0 + 90_000,
+        reason: 'rate_limited',
+      });
+      expect((await budget.tryAcquire('k', T0 + 90_000)).granted).toBe(true);
+    });
+
     // Issue 13: with fixed windows, the budget's calls just before a minute boundary and as many just
     // after it made twice the limit within one second.
     it('a burst just before a minute boundary and one just after: never more than the limit in any 60 s, wherever the boundary falls', async () => {

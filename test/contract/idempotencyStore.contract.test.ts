@@ -5,7 +5,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Expiring } from '../../lib/local/state.js';
 import { DynamoIdempotencyStore } from '../../lib/tasks/dynamoIdempotencyStore.js';
-import { type IdempotencyStore, MemoryIdempotencyStore } from '../../lib/tasks/idempotency.js';
+import { MemoryIdempotencyStore } from '../../lib/tasks/memoryIdempotencyStore.js';
+import type { IdempotencyStore } from '../../lib/tasks/port.js';
 import { SqliteIdempotencyStore } from '../../lib/tasks/sqliteIdempotencyStore.js';
 import type { SubmittedTask } from '../../lib/tasks/submitTask.js';
 import { createIdempotencyTable, dynamoClient } from '../support/moto.js';
@@ -76,6 +77,29 @@ for (const { kind, make } of adapters) {
       });
       const takeovers = await race(4, () => store.claim('k3', 'fp', T0 + 1 + STALE_MS, options(T0 + 1 + STALE_MS)));
       expect(takeovers.filter((claim) => claim.kind === 'claimed')).toHaveLength(1);
+    });
+
+    it('completing or failing a key nobody holds (released meanwhile) leaves no record behind', async () => {
+      await store.complete('gone-1', answer('job-gone'));
+      await store.fail('gone-2', { error: 'zone_outcome_unknown', reason: 'the call failed after it was sent' });
+      expect(await store.get('gone-1')).toBeUndefined();
+      expect(await store.get('gone-2')).toBeUndefined();
+      expect(await store.claim('gone-1', 'fp', T0, options(T0))).toEqual({ kind: 'claimed' });
+    });
+
+    it('refuses an answer over DynamoDB’s 400 KB item limit; the key stays in progress', async () => {
+      expect(await store.claim('huge', 'fp', T0, options(T0))).toEqual({ kind: 'claimed' });
+      const huge: SubmittedTask = {
+        jobid: 'job-huge',
+        status: 'PENDING',
+        fail_list: Array.from({ length: 3000 }, (_, i) => ({
+          errcode: 710613,
+          errmsg: 'x'.repeat(150),
+          msgid: `M${i}`,
+        })),
+      };
+      await expect(store.complete('huge', huge)).rejects.toThrow();
+      expect(await store.get('huge')).toEqual({ kind: 'in_progress', fingerprint: 'fp' });
     });
 
     it.runIf(kind.purgesItself)('forgets keys once their expiry has passed, as DynamoDB TTL does', async () => {

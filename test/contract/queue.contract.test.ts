@@ -7,11 +7,11 @@
  * Times are in queue seconds: real seconds on SQS; the local queues run the same rules 10× faster.
  */
 import { describe, expect, it } from 'vitest';
-import { LocalQueue } from '../../lib/queue/localQueue.js';
+import { EmbeddedQueue } from '../../lib/queue/embeddedQueue.js';
 import type { PollQueue, QueueConsumer } from '../../lib/queue/port.js';
 import { sqliteQueue } from '../../lib/queue/sqliteQueue.js';
-import { SqsPollQueue } from '../../lib/queue/sqsQueue.js';
 import { sqsClient } from '../support/moto.js';
+import { SqsTestQueue } from '../support/sqsConsumer.js';
 import {
   type AdapterKind,
   AWS,
@@ -35,7 +35,7 @@ const adapters: { kind: AdapterKind; make: () => Promise<QueueUnderTest> }[] = [
   {
     kind: MEMORY,
     make: async () => {
-      const queue = new LocalQueue(LOCAL);
+      const queue = new EmbeddedQueue(LOCAL);
       return { queue, deadLetterBodies: async () => queue.deadLetters.map((letter) => letter.body) };
     },
   },
@@ -55,7 +55,7 @@ const adapters: { kind: AdapterKind; make: () => Promise<QueueUnderTest> }[] = [
         maxReceiveCount: MAX_RECEIVES,
       });
       return {
-        queue: new SqsPollQueue(client, queueUrl),
+        queue: new SqsTestQueue(client, queueUrl),
         deadLetterBodies: () => deadLetterBodies(client, deadLetterUrl),
       };
     },
@@ -144,6 +144,15 @@ for (const { kind, make } of adapters) {
       await new Promise((resolve) => setTimeout(resolve, 200));
       await queue.sendPoll({ jobid: 'late' }, 0);
       expect((await waiting).map(bodyOf)).toEqual([{ jobid: 'late' }]);
+    });
+
+    it('refuses a VisibilityTimeout above 12 h (43 200 s)', async () => {
+      const { queue } = await make();
+      await queue.sendPoll({ jobid: 'v' }, 0);
+      const [record] = await queue.receive(10, 2);
+      await expect(queue.deferPoll(record?.receiptHandle ?? '', 43_201)).rejects.toThrow();
+      await queue.deferPoll(record?.receiptHandle ?? '', 0);
+      expect((await queue.receive(10, 2)).map(bodyOf)).toEqual([{ jobid: 'v' }]);
     });
 
     it('refuses a DelaySeconds above 900', async () => {

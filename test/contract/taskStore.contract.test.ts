@@ -6,9 +6,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { Expiring } from '../../lib/local/state.js';
 import { DynamoTaskStore } from '../../lib/tasks/dynamoStore.js';
 import { MemoryTaskStore } from '../../lib/tasks/memoryStore.js';
+import { TaskExistsError, type TaskStore } from '../../lib/tasks/port.js';
 import { SqliteTaskStore } from '../../lib/tasks/sqliteStore.js';
-import { TaskExistsError, type TaskStore } from '../../lib/tasks/store.js';
-import { pendingShard, type TaskRecord } from '../../lib/tasks/task.js';
+import type { TaskRecord } from '../../lib/tasks/task.js';
 import { taskRecord } from '../support/fixtures.js';
 import { createTasksTable, dynamoClient } from '../support/moto.js';
 import { type AdapterKind, AWS, MEMORY, race, SQLITE, tempDatabase } from './adapters.js';
@@ -32,7 +32,6 @@ function task(jobid: string, overrides: Partial<TaskRecord> = {}): TaskRecord {
     jobid,
     escape_type: 1,
     message_count: 3,
-    pending_shard: pendingShard(jobid),
     duplicate_list: [{ errcode: 710613, errmsg: 'msgid duplicated', msgid: 'M1' }],
     callback_url: 'https://example.com/done',
     ...overrides,
@@ -103,7 +102,8 @@ for (const { kind, make } of adapters) {
         completed_at: new Date(T0 + 5000).toISOString(),
         updated_at: new Date(T0 + 5000).toISOString(),
       });
-      expect(finished?.pending_shard).toBeUndefined();
+      // The DynamoDB adapter's index shard is its own: never part of the record, PENDING or not.
+      expect(finished).not.toHaveProperty('pending_shard');
       // Nothing moves an ended task: no claim, no second outcome, no reschedule.
       expect((await store.claimPoll('c', 0, T0 + 999_999, T0 + 1_000_000)).claimed).toBe(false);
       expect(
@@ -115,6 +115,34 @@ for (const { kind, make } of adapters) {
       ).toBe(false);
       expect(await store.reschedule('c', { ...step, attempt: 1 })).toBe(false);
       expect(await store.get('c')).toEqual(finished);
+      // A claim that loses to an ended task sees the record as it ended.
+      expect(await store.claimPoll('c', 0, T0 + 999_999, T0 + 1_000_000)).toEqual({ claimed: false, task: finished });
+    });
+
+    it('changes nothing for a jobid it does not hold', async () => {
+      const step = { attempt: 0, now: T0 };
+      expect(await store.releaseClaim('ghost', step, T0 + 1)).toBe(false);
+      expect(await store.reschedule('ghost', { ...step, nextPollAt: T0 + 1, lastErrcode: 1, transientStreak: 1 })).toBe(
+        false,
+      );
+      expect(await store.finish('ghost', step, SUCCEEDED)).toBe(false);
+      expect(await store.resumeChain('ghost', T0, T0 + 1)).toBeUndefined();
+      expect(await store.get('ghost')).toBeUndefined();
+    });
+
+    it('hands out copies: changing a record it returned changes nothing stored', async () => {
+      await store.create(task('copy'));
+      const read = await store.get('copy');
+      if (!read) throw new Error('stored task missing');
+      read.attempts = 99;
+      read.duplicate_list.push({ errcode: 1, errmsg: 'changed', msgid: 'X' });
+      const claim = await store.claimPoll('copy', 0, T0 + 2000, T0 + 62_000);
+      if (claim.task) claim.task.status = 'FAILED';
+      expect(await store.get('copy')).toMatchObject({
+        attempts: 1,
+        status: 'PENDING',
+        duplicate_list: task('copy').duplicate_list,
+      });
     });
 
     it('gives a claimed attempt back (budget spent) only to the step that holds it', async () => {

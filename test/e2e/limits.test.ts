@@ -5,13 +5,14 @@
  */
 import { request as httpRequest } from 'node:http';
 import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
 import { afterEach, describe, expect, it } from 'vitest';
 import { makeCreateTaskHandler } from '../../lib/api/createTaskRoute.js';
 import { type LocalStack, startLocalStack } from '../../lib/local/stack.js';
 import { createLogger, type Log, SERVICE_NAME } from '../../lib/log.js';
-import { MemoryTaskMetrics } from '../../lib/metrics.js';
+import { PowertoolsTaskMetrics } from '../../lib/metrics.js';
 import { ERRCODE } from '../../lib/protocol/errcodes.js';
-import { MemoryIdempotencyStore } from '../../lib/tasks/idempotency.js';
+import { MemoryIdempotencyStore } from '../../lib/tasks/memoryIdempotencyStore.js';
 import { MemoryTaskStore } from '../../lib/tasks/memoryStore.js';
 import { ZoneEmulator } from '../../lib/zone/emulator/emulator.js';
 import { SAMPLE_ARCHIVE, samplePrograms } from '../../lib/zone/emulator/sample.js';
@@ -118,11 +119,11 @@ describe('a failure after the zone created the task never says "safe to retry"',
     stack.queue.sendPoll = async () => {
       throw new Error('SQS down');
     };
-    const metrics = new MemoryTaskMetrics();
+    const metrics = new PowertoolsTaskMetrics(new Metrics({ namespace: 'test' }));
     metrics.taskCreated = () => {
       throw new Error('metrics down');
     };
-    (metrics as { flush?: () => Promise<void> }).flush = async () => {
+    metrics.powertools.publishStoredMetrics = () => {
       throw new Error('cannot publish');
     };
     const handler = makeCreateTaskHandler({ ...stack.deps, logger, metrics });

@@ -7,7 +7,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type LocalStack, startLocalStack } from '../../lib/local/stack.js';
 import { createLogger, SERVICE_NAME } from '../../lib/log.js';
-import { LocalQueue } from '../../lib/queue/localQueue.js';
+import { EmbeddedQueue } from '../../lib/queue/embeddedQueue.js';
 import { protocolMismatch } from '../../lib/render/protocolMatch.js';
 import { MemoryTaskStore } from '../../lib/tasks/memoryStore.js';
 import type { TaskView } from '../../lib/tasks/task.js';
@@ -239,7 +239,7 @@ describe('local stack: a long job', () => {
         return undefined;
       },
     });
-    const queue = new LocalQueue();
+    const queue = new EmbeddedQueue();
     const store = new MemoryTaskStore();
     const stack = await startLocalStack({
       zone,
@@ -282,7 +282,7 @@ describe('local stack: privacy and access', () => {
     };
     vi.spyOn(process.stdout, 'write').mockImplementation(capture);
     vi.spyOn(process.stderr, 'write').mockImplementation(capture);
-    const queue = new LocalQueue();
+    const queue = new EmbeddedQueue();
     const store = new MemoryTaskStore();
     const stack = await startLocalStack({
       queue,

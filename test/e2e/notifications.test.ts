@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { startLocalStack } from '../../lib/local/stack.js';
 import { createLogger, SERVICE_NAME } from '../../lib/log.js';
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verifyCallback } from '../../lib/notify/callback.js';
-import type { LocalQueue } from '../../lib/queue/localQueue.js';
+import type { EmbeddedQueue } from '../../lib/queue/embeddedQueue.js';
 import { ZoneEmulator } from '../../lib/zone/emulator/emulator.js';
 import { SAMPLE_ARCHIVE, samplePrograms } from '../../lib/zone/emulator/sample.js';
 import { DOC_EXAMPLE_REQUEST, SECRETS_AND_CHAT, waitFor } from '../support/fixtures.js';
@@ -69,7 +69,7 @@ describe('completion notifications through the local stack', () => {
       expect(task).toMatchObject({ callback_attempts: 3 });
       expect(task?.callback_delivered_at).toBeDefined();
       // The message is let go once announced: nothing keeps polling.
-      await waitFor(async () => ((stack.queue as LocalQueue).size === 0 ? true : undefined), 10_000);
+      await waitFor(async () => ((stack.queue as EmbeddedQueue).size === 0 ? true : undefined), 10_000);
     } finally {
       await stack.stop();
       receiver.close();

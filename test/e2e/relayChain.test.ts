@@ -23,7 +23,6 @@ import {
   type SqsBatchHandler,
   startEventSourceMapping,
 } from '../../lib/queue/eventSourceMapping.js';
-import { SqsPollQueue } from '../../lib/queue/sqsQueue.js';
 import { ZoneEmulator, type ZoneEmulatorOptions } from '../../lib/zone/emulator/emulator.js';
 import { SAMPLE_ARCHIVE, samplePrograms } from '../../lib/zone/emulator/sample.js';
 import { type ServedEmulator, serveEmulator } from '../../lib/zone/emulator/server.js';
@@ -40,6 +39,7 @@ import {
 } from '../support/moto.js';
 import { packageAndUnzip } from '../support/osls.js';
 import { runTsProcess } from '../support/processes.js';
+import { SqsTestQueue } from '../support/sqsConsumer.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const OUT = join(ROOT, '.relay-chain-test');
@@ -216,7 +216,7 @@ describe.skipIf(!motoEndpoint || !python)('the relay chain: functions → WeCom 
       ],
     });
     api = { url: await listen(server, 0, '127.0.0.1'), close: () => close(server) };
-    poller = startEventSourceMapping({ consumer: new SqsPollQueue(sqs, queueUrl), handler: pollResult });
+    poller = startEventSourceMapping({ consumer: new SqsTestQueue(sqs, queueUrl), handler: pollResult });
   }, 180_000);
 
   afterAll(async () => {

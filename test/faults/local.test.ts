@@ -10,8 +10,8 @@ import { makePollResultHandler } from '../../lib/api/pollRoutes.js';
 import { commonConfig } from '../../lib/config.js';
 import { startLocalStack } from '../../lib/local/stack.js';
 import { DEFAULT_POLL_SCHEDULE } from '../../lib/poll/schedule.js';
+import { EmbeddedQueue } from '../../lib/queue/embeddedQueue.js';
 import { localContext, startEventSourceMapping } from '../../lib/queue/eventSourceMapping.js';
-import { LocalQueue } from '../../lib/queue/localQueue.js';
 import type { PollMessage } from '../../lib/queue/port.js';
 import { MemoryTaskStore } from '../../lib/tasks/memoryStore.js';
 import { zoneClient } from '../../lib/zone/client.js';
@@ -42,7 +42,7 @@ describe('fault scenarios (local stack)', () => {
       faults: { errorRate: 0.3, errcodes: [-1, 45009, -10002], random: seededRandom(53659) },
     });
     const store = new MemoryTaskStore();
-    const queue = new LocalQueue({ visibilityTimeoutSeconds: 2 });
+    const queue = new EmbeddedQueue({ visibilityTimeoutSeconds: 2 });
     const logger = recordingLogger();
     // Random 45009s are transient faults here, not a rate limit: without a budget they would each
     // (rightly) make the whole corp back off for a minute (test/faults/rateLimit.test.ts covers that).
@@ -87,7 +87,7 @@ describe('fault scenarios (local stack)', () => {
   it('the poller dies mid-batch: the unfinished records come back and finish', async () => {
     const tasks = 30;
     const store = new MemoryTaskStore();
-    const queue = new LocalQueue({ visibilityTimeoutSeconds: 1 });
+    const queue = new EmbeddedQueue({ visibilityTimeoutSeconds: 1 });
     const logger = recordingLogger();
     const zone = new ZoneEmulator({ archive: SAMPLE_ARCHIVE, programs: samplePrograms(0) });
     let crashes = 0;
@@ -148,7 +148,7 @@ describe('fault scenarios (local stack)', () => {
   it('the SQS send after creation fails: the sweeper resumes the tasks', async () => {
     const tasks = 20;
     const store = new MemoryTaskStore();
-    const queue = new LocalQueue();
+    const queue = new EmbeddedQueue();
     let failedSends = 0;
     const sendPoll = queue.sendPoll.bind(queue);
     queue.sendPoll = async (pollMessage: PollMessage, delaySeconds: number) => {
@@ -196,7 +196,7 @@ describe('fault scenarios (local stack)', () => {
   it('every poll message is delivered twice: one completion each', async () => {
     const tasks = 50;
     const store = new MemoryTaskStore();
-    const queue = new LocalQueue({ visibilityTimeoutSeconds: 2 });
+    const queue = new EmbeddedQueue({ visibilityTimeoutSeconds: 2 });
     const sendPoll = queue.sendPoll.bind(queue);
     let duplicates = 0;
     queue.sendPoll = async (pollMessage: PollMessage, delaySeconds: number) => {

@@ -10,7 +10,6 @@ import { startLocalStack } from '../../lib/local/stack.js';
 import { DEFAULT_POLL_SCHEDULE } from '../../lib/poll/schedule.js';
 import { startEventSourceMapping } from '../../lib/queue/eventSourceMapping.js';
 import type { PollMessage } from '../../lib/queue/port.js';
-import { SqsPollQueue } from '../../lib/queue/sqsQueue.js';
 import { DynamoIdempotencyStore } from '../../lib/tasks/dynamoIdempotencyStore.js';
 import { DynamoTaskStore } from '../../lib/tasks/dynamoStore.js';
 import { zoneClient } from '../../lib/zone/client.js';
@@ -27,6 +26,7 @@ import {
   motoEndpoint,
   sqsClient,
 } from '../support/moto.js';
+import { SqsTestQueue } from '../support/sqsConsumer.js';
 import { recordFigures } from './report.js';
 import { duplicatedCompletions, seededRandom, settle, submitMany } from './support.js';
 
@@ -51,7 +51,7 @@ describe.skipIf(!motoEndpoint)('fault scenarios on DynamoDB + SQS (moto)', () =>
     const dynamodb = dynamoClient();
     const sqs = sqsClient();
     const store = new DynamoTaskStore(dynamodb, await createTasksTable(dynamodb));
-    const queue = new SqsPollQueue(sqs, await createPollQueue(sqs, 2));
+    const queue = new SqsTestQueue(sqs, await createPollQueue(sqs, 2));
     const sendPoll = queue.sendPoll.bind(queue);
     let duplicates = 0;
     queue.sendPoll = async (pollMessage: PollMessage, delaySeconds: number) => {

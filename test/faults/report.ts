@@ -1,6 +1,6 @@
 /**
  * Figures from the fault tests, written to `.faults/<name>.json` and printed as one table by
- * `npm run test:faults` (test/faults/printReport.ts). The README's Reliability section quotes them.
+ * `npm run test:faults` (test/faults/printReport.ts). docs/reliability.md quotes them.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';

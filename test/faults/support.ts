@@ -5,7 +5,7 @@
  * anything), and the tally of what the store holds.
  */
 import { randomUUID } from 'node:crypto';
-import type { TaskStore } from '../../lib/tasks/store.js';
+import type { TaskStore } from '../../lib/tasks/port.js';
 import { waitFor } from '../support/fixtures.js';
 
 export { seededRandom } from '../../lib/random.js';

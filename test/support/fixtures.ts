@@ -88,7 +88,6 @@ export function taskRecord(overrides: Partial<TaskRecord> = {}): TaskRecord {
     duplicate_list: [],
     attempts: 0,
     chain: 0,
-    pending_shard: 'P1',
     created_at: new Date(createdAt).toISOString(),
     updated_at: new Date(createdAt).toISOString(),
     next_poll_at: createdAt + 2000,

@@ -5,9 +5,9 @@ import {
   DEFAULT_IDEMPOTENCY,
   IdempotencyInProgressError,
   IdempotencyKeyReusedError,
-  MemoryIdempotencyStore,
   requestFingerprint,
 } from '../../lib/tasks/idempotency.js';
+import { MemoryIdempotencyStore } from '../../lib/tasks/memoryIdempotencyStore.js';
 import type { SubmittedTask } from '../../lib/tasks/submitTask.js';
 import { DOC_EXAMPLE_REQUEST, message } from '../support/fixtures.js';
 

@@ -11,7 +11,7 @@ import { SqliteCallBudget } from '../../lib/budget/sqliteBudget.js';
 import { DATABASE_FILE, DataDirError, LocalDatabase } from '../../lib/local/database.js';
 import { openLocalState } from '../../lib/local/state.js';
 import { MemoryCompletionPublisher } from '../../lib/notify/completion.js';
-import { LocalQueue, SENT_LOG_SIZE } from '../../lib/queue/localQueue.js';
+import { EmbeddedQueue, SENT_LOG_SIZE } from '../../lib/queue/embeddedQueue.js';
 import { sqliteQueue } from '../../lib/queue/sqliteQueue.js';
 import { ZoneEmulator } from '../../lib/zone/emulator/emulator.js';
 import { SAMPLE_ARCHIVE, samplePrograms } from '../../lib/zone/emulator/sample.js';
@@ -103,7 +103,7 @@ describe('the durable local state', () => {
 
   it('drops messages after the queue retention and dead letters after the dead-letter retention, as SQS does', async () => {
     for (const make of [
-      () => new LocalQueue({ retentionSeconds: 100, deadLetterRetentionSeconds: 200, maxReceiveCount: 1 }),
+      () => new EmbeddedQueue({ retentionSeconds: 100, deadLetterRetentionSeconds: 200, maxReceiveCount: 1 }),
       () => {
         const db = LocalDatabase.open({ dataDir: dataDir() });
         cleanups.push(() => db.close());
@@ -142,7 +142,7 @@ describe('the durable local state', () => {
 
 describe('a long-running local stack stays flat', () => {
   it('keeps a bounded log of recent sends and completion events', async () => {
-    const queue = new LocalQueue();
+    const queue = new EmbeddedQueue();
     for (let i = 0; i < SENT_LOG_SIZE * 2 + 5; i++) queue.sendRaw(`{"jobid":"j${i}"}`);
     expect(queue.sentCount).toBe(SENT_LOG_SIZE * 2 + 5);
     expect(queue.sent.length).toBeLessThanOrEqual(SENT_LOG_SIZE);

@@ -126,9 +126,10 @@ describe('callback signatures', () => {
 });
 
 describe('Powertools metrics', () => {
-  it('publishes counts and the time to completion as one EMF line, with no content', async () => {
+  it('publishes counts and the time to completion as one EMF line, with no content, when the invocation ends', async () => {
     const { Metrics } = await import('@aws-lambda-powertools/metrics');
-    const { PowertoolsTaskMetrics, METRIC_NAMESPACE } = await import('../../lib/metrics.js');
+    const { default: middy } = await import('@middy/core');
+    const { PowertoolsTaskMetrics, METRIC_NAMESPACE, publishMetrics } = await import('../../lib/metrics.js');
     const lines: string[] = [];
     const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: unknown) => {
       lines.push(String(chunk));
@@ -136,11 +137,16 @@ describe('Powertools metrics', () => {
     });
     try {
       const metrics = new PowertoolsTaskMetrics(new Metrics({ namespace: METRIC_NAMESPACE, serviceName: 'test' }));
-      metrics.taskCreated();
-      metrics.polled('pending');
-      metrics.polled('final');
-      metrics.taskCompleted('SUCCEEDED', 1234);
-      metrics.flush();
+      const handler = middy()
+        .use(publishMetrics(metrics))
+        .handler(async () => {
+          metrics.taskCreated();
+          metrics.polled('pending');
+          metrics.polled('final');
+          metrics.taskCompleted('SUCCEEDED', 1234);
+          expect(lines).toEqual([]); // published after the handler, not before
+        });
+      await handler({}, { functionName: 'pollResult' } as never);
     } finally {
       spy.mockRestore();
     }

@@ -166,7 +166,7 @@ describe('the OpenAPI document', () => {
     expect(at(message, 'properties', 'encrypt_info', 'required')).toEqual(['secret_key']);
   });
 
-  it("answers every status of the README's error table, each error with the error body", () => {
+  it('answers every status of the error table in docs/api.md, each error with the error body', () => {
     const statuses = (operation: JsonObject) => Object.keys(object(operation.responses, 'responses')).sort();
     expect(statuses(post)).toEqual(['202', '400', '401', '409', '413', '415', '422', '500', '502', '503']);
     expect(statuses(get)).toEqual(['200', '400', '401', '404', '500']);

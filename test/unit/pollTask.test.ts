@@ -1,17 +1,21 @@
-import type { SQSRecord } from 'aws-lambda';
+import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { makePollResultHandler } from '../../lib/api/pollRoutes.js';
 import { DEFAULT_CLASSIFIER } from '../../lib/poll/classify.js';
-import { pollBatch } from '../../lib/poll/pollBatch.js';
 import { type PollDependencies, pollTaskRecord } from '../../lib/poll/pollTask.js';
 import { DEFAULT_POLL_SCHEDULE } from '../../lib/poll/schedule.js';
 import { sweepOverdue } from '../../lib/poll/sweep.js';
 import { ERRCODE, SDK_CODE } from '../../lib/protocol/errcodes.js';
 import type { GetProgramTaskResultResponse } from '../../lib/protocol/zone.js';
-import { LocalQueue } from '../../lib/queue/localQueue.js';
+import { EmbeddedQueue } from '../../lib/queue/embeddedQueue.js';
 import { MemoryTaskStore } from '../../lib/tasks/memoryStore.js';
 import type { ZoneClient } from '../../lib/zone/client.js';
 import { ZoneTransportError } from '../../lib/zone/port.js';
 import { recordingLogger, taskRecord } from '../support/fixtures.js';
+
+/** A batch as Lambda delivers it to the poller: its middleware answers `batchItemFailures`. */
+const pollBatch = (event: SQSEvent, deps: PollDependencies) =>
+  makePollResultHandler(deps)(event, { functionName: 'pollResult' } as Context);
 
 const T0 = Date.parse('2026-11-25T00:00:00Z');
 const PENDING: GetProgramTaskResultResponse = { errcode: ERRCODE.resultPending, errmsg: 'waiting', fail_list: [] };
@@ -27,7 +31,7 @@ const task = taskRecord;
 
 let now: number;
 let store: MemoryTaskStore;
-let queue: LocalQueue;
+let queue: EmbeddedQueue;
 let answers: (GetProgramTaskResultResponse | Error)[];
 let zone: ZoneClient & { getProgramTaskResult: ReturnType<typeof vi.fn> };
 let deps: PollDependencies;
@@ -43,7 +47,7 @@ async function delivered(jobid = 'job1'): Promise<SQSRecord> {
 beforeEach(async () => {
   now = T0 + 2000;
   store = new MemoryTaskStore();
-  queue = new LocalQueue();
+  queue = new EmbeddedQueue();
   answers = [];
   zone = {
     createProgramTask: vi.fn(),
@@ -333,17 +337,17 @@ describe('the sweeper', () => {
 
 // Issue 13. SQS lets a received message stay invisible for at most 12 h *from its receipt*, in total,
 // and refuses a ChangeMessageVisibility past that. moto does not model it (it counts 12 h from the
-// send), so the embedded queue models the AWS rule here (LocalQueue's VisibilityLimitError, the
+// send), so the embedded queue models the AWS rule here (EmbeddedQueue's VisibilityLimitError, the
 // same words as SQS's InvalidParameterValue), on a clock the test moves.
 describe('SQS visibility: every hold is cut to what is left of 12 h since the receipt', () => {
   const FIFTY_HOURS = 50 * 3600_000;
   let clock: number;
-  let sqs: LocalQueue;
+  let sqs: EmbeddedQueue;
   let longDeps: PollDependencies;
 
   beforeEach(async () => {
     clock = T0 + FIFTY_HOURS;
-    sqs = new LocalQueue({ now: () => clock });
+    sqs = new EmbeddedQueue({ now: () => clock });
     longDeps = {
       ...deps,
       queue: sqs,

@@ -4,7 +4,7 @@ import { DEFAULT_CLASSIFIER } from '../../lib/poll/classify.js';
 import { DEFAULT_POLL_SCHEDULE } from '../../lib/poll/schedule.js';
 import { ERRCODE, SDK_CODE } from '../../lib/protocol/errcodes.js';
 import { CreateProgramTaskRequestSchema, type CreateProgramTaskResponse } from '../../lib/protocol/zone.js';
-import { LocalQueue } from '../../lib/queue/localQueue.js';
+import { EmbeddedQueue } from '../../lib/queue/embeddedQueue.js';
 import { MemoryTaskStore } from '../../lib/tasks/memoryStore.js';
 import {
   BudgetSpentError,
@@ -28,7 +28,7 @@ function deps(answers: (CreateProgramTaskResponse | Error)[]) {
     return answer;
   });
   const store = new MemoryTaskStore();
-  const queue = new LocalQueue();
+  const queue = new EmbeddedQueue();
   return {
     createProgramTask,
     store,

@@ -1,6 +1,6 @@
 /**
  * An emulator of WeCom's Data & Intelligence Zone for the `create_program_task` /
- * `get_program_task_result` pair (WeCom doc 53659, `shared/spec/zone-protocol.md`). It resolves each
+ * `get_program_task_result` pair (WeCom doc 53659, `docs/zone-protocol.md`). It resolves each
  * msgid with its key against an archive, renders the chat into the ability's input protocol with the
  * shared render functions, runs the ability's program, and answers polls as WeCom does. It is also
  * the in-process zone transport. It logs nothing: it holds chat text.

@@ -1,7 +1,7 @@
 /**
  * `npm run zone`: the zone emulator alone, over HTTP (the contract of the HTTP zone transport).
  *   npm run zone -- --archive examples/archive.json --programs examples/programs.json --port 4000
- * Files may also come from ZONE_ARCHIVE_FILE / ZONE_PROGRAMS_FILE; see the README.
+ * Files may also come from ZONE_ARCHIVE_FILE / ZONE_PROGRAMS_FILE; see docs/local.md.
  */
 import { parseArgs } from 'node:util';
 import * as z from 'zod';

@@ -23,7 +23,7 @@ const errcodeList = z
 
 export const ZoneEnvSchema = z
   .object({
-    /** The message archive file (JSON): see the README's file formats. Default: the sample archive. */
+    /** The message archive file (JSON): see docs/local.md "Bring your own program: the zone emulator". Default: the sample archive. */
     ZONE_ARCHIVE_FILE: z.string().min(1).optional(),
     /** The programs file (JSON). Default: the sample programs. */
     ZONE_PROGRAMS_FILE: z.string().min(1).optional(),

@@ -79,7 +79,7 @@ export const WecomEnvSchema = z
   .superRefine(checkSecretLocation, { when: () => true });
 export type WecomEnv = z.infer<typeof WecomEnvSchema>;
 
-/** `ZONE_TRANSPORT=relay`: `sync_call_program` to the relay program (README "Reach your corp"). */
+/** `ZONE_TRANSPORT=relay`: `sync_call_program` to the relay program (docs/reach-your-corp.md). */
 export const RelayEnvSchema = z
   .object({
     ...WecomAppShape,

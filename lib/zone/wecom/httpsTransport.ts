@@ -1,7 +1,7 @@
 /**
  * The async-program mapping of WeCom's HTTPS API (`ZONE_TRANSPORT=wecom`), for a provider whose own
  * zone program runs the task loop inside the zone. Most providers want the relay transport
- * (`relayTransport.ts`) instead: README "Which transport".
+ * (`relayTransport.ts`) instead: docs/reach-your-corp.md "Which transport".
  * `create_program_task` becomes `async_program_task` to a configured zone program, with the request
  * as `request_data`; `get_program_task_result` becomes `async_program_result` (see `protocol.ts`).
  * Tokens, secrets and refresh-and-replay: {@link WecomApiClient}.

@@ -3,7 +3,7 @@
  * `async_program_task` and `async_program_result`, and how they map onto the zone port's
  * `create_program_task` / `get_program_task_result`.
  *
- * The mapping ([DECISION], README "WeCom's HTTPS API"):
+ * The mapping ([DECISION], docs/reach-your-corp.md "The wecom transport (async_program_task)"):
  * - `create_program_task` → `POST /cgi-bin/chatdata/async_program_task` with
  *   `{program_id: <zone program>, ability_id: <its ability>, request_data: <the create_program_task
  *   request JSON, verbatim>}`. The zone program and ability are configured (WECOM_ZONE_PROGRAM_ID /

@@ -8,7 +8,7 @@
  * poller as it does from the emulator. Tokens and secrets: {@link WecomApiClient}.
  *
  * WeCom's own answers to `sync_call_program` are mapped by {@link RELAY_ERRCODE_TABLE}
- * (README "Reach your corp": what each WeCom error means here).
+ * (docs/reach-your-corp.md "What WeCom's answers mean here").
  */
 import type { Log } from '../../log.js';
 import { isSdkCode, SDK_CODE } from '../../protocol/errcodes.js';
@@ -159,7 +159,7 @@ export const RELAY_ERRCODE_TABLE: ReadonlyMap<number, Mapping> = new Map<number,
       reach: 'not_sent',
       meaning: 'the relay program has no such ability',
       fix: (program, ability) =>
-        `add ability ${ability} to program ${program} (README "Reach your corp"), or set WECOM_RELAY_*_ABILITY_ID to its id`,
+        `add ability ${ability} to program ${program} (docs/reach-your-corp.md), or set WECOM_RELAY_*_ABILITY_ID to its id`,
     },
   ]),
 ]);

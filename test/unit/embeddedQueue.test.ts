@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { LocalQueue, ReceiptHandleInvalidError } from '../../lib/queue/localQueue.js';
+import { EmbeddedQueue, ReceiptHandleInvalidError } from '../../lib/queue/embeddedQueue.js';
 
 // 1 queue second = 20 ms, so SQS timing rules are checked without waiting whole seconds.
-const fast = () => new LocalQueue({ visibilityTimeoutSeconds: 5, msPerSecond: 20, maxReceiveCount: 3 });
+const fast = () => new EmbeddedQueue({ visibilityTimeoutSeconds: 5, msPerSecond: 20, maxReceiveCount: 3 });
 
 describe('the embedded queue behaves like SQS where the poll chain depends on it', () => {
   it('delivers a message only after its DelaySeconds', async () => {

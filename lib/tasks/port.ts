@@ -1,7 +1,13 @@
 /**
- * The task store port. Every change after creation is conditional, so a duplicate SQS delivery or a
+ * The ports of the tasks folder: the task store and the idempotency store. Each has a memory adapter
+ * (tests, benchmarks), a SQLite adapter (`npm start`) and a DynamoDB adapter (AWS); the contract
+ * suites in `test/contract/` hold every adapter to the same semantics.
+ *
+ * The task store: every change after creation is conditional, so a duplicate SQS delivery or a
  * concurrent poller can never fork a poll chain or write a second completion.
  */
+import * as z from 'zod';
+import type { SubmittedTask } from './submitTask.js';
 import type { NotificationFields, TaskOutcome, TaskRecord } from './task.js';
 
 export type ClaimResult =
@@ -55,4 +61,46 @@ export class TaskExistsError extends Error {
   constructor(readonly jobid: string) {
     super(`task ${jobid} is already stored`);
   }
+}
+
+/**
+ * How a request ended when the zone may hold a task we do not track: its answer is kept with the key,
+ * so a retry with the same key gets the same answer instead of creating another zone task.
+ */
+export const SettledFailureSchema = z.object({
+  /** `zone_outcome_unknown`: the call failed after it was sent; `task_not_recorded`: created, not stored. */
+  error: z.enum(['zone_outcome_unknown', 'task_not_recorded']),
+  /** The zone's jobid, when it answered one. */
+  jobid: z.string().optional(),
+  errcode: z.int().optional(),
+  /** What happened, as our own words (never the zone's errmsg, never request content). */
+  reason: z.string(),
+});
+export type SettledFailure = z.infer<typeof SettledFailureSchema>;
+
+export type IdempotencyClaim =
+  /** This request owns the key: create the task, then complete, fail or release the key. */
+  | { kind: 'claimed' }
+  | { kind: 'completed'; fingerprint: string; response: SubmittedTask }
+  /** The first request ended in a failure that must not be retried with this key. */
+  | { kind: 'failed'; fingerprint: string; failure: SettledFailure }
+  | { kind: 'in_progress'; fingerprint: string };
+
+export interface IdempotencyStore {
+  /**
+   * Claim `key` unless a record exists; a record still IN_PROGRESS after `staleAfter` (its owner
+   * died: longer than the create function's timeout) may be claimed again.
+   */
+  claim(
+    key: string,
+    fingerprint: string,
+    now: number,
+    options: { staleAfterMs: number; expiresAt: number },
+  ): Promise<IdempotencyClaim>;
+  get(key: string): Promise<IdempotencyClaim | undefined>;
+  complete(key: string, response: SubmittedTask): Promise<void>;
+  /** The request failed after the zone may have created a task: keep the answer with the key. */
+  fail(key: string, failure: SettledFailure): Promise<void>;
+  /** The request failed before a task existed: the key is free again. */
+  release(key: string): Promise<void>;
 }

@@ -17,7 +17,7 @@ import {
   type QueueConsumer,
 } from './port.js';
 
-export interface LocalQueueOptions {
+export interface EmbeddedQueueOptions {
   /** Default visibility timeout of a received message, as the queue's attribute. */
   visibilityTimeoutSeconds?: number;
   /** Redrive: a message received more often than this moves to `deadLetters`. */
@@ -85,10 +85,10 @@ export class ReceiptHandleInvalidError extends Error {
 /** The dead-letter queue's MessageRetentionPeriod in `serverless.yml` (14 days). */
 export const DEAD_LETTER_RETENTION_SECONDS = 1_209_600;
 
-/** How many recent sends `LocalQueue.sent` keeps (a bounded log, so a long-running server stays flat). */
+/** How many recent sends `EmbeddedQueue.sent` keeps (a bounded log, so a long-running server stays flat). */
 export const SENT_LOG_SIZE = 10_000;
 
-export class LocalQueue implements PollQueue, QueueConsumer {
+export class EmbeddedQueue implements PollQueue, QueueConsumer {
   readonly queueArn = 'arn:aws:sqs:local:000000000000:local-poll-queue';
   /** The most recent SendMessage calls (up to {@link SENT_LOG_SIZE}), in order: what a test counts to prove the poller never re-sends. */
   readonly sent: { body: string; delaySeconds: number }[] = [];
@@ -110,7 +110,7 @@ export class LocalQueue implements PollQueue, QueueConsumer {
    */
   readonly #receivedAt = new Map<string, number>();
 
-  constructor(options: LocalQueueOptions = {}, storage: QueueStorage = new MemoryQueueStorage()) {
+  constructor(options: EmbeddedQueueOptions = {}, storage: QueueStorage = new MemoryQueueStorage()) {
     this.#storage = storage;
     this.#now = options.now ?? Date.now;
     this.#visibilityTimeoutSeconds = options.visibilityTimeoutSeconds ?? 180;
