@@ -18,7 +18,10 @@ export const CreateTaskBodySchema = z.strictObject({
     .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
     .max(2048)
     .optional(),
-  /** Whose WeCom call budget the task uses (a provider serving several corps); default `DEFAULT_CORP_ID`. */
+  /**
+   * The corp the task is for: whose zone, token and call budget (docs/many-corps.md). Required when
+   * the deployment serves several corps; otherwise `DEFAULT_CORP_ID` (or the only corp).
+   */
   corp_id: CorpIdSchema.optional(),
 });
 

@@ -3,7 +3,7 @@
  * call budget of token requests (counted, per corp and per suite, no corp starving another), against
  * the fake WeCom API on loopback.
  */
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -59,6 +59,13 @@ describe('the credentials file', () => {
     expect(error.message).toContain('corps.ww3.secret');
     expect(error.message).toContain('suites.s1.encoding_aes_key');
     expect(error.message).not.toMatch(/TOP-SECRET-VALUE/);
+  });
+
+  it('accepts the documented example (examples/corps.json), copied owner-only', () => {
+    const example = JSON.parse(readFileSync('examples/corps.json', 'utf8'));
+    const file = readCorpsFile(write('example.json', example));
+    expect(Object.keys(file.corps)).toHaveLength(2);
+    expect(Object.values(file.suites).map((suite) => suite.kind)).toEqual(['third_party', 'custom_app']);
   });
 
   it('refuses a file others may read, and one that is not JSON', () => {
