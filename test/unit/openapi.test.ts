@@ -210,6 +210,7 @@ describe('the OpenAPI document', () => {
     const error = object(at(document, 'components', 'schemas', 'ErrorBody'), 'ErrorBody');
     expect(at(error, 'required')).toEqual(['error', 'message']);
     expect(Object.keys(object(error.properties, 'ErrorBody.properties')).sort()).toEqual([
+      'corp_id',
       'errcode',
       'errmsg',
       'error',
