@@ -15,7 +15,8 @@ import { suiteCallbacks, zoneAccess } from '../../lib/wiring/zone.js';
 import { ZoneEmulator } from '../../lib/zone/emulator/emulator.js';
 import { SAMPLE_ARCHIVE, samplePrograms } from '../../lib/zone/emulator/sample.js';
 import { type FakeWecomApi, startFakeWecomApi } from '../support/fakeWecomApi.js';
-import { recordingLogger } from '../support/fixtures.js';
+import { recordingLogger, submitAndWait } from '../support/fixtures.js';
+import { type RunningProcess, runTsProcess, startTsProcess } from '../support/processes.js';
 
 const A = 'wwcorpa0000001';
 const B = 'wwcorpb0000002';
@@ -271,5 +272,93 @@ describe('many corps through the local stack', () => {
     const secrets = fake.secrets().filter((value) => value.length >= 8);
     expect(secrets.length).toBeGreaterThan(10);
     for (const secret of secrets) for (const haystack of haystacks) expect(haystack.includes(secret)).toBe(false);
+  });
+});
+
+describe('npm start with a credentials file', () => {
+  let fake: FakeWecomApi;
+  let dir: string;
+  let server: RunningProcess | undefined;
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'many-corps-start-'));
+    fake = await startFakeWecomApi({
+      emulator: new ZoneEmulator({ archive: SAMPLE_ARCHIVE, programs: samplePrograms(200) }),
+      corps: { [A]: 'secret-of-corp-a', [B]: 'secret-of-corp-b' },
+      suites: {
+        [THIRD]: { kind: 'third_party', secret: 'suite-secret-3p', token: 'callback-token-3p', encodingAesKey: KEY_3P },
+      },
+    });
+  });
+  afterAll(async () => {
+    await server?.stop();
+    await fake?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const env = (file: string) => ({
+    PORT: '0',
+    DATA_DIR: dir,
+    POWERTOOLS_LOG_LEVEL: 'WARN',
+    POLL_FIRST_DELAY_SECONDS: '1',
+    POLL_MIN_WAIT_SECONDS: '1',
+    ZONE_TRANSPORT: 'wecom',
+    WECOM_CORPS_FILE: file,
+    WECOM_ZONE_PROGRAM_ID: 'ZONE_PROGRAM',
+    WECOM_ZONE_ABILITY_ID: 'run_task',
+    WECOM_API_BASE_URL: fake.url,
+  });
+
+  it('refuses a wrong credentials file before listening, naming the field and never the secret', async () => {
+    const file = join(dir, 'bad.json');
+    writeFileSync(
+      file,
+      JSON.stringify({ corps: { [A]: { kind: 'third_party', permanent_code: 'LEAK-ME-NOT-123' } } }),
+      {
+        mode: 0o600,
+      },
+    );
+    const result = await runTsProcess('lib/local/start.ts', [], env(file));
+    expect(result.code).toBe(1);
+    expect(result.output).toContain(`WECOM_CORPS_FILE: ${file}: corps.${A}.suite_id`);
+    expect(result.output).not.toContain('LEAK-ME-NOT-123');
+  });
+
+  it('serves two corps from the file, each with its own token, and the suite callback route', async () => {
+    const file = join(dir, 'corps.json');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        corps: {
+          [A]: { kind: 'self_built', secret: 'secret-of-corp-a' },
+          [B]: { kind: 'self_built', secret: 'secret-of-corp-b' },
+        },
+        suites: {
+          [THIRD]: {
+            kind: 'third_party',
+            suite_secret: 'suite-secret-3p',
+            token: 'callback-token-3p',
+            encoding_aes_key: KEY_3P,
+          },
+        },
+      }),
+      { mode: 0o600 },
+    );
+    server = await startTsProcess('lib/local/start.ts', [], env(file));
+    expect(server.output()).toMatch(/2 corps and 1 suite\(s\)/);
+    const one = await submitAndWait(server.url, { ...DOC_EXAMPLE_REQUEST, corp_id: A });
+    const two = await submitAndWait(server.url, { ...DOC_EXAMPLE_REQUEST, corp_id: B });
+    expect([one.task.status, two.task.status]).toEqual(['SUCCEEDED', 'SUCCEEDED']);
+    const owners = new Set(
+      fake.corpCalls.filter((call) => call.kind === 'async_program_task').map((call) => call.token),
+    );
+    expect(owners.size).toBe(2);
+    // The callback route is served (without the API's bearer token, as on AWS).
+    expect(await fake.pushSuiteTicket(`${server.url}/wecom/callback/${THIRD}`, THIRD)).toEqual({
+      status: 200,
+      body: 'success',
+    });
+    expect(statSync(join(dir, 'corp-credentials.json')).mode & 0o777).toBe(0o600);
+    for (const secret of fake.secrets().filter((value) => value.length >= 8))
+      expect(server.output().includes(secret)).toBe(false);
   });
 });
