@@ -177,10 +177,10 @@ export function zoneAccess(
       directory: load,
     };
   }
-  const transport = legacyTransport(env, logger, parts, settings);
+  const defaultCorpId = env.DEFAULT_CORP_ID?.trim() || DEFAULT_CORP_ID;
+  const transport = legacyTransport(env, logger, parts, settings, defaultCorpId);
   if (settings.corpId === undefined) return { transport };
   const corpId = settings.corpId;
-  const defaultCorpId = env.DEFAULT_CORP_ID?.trim() || DEFAULT_CORP_ID;
   return {
     transport,
     corps: {
@@ -254,7 +254,13 @@ export function suiteCallbacks(access: ZoneAccess, logger: Log): CallbackReceive
   };
 }
 
-function legacyTransport(env: Env, logger: Log, clients: ZoneClients, settings: ZoneTransportSettings): ZoneTransport {
+function legacyTransport(
+  env: Env,
+  logger: Log,
+  clients: ZoneAccessParts,
+  settings: ZoneTransportSettings,
+  budgetKey: string,
+): ZoneTransport {
   if (settings.transport === 'bridge') {
     const bearerToken = settings.bridgeTokenParam
       ? ssmBridgeToken(settings.bridgeTokenParam, clients)
@@ -264,7 +270,22 @@ function legacyTransport(env: Env, logger: Log, clients: ZoneClients, settings: 
   let transport: Promise<ZoneTransport> | undefined;
   const load = () => {
     transport ??= import('../zone/wecom/config.js').then(({ relayTransportFromEnv, wecomTransportFromEnv }) => {
-      const dependencies = { ssm: clients.ssm, secretsManager: clients.secretsManager, logger };
+      const budget = clients.budget;
+      const dependencies = {
+        ssm: clients.ssm,
+        secretsManager: clients.secretsManager,
+        logger,
+        // One corp: its gettoken counts against the budget its tasks use (DEFAULT_CORP_ID).
+        beforeTokenRequest: budget
+          ? async (apiName: string) => {
+              const decision = await budget.tryAcquire(budgetKey, Date.now());
+              if (!decision.granted) {
+                const { TokenBudgetSpentError } = await import('../corps/tokens.js');
+                throw new TokenBudgetSpentError(`${apiName}: gettoken`, budgetKey);
+              }
+            }
+          : undefined,
+      };
       return settings.transport === 'relay'
         ? relayTransportFromEnv(env, dependencies)
         : wecomTransportFromEnv(env, dependencies);

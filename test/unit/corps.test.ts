@@ -15,7 +15,7 @@ import { CorpNotServedError, CredentialStoreError } from '../../lib/corps/port.j
 import { TokenBudgetSpentError } from '../../lib/corps/tokens.js';
 import { DOC_EXAMPLE_REQUEST } from '../../lib/protocol/examples.js';
 import { ZONE_API } from '../../lib/protocol/zone.js';
-import { checkZoneTransportEnv } from '../../lib/wiring/zone.js';
+import { checkZoneTransportEnv, zoneAccess } from '../../lib/wiring/zone.js';
 import { AccessTokenCache } from '../../lib/zone/wecom/accessToken.js';
 import { type FakeWecomApi, startFakeWecomApi } from '../support/fakeWecomApi.js';
 import { recordingLogger } from '../support/fixtures.js';
@@ -215,5 +215,54 @@ describe('token requests and the call budget', () => {
     expect(await grants('suite.suite1')).toBe(2);
 
     rmSync(dir, { recursive: true, force: true });
+  });
+});
+
+describe('one corp (WECOM_CORP_ID): a directory of one', () => {
+  it('counts its gettoken against the budget its tasks use, and admits only its own corp id', async () => {
+    const fake = await startFakeWecomApi({
+      corpId: 'ww1',
+      corpSecret: 'one-secret',
+      zoneProgramId: 'ZP',
+      zoneAbilityId: 'run',
+    });
+    const dir = mkdtempSync(join(tmpdir(), 'one-corp-'));
+    try {
+      const secretFile = join(dir, 'secret');
+      writeFileSync(secretFile, 'one-secret', { mode: 0o600 });
+      const budget = new MemoryCallBudget([{ seconds: 60, limit: 2 }]);
+      const access = zoneAccess(
+        {
+          ZONE_TRANSPORT: 'wecom',
+          WECOM_CORP_ID: 'ww1',
+          WECOM_CORP_SECRET_FILE: secretFile,
+          WECOM_ZONE_PROGRAM_ID: 'ZP',
+          WECOM_ZONE_ABILITY_ID: 'run',
+          WECOM_API_BASE_URL: fake.url,
+        },
+        recordingLogger(),
+        { budget },
+        'local',
+      );
+      expect(await access.corps?.admit(undefined)).toBe('default');
+      await expect(access.corps?.admit('ww2')).rejects.toMatchObject({ code: 'unknown_corp' });
+      const created = JSON.parse(
+        await access.transport.invoke(ZONE_API.createProgramTask, JSON.stringify(DOC_EXAMPLE_REQUEST)),
+      );
+      expect(created.errcode).toBe(0);
+      expect(fake.count('gettoken')).toBe(1);
+      // The gettoken took one of the corp's two calls (the create itself is taken by submitTask).
+      expect((await budget.tryAcquire('default', Date.now())).granted).toBe(true);
+      expect((await budget.tryAcquire('default', Date.now())).granted).toBe(false);
+      // Spent: a token that must be fetched again is refused before it is requested.
+      fake.revokeTokens();
+      await expect(
+        access.transport.invoke(ZONE_API.createProgramTask, JSON.stringify(DOC_EXAMPLE_REQUEST)),
+      ).rejects.toBeInstanceOf(TokenBudgetSpentError);
+      expect(fake.count('gettoken')).toBe(1);
+    } finally {
+      await fake.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
