@@ -144,3 +144,8 @@ export class LocalCorpStore implements CorpCredentialStore {
     }
   }
 }
+
+/** `npm start`'s corp store: the credentials file at `path`, and what callbacks bring under `dataDir` (memory if unset). */
+export function openLocalCorpStore(path: string, dataDir?: string): LocalCorpStore {
+  return new LocalCorpStore({ file: readCorpsFile(path), location: `file:${path}`, dataDir });
+}

@@ -9,7 +9,8 @@
 import { parseArgs } from 'node:util';
 import { ConfigurationError, parseEnv } from '../config.js';
 import { createLogger } from '../log.js';
-import { suiteCallbacks, zoneAccess, zoneTransport } from '../wiring/zone.js';
+import { suiteCallbacks } from '../wiring/suiteCallbacks.js';
+import { zoneAccess, zoneTransport } from '../wiring/zone.js';
 import { CALLBACK_PATH, type ServedEmulator, serveEmulator } from '../zone/emulator/server.js';
 import { configureEmulator, parseZoneEnv, ZoneConfigError } from '../zone/emulator/settings.js';
 import type { ZoneTransport } from '../zone/port.js';
@@ -49,8 +50,10 @@ async function main(): Promise<void> {
     const transportEnv = { ...process.env, ZONE_TRANSPORT: transport };
     const dataDir = env.DATA_DIR === ':memory:' ? undefined : env.DATA_DIR;
     const corps = await checkCorpsFile(process.env.WECOM_CORPS_FILE ?? '');
+    const { openLocalCorpStore } = await import('../corps/localStore.js');
+    const localCorpStore = (path: string) => openLocalCorpStore(path, dataDir);
     access = ({ budget }) => {
-      const built = zoneAccess(transportEnv, logger, { budget, dataDir }, 'local');
+      const built = zoneAccess(transportEnv, logger, { budget, localCorpStore }, 'local');
       return { ...built, callbacks: suiteCallbacks(built, logger) };
     };
     zoneName = `${transport} transport (WeCom API, ${corps} from ${process.env.WECOM_CORPS_FILE}; callbacks at /wecom/callback/{suite_id})`;

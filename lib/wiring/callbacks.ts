@@ -9,7 +9,8 @@ import { ConfigurationError, commonConfig } from '../config.js';
 import type { CallbackReceiver } from '../corps/callback.js';
 import { createLogger, type Log } from '../log.js';
 import { callBudget } from './dynamo.js';
-import { suiteCallbacks, zoneAccess } from './zone.js';
+import { suiteCallbacks } from './suiteCallbacks.js';
+import { zoneAccess } from './zone.js';
 
 export interface CallbackDependencies {
   callbacks: CallbackReceiver;

@@ -10,9 +10,8 @@ import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { CallBudget } from '../budget/port.js';
 import { DEFAULT_CORP_ID } from '../budget/port.js';
 import { ConfigurationError, parseEnv, ZoneTransportEnvSchema, type ZoneTransportName } from '../config.js';
-import type { CallbackReceiver } from '../corps/callback.js';
 import type { CorpDirectory } from '../corps/directory.js';
-import type { CorpGate } from '../corps/port.js';
+import type { CorpCredentialStore, CorpGate } from '../corps/port.js';
 import type { Log } from '../log.js';
 import { HttpZoneTransport } from '../zone/httpTransport.js';
 import type { ZoneTransport } from '../zone/port.js';
@@ -146,8 +145,12 @@ export interface ZoneAccess {
 export interface ZoneAccessParts extends ZoneClients {
   /** Token requests of many corps take calls from it. */
   budget?: CallBudget;
-  /** `npm start`: where the local corp store keeps what callbacks bring (unset: memory). */
-  dataDir?: string;
+  /**
+   * `npm start`: opens the credentials file (`WECOM_CORPS_FILE`) as a corp store
+   * (`openLocalCorpStore` of lib/corps/localStore.ts); passed in so the functions' bundles never
+   * carry the file adapter.
+   */
+  localCorpStore?: (path: string) => CorpCredentialStore;
 }
 
 /**
@@ -200,7 +203,7 @@ async function loadDirectory(
     import('../corps/directory.js'),
     import('../zone/wecom/accessToken.js'),
   ]);
-  let store: import('../corps/port.js').CorpCredentialStore;
+  let store: CorpCredentialStore;
   if (corps.WECOM_CORPS_PARAM_PREFIX !== undefined) {
     const [{ SsmCorpStore }, { SSMClient }] = await Promise.all([
       import('../corps/ssmStore.js'),
@@ -212,9 +215,8 @@ async function loadDirectory(
       maxAgeSeconds: corps.WECOM_CORP_ENTRY_MAX_AGE_SECONDS,
     });
   } else {
-    const { LocalCorpStore, readCorpsFile } = await import('../corps/localStore.js');
-    const path = corps.WECOM_CORPS_FILE ?? '';
-    store = new LocalCorpStore({ file: readCorpsFile(path), location: `file:${path}`, dataDir: parts.dataDir });
+    if (!parts.localCorpStore) throw new ConfigurationError('invalid configuration: WECOM_CORPS_FILE: npm start only');
+    store = parts.localCorpStore(corps.WECOM_CORPS_FILE ?? '');
   }
   const relay = 'WECOM_RELAY_PROGRAM_ID' in corps ? corps : undefined;
   const zone = 'WECOM_ZONE_PROGRAM_ID' in corps ? corps : undefined;
@@ -234,24 +236,6 @@ async function loadDirectory(
     budget: parts.budget,
     logger,
   });
-}
-
-/**
- * The callback receiver of a deployment with a corp directory (loaded on its first request); none
- * without one.
- */
-export function suiteCallbacks(access: ZoneAccess, logger: Log): CallbackReceiver | undefined {
-  const directory = access.directory;
-  if (!directory) return undefined;
-  let handler: Promise<CallbackReceiver> | undefined;
-  return {
-    async handle(request) {
-      handler ??= Promise.all([import('../corps/callback.js'), directory()]).then(
-        ([{ SuiteCallbackHandler }, loaded]) => new SuiteCallbackHandler({ directory: loaded, logger }),
-      );
-      return (await handler).handle(request);
-    },
-  };
 }
 
 function legacyTransport(

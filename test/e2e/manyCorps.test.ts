@@ -7,11 +7,13 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openLocalCorpStore } from '../../lib/corps/localStore.js';
 import { DEAUTHORISED_TASK_ERRMSG } from '../../lib/corps/port.js';
 import { type LocalStack, startLocalStack } from '../../lib/local/stack.js';
 import { ERRCODE } from '../../lib/protocol/errcodes.js';
 import { DOC_EXAMPLE_REQUEST } from '../../lib/protocol/examples.js';
-import { suiteCallbacks, zoneAccess } from '../../lib/wiring/zone.js';
+import { suiteCallbacks } from '../../lib/wiring/suiteCallbacks.js';
+import { zoneAccess } from '../../lib/wiring/zone.js';
 import { ZoneEmulator } from '../../lib/zone/emulator/emulator.js';
 import { SAMPLE_ARCHIVE, samplePrograms } from '../../lib/zone/emulator/sample.js';
 import { type FakeWecomApi, startFakeWecomApi } from '../support/fakeWecomApi.js';
@@ -119,7 +121,8 @@ describe('many corps through the local stack', () => {
       schedule: { firstDelaySeconds: 1, minWaitSeconds: 1 },
       sweepEverySeconds: 0,
       access: ({ budget }) => {
-        const built = zoneAccess(env, logger, { budget, dataDir: dir }, 'local');
+        const localCorpStore = (path: string) => openLocalCorpStore(path, dir);
+        const built = zoneAccess(env, logger, { budget, localCorpStore }, 'local');
         return { ...built, callbacks: suiteCallbacks(built, logger) };
       },
     });
