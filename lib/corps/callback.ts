@@ -81,6 +81,9 @@ export interface CallbackReceiver {
   handle(request: CallbackRequest): Promise<CallbackAnswer>;
 }
 
+/** How far a callback's `timestamp` may be from our clock: WeCom retries within minutes. */
+export const MAX_CALLBACK_AGE_SECONDS = 3600;
+
 const answer = (statusCode: number, body: string): CallbackAnswer => ({ statusCode, body });
 
 export class SuiteCallbackHandler implements CallbackReceiver {
@@ -111,6 +114,13 @@ export class SuiteCallbackHandler implements CallbackReceiver {
       return answer(400, `${issue?.path.join('.')}: ${issue?.message}`);
     }
     const { msg_signature: signature, timestamp, nonce } = query.data;
+    // The signature covers the timestamp: a captured request replayed later (an old cancel_auth after
+    // the corp installed the app again) is refused by its age.
+    const now = (this.#options.now ?? Date.now)();
+    if (Math.abs(now / 1000 - Number(timestamp)) > MAX_CALLBACK_AGE_SECONDS) {
+      logger.warn('callback refused: timestamp out of range', { suiteId: request.suiteId });
+      return answer(400, `timestamp: more than ${MAX_CALLBACK_AGE_SECONDS} s from now (a replayed request?)`);
+    }
 
     let encrypted: string;
     if (request.method === 'GET') {

@@ -138,13 +138,18 @@ describe('many corps through the local stack', () => {
   it('answers WeCom URL verification and refuses a forged one', async () => {
     const { encrypt, getSignature } = await import('@wecom/crypto');
     const echostr = encrypt(KEY_3P, 'echo-1234', THIRD);
-    const signed = (token: string) =>
-      `${callbackUrl(THIRD)}?msg_signature=${getSignature(token, '1700000000', 'n1', echostr)}&timestamp=1700000000&nonce=n1&echostr=${encodeURIComponent(echostr)}`;
+    const now = String(Math.floor(Date.now() / 1000));
+    const signed = (token: string, timestamp = now) =>
+      `${callbackUrl(THIRD)}?msg_signature=${getSignature(token, timestamp, 'n1', echostr)}&timestamp=${timestamp}&nonce=n1&echostr=${encodeURIComponent(echostr)}`;
     const good = await fetch(signed('callback-token-3p'));
     expect([good.status, await good.text()]).toEqual([200, 'echo-1234']);
     const forged = await fetch(signed('not-the-token'));
     expect(forged.status).toBe(401);
     expect(await forged.text()).toMatch(/msg_signature/);
+    // Correctly signed, but captured long ago and replayed: refused by its age.
+    const replayed = await fetch(signed('callback-token-3p', '1700000000'));
+    expect(replayed.status).toBe(400);
+    expect(await replayed.text()).toMatch(/timestamp/);
     expect((await fetch(`${stack.url}/wecom/callback/unknownsuite?msg_signature=x`)).status).toBe(404);
   });
 
