@@ -266,3 +266,49 @@ describe('one corp (WECOM_CORP_ID): a directory of one', () => {
     }
   });
 });
+
+describe("a corp's own relay program", () => {
+  it('overrides the stage default; the other corps use the default', async () => {
+    const fake = await startFakeWecomApi({ corps: { ww1: 'secret-1', ww2: 'secret-2' } });
+    try {
+      const directory = new CorpDirectory({
+        store: new LocalCorpStore({
+          file: readCorpsFileFrom({
+            corps: {
+              ww1: { kind: 'self_built', secret: 'secret-1' },
+              ww2: {
+                kind: 'self_built',
+                secret: 'secret-2',
+                relay_program_id: 'RELAY_OF_WW2',
+                relay_create_ability_id: 'create_ww2',
+              },
+            },
+          }),
+        }),
+        transport: 'relay',
+        defaults: { relayProgramId: 'STAGE_RELAY' },
+        baseUrl: fake.url,
+        timeoutMs: 5000,
+        cache: new AccessTokenCache(),
+        logger: recordingLogger(),
+      });
+      for (const corpId of ['ww1', 'ww2']) {
+        // The fake has no relay program: it records the call, then answers 800001 (program not found).
+        await expect(
+          directory.invoke(ZONE_API.createProgramTask, JSON.stringify(DOC_EXAMPLE_REQUEST), { corpId }),
+        ).rejects.toThrow(/800001/);
+      }
+      expect(
+        fake.syncCallBodies.map((body) => [
+          (body as Record<string, string>).program_id,
+          (body as Record<string, string>).ability_id,
+        ]),
+      ).toEqual([
+        ['STAGE_RELAY', 'invoke_create_program_task'],
+        ['RELAY_OF_WW2', 'create_ww2'],
+      ]);
+    } finally {
+      await fake.close();
+    }
+  });
+});
