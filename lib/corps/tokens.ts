@@ -172,6 +172,7 @@ export class SuiteTokens {
    */
   async permanentCode(suiteId: string, authCode: string): Promise<{ corpId: string; permanentCode: string }> {
     const apiName = 'get_permanent_code';
+    await this.takeCall(apiName, suiteBudgetKey(suiteId));
     const answer = await this.#withSuiteToken(suiteId, apiName, (suiteToken) => {
       this.stats.permanentCodeRequests += 1;
       return requestWecom(

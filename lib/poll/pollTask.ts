@@ -184,7 +184,7 @@ async function askZone(task: TaskRecord, deps: PollDependencies): Promise<Result
         return { kind: 'final', outcome: { status: 'FAILED', errmsg: DEAUTHORISED_TASK_ERRMSG } };
       // Not in the directory (a wrong prefix, an entry removed by hand): kept, in case it comes back.
       deps.logger.error('the corp of a task is not served; will poll again', { jobid, corpId: task.corp_id });
-      return { kind: 'transient', errcode: SDK_CODE_INTERNAL };
+      return { kind: 'transient', errcode: SDK_CODE.internal };
     }
     if (!(error instanceof ZoneTransportError)) throw error;
     // The transport's message is ours (what failed, what to fix), never the zone's or the request's text.
@@ -272,9 +272,6 @@ async function settleUnclaimed(
   deps.logger.debug('poll step not due or owned elsewhere; message held back', { jobid, waitSeconds });
   return 'waiting';
 }
-
-/** The vendor SDK's internal-error code (spec section 5), for a poll that could not be sent. */
-const SDK_CODE_INTERNAL = SDK_CODE.internal;
 
 function receivedAtOf(record: PollRecord, at: number): number {
   return record.receivedAt ?? at - RECEIPT_SLACK_MS;
