@@ -211,8 +211,9 @@ describe('token requests and the call budget', () => {
     expect(kinds.filter((kind) => kind === 'get_suite_token')).toHaveLength(1);
     expect(kinds.filter((kind) => kind === 'get_corp_token')).toHaveLength(1);
     expect(await grants('ww3')).toBe(2);
-    // get_suite_token once (the permanent-code exchange and get_corp_token shared the cached suite token).
-    expect(await grants('suite.suite1')).toBe(2);
+    // The suite's own calls: get_permanent_code and one get_suite_token (the exchange and get_corp_token
+    // shared the cached suite token): 1 of its 3 left.
+    expect(await grants('suite.suite1')).toBe(1);
 
     rmSync(dir, { recursive: true, force: true });
   });
