@@ -13,6 +13,7 @@ import { admitSingleCorp, CorpDirectory } from '../../lib/corps/directory.js';
 import { LocalCorpStore, readCorpsFile } from '../../lib/corps/localStore.js';
 import { CorpNotServedError, CredentialStoreError } from '../../lib/corps/port.js';
 import { TokenBudgetSpentError } from '../../lib/corps/tokens.js';
+import { checkLocalEnv } from '../../lib/local/env.js';
 import { DOC_EXAMPLE_REQUEST } from '../../lib/protocol/examples.js';
 import { ZONE_API } from '../../lib/protocol/zone.js';
 import { checkZoneTransportEnv, zoneAccess } from '../../lib/wiring/zone.js';
@@ -122,6 +123,12 @@ function readCorpsFileFrom(value: unknown) {
 
 describe('the environment of many corps', () => {
   const base = { ZONE_TRANSPORT: 'relay', WECOM_RELAY_PROGRAM_ID: 'relay' };
+  it('npm start refuses a credentials file it would not read (the emulator, the bridge)', () => {
+    expect(() => checkLocalEnv({ WECOM_CORPS_FILE: 'corps.json' })).toThrow(
+      /WECOM_CORPS_FILE: only read with ZONE_TRANSPORT=relay or wecom \(it is emulator\)/,
+    );
+  });
+
   it('takes a prefix on AWS and a file with npm start, not both, and not beside WECOM_CORP_ID', () => {
     expect(checkZoneTransportEnv({ ...base, WECOM_CORPS_PARAM_PREFIX: '/wecom-zone-tasks/prod' }).corps).toBeDefined();
     expect(() => checkZoneTransportEnv({ ...base, WECOM_CORPS_FILE: 'corps.json' })).toThrow(
