@@ -78,6 +78,10 @@ export function checkZoneTransportEnv(env: Env, where: 'aws' | 'local' = 'aws'):
     bridgeTokenParam: config.ZONE_BRIDGE_TOKEN_PARAM,
   };
   if (config.ZONE_TRANSPORT === 'bridge') {
+    if (usesCorpDirectory(env))
+      throw new ConfigurationError(
+        'invalid configuration: WECOM_CORPS_PARAM_PREFIX / WECOM_CORPS_FILE: only read with ZONE_TRANSPORT=relay or wecom (it is bridge)',
+      );
     if (!config.ZONE_BRIDGE_URL)
       throw new ConfigurationError('invalid configuration: ZONE_BRIDGE_URL: required when ZONE_TRANSPORT=bridge');
     if (where === 'aws') {

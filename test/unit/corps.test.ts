@@ -141,6 +141,9 @@ describe('the environment of many corps', () => {
     expect(() => checkZoneTransportEnv({ ...base, WECOM_CORPS_PARAM_PREFIX: '/p', WECOM_CORP_ID: 'ww1' })).toThrow(
       /WECOM_CORP_ID: one corp or many/,
     );
+    expect(() =>
+      checkZoneTransportEnv({ ZONE_TRANSPORT: 'bridge', ZONE_BRIDGE_URL: 'https://b', WECOM_CORPS_PARAM_PREFIX: '/p' }),
+    ).toThrow(/only read with ZONE_TRANSPORT=relay or wecom \(it is bridge\)/);
     expect(() => checkZoneTransportEnv({ ZONE_TRANSPORT: 'relay', WECOM_CORPS_PARAM_PREFIX: '/p' })).toThrow(
       ConfigurationError,
     );
