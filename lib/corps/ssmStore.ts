@@ -71,7 +71,8 @@ export class SsmCorpStore implements CorpCredentialStore {
   }
 
   async listCorpIds(options: ReadOptions = {}): Promise<string[]> {
-    const path = `${this.#prefix}/corps/`;
+    // No trailing slash: AWS's own examples name a hierarchy as /a/b; names come back as /a/b/<corpid>.
+    const path = `${this.#prefix}/corps`;
     const cached = this.#cache.get(`list:${path}`);
     if (cached && !options.forceFetch && this.#now() - cached.at < this.#maxAgeMs) return cached.value as string[];
     const ids: string[] = [];
@@ -84,7 +85,7 @@ export class SsmCorpStore implements CorpCredentialStore {
         );
         for (const parameter of page.Parameters ?? []) {
           const name = parameter.Name ?? '';
-          if (name.startsWith(path)) ids.push(name.slice(path.length));
+          if (name.startsWith(`${path}/`)) ids.push(name.slice(path.length + 1));
         }
         nextToken = page.NextToken;
       } while (nextToken);
@@ -97,7 +98,7 @@ export class SsmCorpStore implements CorpCredentialStore {
 
   async putCorp(corpId: string, entry: StoredCorp): Promise<void> {
     await this.#write(this.corpParameter(corpId), StoredCorpSchema.parse(entry));
-    this.#cache.delete(`list:${this.#prefix}/corps/`);
+    this.#cache.delete(`list:${this.#prefix}/corps`);
   }
 
   getSuite(suiteId: string, options?: ReadOptions): Promise<SuiteEntry | undefined> {

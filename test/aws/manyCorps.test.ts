@@ -174,6 +174,13 @@ describe.skipIf(!motoEndpoint)('many corps on SSM, DynamoDB and SQS (moto)', () 
     expect(new Set(all).size).toBe(all.length);
   });
 
+  it('lists the corps under the prefix: a request naming none is refused while several are served', async () => {
+    const none = await api('POST', '/tasks', DOC_EXAMPLE_REQUEST);
+    expect([none.status, none.body.error]).toEqual([400, 'corp_required']);
+    const unknown = await create('wwnobody');
+    expect([unknown.status, unknown.body.error, unknown.body.corp_id]).toEqual([404, 'unknown_corp', 'wwnobody']);
+  });
+
   it('counts token requests against the corp and the suite in the DynamoDB budget', async () => {
     const items = await dynamodb.send(new ScanCommand({ TableName: tasksTable }));
     const budgetKeys = (items.Items ?? [])
