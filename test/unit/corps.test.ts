@@ -6,9 +6,11 @@
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { encrypt, getSignature } from '@wecom/crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryCallBudget } from '../../lib/budget/memoryBudget.js';
 import { ConfigurationError } from '../../lib/config.js';
+import { SuiteCallbackHandler } from '../../lib/corps/callback.js';
 import { admitSingleCorp, CorpDirectory } from '../../lib/corps/directory.js';
 import { LocalCorpStore, readCorpsFile } from '../../lib/corps/localStore.js';
 import { CorpNotServedError, CredentialStoreError } from '../../lib/corps/port.js';
@@ -321,5 +323,65 @@ describe("a corp's own relay program", () => {
     } finally {
       await fake.close();
     }
+  });
+});
+
+describe('the suite callback, request by request', () => {
+  const suite = { kind: 'third_party', suite_secret: 's', token: 'tok', encoding_aes_key: KEY };
+  const handler = () => {
+    const store = new LocalCorpStore({ file: readCorpsFileFrom({ suites: { s1: suite } }) });
+    const directory = new CorpDirectory({
+      store,
+      transport: 'relay',
+      defaults: { relayProgramId: 'r' },
+      baseUrl: 'http://127.0.0.1:1',
+      timeoutMs: 1000,
+      cache: new AccessTokenCache(),
+      logger: recordingLogger(),
+    });
+    return { store, callbacks: new SuiteCallbackHandler({ directory, logger: recordingLogger() }) };
+  };
+  const post = (fields: string, options: { receiveId?: string; envelope?: (encrypted: string) => string } = {}) => {
+    const encrypted = encrypt(KEY, `<xml>${fields}</xml>`, options.receiveId ?? 's1');
+    const timestamp = String(Math.floor(Date.now() / 1000));
+    return {
+      method: 'POST',
+      suiteId: 's1',
+      query: { msg_signature: getSignature('tok', timestamp, 'n', encrypted), timestamp, nonce: 'n' },
+      body: options.envelope?.(encrypted) ?? `<xml><Encrypt><![CDATA[${encrypted}]]></Encrypt></xml>`,
+    };
+  };
+  const ticket = (value: string, at: number) =>
+    post(
+      `<SuiteId>s1</SuiteId><InfoType>suite_ticket</InfoType><TimeStamp>${at}</TimeStamp><SuiteTicket><![CDATA[${value}]]></SuiteTicket>`,
+    );
+
+  it('keeps the newest suite_ticket: a late or repeated push changes nothing', async () => {
+    const { store, callbacks } = handler();
+    expect(await callbacks.handle(ticket('T2', 200))).toEqual({ statusCode: 200, body: 'success' });
+    expect(await callbacks.handle(ticket('T1', 100))).toEqual({ statusCode: 200, body: 'success' });
+    expect(await callbacks.handle(ticket('T2-again', 200))).toEqual({ statusCode: 200, body: 'success' });
+    expect(await store.getTicket('s1')).toEqual({ ticket: 'T2', timestamp: 200 });
+  });
+
+  it('refuses what is not WeCom’s, touching nothing; acknowledges events it does not handle', async () => {
+    const { store, callbacks } = handler();
+    const forged = ticket('T9', 900);
+    forged.query.msg_signature = '0'.repeat(40);
+    expect((await callbacks.handle(forged)).statusCode).toBe(401);
+    expect((await callbacks.handle({ ...ticket('T9', 900), body: 'not xml' })).statusCode).toBe(400);
+    const { msg_signature: _m, ...unsigned } = ticket('T9', 900).query;
+    expect(await callbacks.handle({ ...ticket('T9', 900), query: unsigned })).toEqual({
+      statusCode: 400,
+      body: 'msg_signature: required',
+    });
+    expect((await callbacks.handle({ ...ticket('T9', 900), suiteId: 'other' })).statusCode).toBe(404);
+    const elsewhere = post(
+      '<SuiteId>s2</SuiteId><InfoType>suite_ticket</InfoType><TimeStamp>1</TimeStamp><SuiteTicket>x</SuiteTicket>',
+    );
+    expect((await callbacks.handle(elsewhere)).statusCode).toBe(400);
+    expect(await store.getTicket('s1')).toBeUndefined();
+    const contacts = post('<SuiteId>s1</SuiteId><InfoType>change_contact</InfoType><AuthCorpId>ww1</AuthCorpId>');
+    expect(await callbacks.handle(contacts)).toEqual({ statusCode: 200, body: 'success' });
   });
 });
