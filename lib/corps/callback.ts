@@ -223,6 +223,8 @@ export class SuiteCallbackHandler implements CallbackReceiver {
             : { kind: 'third_party', status: 'active', suite_id: suiteId, permanent_code: permanentCode, ...overrides },
         );
         this.#exchanged.add(digest);
+        // Bounded: a repeat comes within minutes; older codes are refused by WeCom anyway (40078).
+        if (this.#exchanged.size > 1000) this.#exchanged.delete(this.#exchanged.values().next().value ?? '');
         directory.suites.forgetCorp(corpId);
         logger.info(event.InfoType === 'create_auth' ? 'corp authorised' : 'permanent code replaced', {
           suiteId,
