@@ -1,11 +1,12 @@
 /**
  * Row 7: ten thousand tasks at once, inside WeCom's rate limits. A virtual-clock simulation
- * (`lib/budget/simulation.ts`: the real submit and poll code, no sleeping) of 10 000 tasks for one
+ * (`bench/simulation.ts`: the real submit and poll code, no sleeping) of 10 000 tasks for one
  * corp and 1 000 for a second, job durations log-uniform from 5 s to 4 h, with the default budget
  * (80 % of 10 000 / min and 150 000 / h) beside the same fleet without a budget.
  */
+
+import { type CorpReport, simulateCapacity } from '../bench/simulation.js';
 import { DEFAULT_BUDGET_WINDOWS } from '../lib/budget/port.js';
-import { type CorpReport, simulateCapacity } from '../lib/budget/simulation.js';
 import type { BenchRow } from './stats.js';
 
 const LOAD = {

@@ -9,13 +9,13 @@
 
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { makeCreateTaskHandler } from '../lib/api/createTaskRoute.js';
 import { commonConfig } from '../lib/config.js';
+import { makeCreateTaskHandler } from '../lib/handlers/createTask.js';
+import { localContext } from '../lib/local/eventSourceMapping.js';
 import { createLogger, SERVICE_NAME } from '../lib/log.js';
 import { DEFAULT_CLASSIFIER } from '../lib/poll/classify.js';
 import type { CreateProgramTaskInput } from '../lib/protocol/zone.js';
 import { EmbeddedQueue } from '../lib/queue/embeddedQueue.js';
-import { localContext } from '../lib/queue/eventSourceMapping.js';
 import { MemoryIdempotencyStore } from '../lib/tasks/memoryIdempotencyStore.js';
 import { MemoryTaskStore } from '../lib/tasks/memoryStore.js';
 import type { ZoneClient } from '../lib/zone/client.js';

@@ -10,7 +10,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus, machine, platform, release } from 'node:os';
 import { join } from 'node:path';
-import { onStopSignal } from '../lib/local/signals.js';
+import { onStopSignal } from '../lib/shared/signals.js';
 import { BENCH_DIR, measureBundles, stopChildren } from './bundles.js';
 import { measureCapacity } from './capacity.js';
 import { measureCreateHandler } from './createHandler.js';

@@ -20,8 +20,8 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { onStopSignal } from '../lib/local/signals.js';
 import { DOC_EXAMPLE_REQUEST } from '../lib/protocol/examples.js';
+import { onStopSignal } from '../lib/shared/signals.js';
 import { BENCH_DIR } from './bundles.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -153,8 +153,10 @@ async function main(): Promise<void> {
   const server = await startServer(dataDir);
   const { child, url } = server;
   // Ctrl-C or SIGTERM mid-run: the server (its own process group) stops with the run, then 130 / 143.
+  let stopping = false;
   onStopSignal(
     async () => {
+      stopping = true;
       if (child.exitCode === null && child.signalCode === null) process.kill(-(child.pid ?? 0), 'SIGTERM');
       await server.exited;
       await rm(dataDir, { recursive: true, force: true });
@@ -187,6 +189,9 @@ async function main(): Promise<void> {
     );
     sample();
   } catch (error) {
+    // Stopped by a signal: the requests in flight fail as the server goes, which is no failure of the
+    // run; the stop handler ends the process with 130 / 143 once the server is gone.
+    if (stopping) await new Promise(() => undefined);
     log(`failed after ${done} tasks: ${(error as Error).message}; the server said:\n${server.stderr()}`);
     throw error;
   } finally {

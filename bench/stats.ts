@@ -120,4 +120,4 @@ export function markdownTable(header: readonly string[], rows: readonly (readonl
 }
 
 /** Deterministic PRNG: benchmark inputs are the same in every run. */
-export { seededRandom } from '../lib/random.js';
+export { seededRandom } from './random.js';

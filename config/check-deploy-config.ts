@@ -4,7 +4,8 @@
  * naming the variable; never a value.
  */
 import { text } from 'node:stream/consumers';
-import { ConfigurationError, commonConfig, NotifyEnvSchema, parseEnv } from '../lib/config.js';
+import { commonConfig, NotifyEnvSchema } from '../lib/config.js';
+import { ConfigurationError, parseEnv } from '../lib/shared/env.js';
 import { checkZoneTransportEnv } from '../lib/wiring/zone.js';
 
 /**

@@ -1,5 +1,5 @@
 /** Scheduled: resumes tasks whose poll message was lost. The logic is in `lib/poll/sweep.ts`. */
-import { makeSweepHandler } from '../lib/api/pollRoutes.js';
+import { makeSweepHandler } from '../lib/handlers/sweepOverdue.js';
 import { sweepDependencies } from '../lib/wiring/sweepTasks.js';
 
 export const handler = makeSweepHandler(sweepDependencies());

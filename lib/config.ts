@@ -10,9 +10,9 @@ import { DEFAULT_POLL_SCHEDULE, type PollSchedule, PollScheduleSchema } from './
 import { DEFAULT_SWEEP, type SweepSettings } from './poll/sweep.js';
 import { DEFAULT_PENDING_ERRCODES, DEFAULT_TRANSIENT_ERRCODES } from './protocol/errcodes.js';
 import { secretText } from './secretText.js';
+import { ConfigurationError, type Env, parseEnv } from './shared/env.js';
 import { DEFAULT_IDEMPOTENCY, type IdempotencySettings } from './tasks/idempotency.js';
-
-type Env = Record<string, string | undefined>;
+import { MAX_ZONE_TIMEOUT_MS, ZoneTimeoutEnvSchema } from './zone/timeout.js';
 
 /**
  * A secret or token in the environment (`X=$(cat file)` keeps no line break, `.env` files may keep a
@@ -70,22 +70,11 @@ export const LIMITS = {
   /** The poller's Lambda timeout. */
   pollerTimeoutSeconds: scheduleDefaults.pollerTimeoutSeconds,
   /** A zone call must end well inside createTask's 25 s (API Gateway gives up at 29 s) and the poller's 30 s. */
-  maxZoneTimeoutMs: 20_000,
+  maxZoneTimeoutMs: MAX_ZONE_TIMEOUT_MS,
   /** WeCom's per-corp limits (calls a minute, an hour): a budget above them protects nothing. */
   wecomPerMinute: 10_000,
   wecomPerHour: 150_000,
 } as const;
-
-/** `ZONE_TIMEOUT_MS`, bounded by the functions' timeouts ({@link LIMITS}). */
-export const ZoneTimeoutSchema = z.coerce
-  .number()
-  .int()
-  .min(100)
-  .max(
-    LIMITS.maxZoneTimeoutMs,
-    `must be at most ${LIMITS.maxZoneTimeoutMs}: a zone call must end inside createTask's 25 s timeout (API Gateway gives up at 29 s)`,
-  )
-  .default(10_000);
 
 /** Where the task records live (every function). */
 export const TasksEnvSchema = z.object({ TASKS_TABLE: z.string().min(1) });
@@ -111,7 +100,7 @@ export const ZoneTransportEnvSchema = z.object({
   ZONE_BRIDGE_TOKEN: secretEnv('ZONE_BRIDGE_TOKEN').optional(),
   /** On AWS: the SSM SecureString (name or ARN, under /wecom-zone-tasks/<stage>/) holding the bridge's bearer token. */
   ZONE_BRIDGE_TOKEN_PARAM: z.string().min(1).optional(),
-  ZONE_TIMEOUT_MS: ZoneTimeoutSchema,
+  ...ZoneTimeoutEnvSchema.shape,
 });
 /** Completion events and callbacks (the poller; the create functions read whether callbacks are on). */
 export const NotifyEnvSchema = z.object({
@@ -151,18 +140,6 @@ export const AwsEnvSchema = CommonEnvSchema.extend({
   ...NotifyEnvSchema.shape,
   ...CreateEventSourcesEnvSchema.shape,
 });
-
-export class ConfigurationError extends Error {
-  override readonly name = 'ConfigurationError';
-}
-
-/** A variable set to the empty string counts as unset (serverless.yml writes `${env:X, ''}`). */
-export function parseEnv<S extends z.ZodType>(schema: S, env: Env): z.infer<S> {
-  const parsed = schema.safeParse(Object.fromEntries(Object.entries(env).filter(([, value]) => value !== '')));
-  if (parsed.success) return parsed.data;
-  const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ');
-  throw new ConfigurationError(`invalid configuration: ${problems}`);
-}
 
 export interface CommonConfig {
   schedule: PollSchedule;

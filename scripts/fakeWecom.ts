@@ -6,7 +6,7 @@
  *   FAKE_CORP_ID (ww-fake-corp), FAKE_CORP_SECRET (fake-corp-secret), FAKE_RELAY_PROGRAM_ID (RELAY_PROGRAM)
  * Stops on SIGINT / SIGTERM.
  */
-import { onStopSignal } from '../lib/local/signals.js';
+import { onStopSignal } from '../lib/shared/signals.js';
 import { ZoneEmulator } from '../lib/zone/emulator/emulator.js';
 import { SAMPLE_ARCHIVE, samplePrograms } from '../lib/zone/emulator/sample.js';
 import { serveEmulator } from '../lib/zone/emulator/server.js';

@@ -4,65 +4,24 @@
  * `openapi.json` is this document; `npm run openapi` regenerates it and a unit test fails when the two
  * drift. `GET /openapi.json` serves it.
  */
-import middy from '@middy/core';
-import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
 import * as z from 'zod';
 import packageJson from '../../package.json' with { type: 'json' };
-import type { ErrorIssue } from '../http/errors.js';
-import { jsonErrorHandler } from '../http/middleware.js';
-import { jsonResponse } from '../http/response.js';
-import type { Log } from '../log.js';
+import { type ErrorBody, ErrorBodySchema, ErrorIssueSchema } from '../http/errors.js';
 import { ERRCODE } from '../protocol/errcodes.js';
 import { DOC_EXAMPLE_REQUEST } from '../protocol/examples.js';
 import { type CreateProgramTaskInput, DebugInfoSchema, MessageRefSchema } from '../protocol/zone.js';
-import { IDEMPOTENCY_KEY_PATTERN } from '../tasks/idempotency.js';
+import { JobidPathSchema } from '../tasks/jobid.js';
 import {
   FailedMessageSchema,
   type SubmittedTask,
-  SubmittedTaskSchema,
   TaskStatusSchema,
   type TaskView,
   TaskViewSchema,
 } from '../tasks/task.js';
-import { CreateTaskBodySchema, type HttpHandler, JobidSchema } from './http.js';
+import { CreatedTaskSchema, CreateTaskBodySchema, IdempotencyKeySchema } from './schemas.js';
 
 export const OPENAPI_VERSION = '3.1.0';
 
-/** The 202 answer of `POST /tasks`: the task view's jobid and fail_list, while it is PENDING. */
-export const CreatedTaskSchema = SubmittedTaskSchema;
-
-/** One entry of `issues` in a 400 `invalid_request`. */
-export const ErrorIssueSchema = z.object({
-  path: z.string(),
-  message: z.string(),
-});
-
-/** Every error answer: `{error, message, ...details}` (`lib/http/response.ts` `errorResponse`). */
-export const ErrorBodySchema = z.object({
-  /** A stable machine-readable code, e.g. `invalid_request`. */
-  error: z.string(),
-  /** `<field>: <problem>`; never quotes the request body. */
-  message: z.string(),
-  /** 400 `invalid_request`: every offending field (at most 20). */
-  issues: z.array(ErrorIssueSchema).optional(),
-  /** 422 `zone_rejected` / 503 `zone_unavailable`: the zone's (or the SDK's) code. */
-  errcode: z.int().optional(),
-  /** 422 `zone_rejected`: the zone's message. */
-  errmsg: z.string().optional(),
-  /** 502 `task_not_recorded`: the jobid of the task the zone created but this service does not track. */
-  jobid: z.string().optional(),
-  /** 403 `corp_deauthorised` / 404 `unknown_corp`: the corp the request named. */
-  corp_id: z.string().optional(),
-});
-export type ErrorBody = z.infer<typeof ErrorBodySchema>;
-
-// The schemas above restate TypeScript types that have no zod schema of their own: keep them equal.
-type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
-type Assert<T extends true> = T;
-export type ErrorIssueMatches = Assert<Same<z.infer<typeof ErrorIssueSchema>, ErrorIssue>>;
-
-/** `Idempotency-Key`, as `POST /tasks` checks it. */
-const IdempotencyKeySchema = z.string().regex(IDEMPOTENCY_KEY_PATTERN);
 /** Response headers. */
 const LocationSchema = z.string();
 const IdempotentReplayedSchema = z.literal('true');
@@ -488,7 +447,7 @@ export function openApiDocument() {
           description:
             'The task, as the `location` of `POST /tasks` writes it: a jobid of `A-Z a-z 0-9 _ -` as it is, any other jobid ' +
             "(the zone's are opaque: `+ / =`, long ones) as `~` followed by the base64url of its UTF-8 bytes.",
-          schema: jsonSchema(JobidSchema, 'input'),
+          schema: jsonSchema(JobidPathSchema, 'input'),
         },
       },
       headers: {
@@ -527,22 +486,7 @@ export function openApiDocument() {
   };
 }
 
-export type OpenApiDocument = ReturnType<typeof openApiDocument>;
-
 /** The committed file's text: 2-space indent, trailing newline. */
 export function openApiJson(): string {
   return `${JSON.stringify(openApiDocument(), null, 2)}\n`;
-}
-
-/**
- * `GET /openapi.json` → 200, the document. Needs no AWS resource.
- *
- * @example
- * export const handler = makeOpenApiHandler({ logger: createLogger() });
- */
-export function makeOpenApiHandler(deps: { logger: Log }): HttpHandler {
-  const document = openApiDocument();
-  return middy<APIGatewayProxyEventV2, APIGatewayProxyResultV2>()
-    .use(jsonErrorHandler({ logger: deps.logger }))
-    .handler(async () => jsonResponse(200, document, { 'cache-control': 'public, max-age=300' }));
 }

@@ -153,7 +153,10 @@ export class DynamoCallBudget implements CallBudget {
         return undefined;
       } catch (error) {
         if (!(error instanceof ConditionalCheckFailedException)) throw error;
-        snapshot = error.Item === undefined ? undefined : { counter: asCounter(unmarshall(error.Item)), seenAt: now };
+        // A counter item without its counts (a 45009 block alone) is read again, which creates them.
+        const old = error.Item === undefined ? undefined : unmarshall(error.Item);
+        snapshot =
+          old?.total === undefined || old.marks === undefined ? undefined : { counter: asCounter(old), seenAt: now };
         fresh = snapshot !== undefined;
       }
     }

@@ -5,7 +5,7 @@
  * process runs in between), with the same steps as the memory adapter, so a refused call takes
  * nothing (DynamoDB's adapter gives back what it took instead).
  */
-import type { LocalDatabase } from '../local/database.js';
+import type { LocalDatabase } from '../shared/database.js';
 import {
   assessWindow,
   type BudgetDecision,

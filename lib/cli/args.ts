@@ -3,6 +3,7 @@
  * commands do is in `commands.ts` and `zone.ts`.
  */
 import { parseArgs } from 'node:util';
+import { IDEMPOTENCY_KEY_PATTERN } from '../api/schemas.js';
 import { REDRIVE_KINDS, type RedriveKind } from '../ops/redriveKinds.js';
 import { jobidFromPathSegment, jobidPathSegment } from '../tasks/jobid.js';
 import { executeApiRegion } from './awsHosts.js';
@@ -219,9 +220,6 @@ export type Command =
   | { name: 'zone'; options: ZoneOptions }
   | { name: 'redrive'; options: RedriveOptions };
 
-/** The API (with Idempotency-Key) accepts 1–255 visible ASCII characters. */
-const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
-
 const CONNECTION = {
   url: { type: 'string' },
   token: { type: 'string' },
@@ -347,7 +345,7 @@ export function parseCommand(argv: string[], env: NodeJS.ProcessEnv): Command {
       if (!values.wait) throw new UsageError('--timeout: only applies with --wait', 'submit');
     }
     const idempotencyKey = values['idempotency-key'];
-    if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
+    if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY_PATTERN.test(idempotencyKey)) {
       throw new UsageError('--idempotency-key: must be 1-255 visible ASCII characters', 'submit');
     }
     return {

@@ -3,25 +3,21 @@
  * and `GET /tasks/{jobid}`. Every failure is an {@link ApiError} whose message comes from the API's
  * own `message` (which names fields, never values) and never from the request.
  */
-import * as z from 'zod';
+import type * as z from 'zod';
+import { CreatedTaskSchema as ApiCreatedTaskSchema } from '../api/schemas.js';
+import { ErrorBodySchema as ApiErrorBodySchema } from '../http/errors.js';
 import { jobidPathSegment, StoredJobidSchema } from '../tasks/jobid.js';
-import { FailedMessageSchema, TaskStatusSchema, type TaskView, TaskViewSchema } from '../tasks/task.js';
+import { TaskStatusSchema, type TaskView, TaskViewSchema } from '../tasks/task.js';
 
-export const CreatedTaskSchema = z.object({
-  /** As the API stores it: no control characters, so it is safe to print; paths use `jobidPathSegment`. */
-  jobid: StoredJobidSchema,
-  status: TaskStatusSchema,
-  fail_list: z.array(FailedMessageSchema),
-});
+/**
+ * The API's 202 answer (`lib/api/schemas.ts`), read as the CLI prints it: the jobid as the API
+ * stores it (no control characters, so it is safe to print; paths use `jobidPathSegment`), any status.
+ */
+export const CreatedTaskSchema = ApiCreatedTaskSchema.extend({ jobid: StoredJobidSchema, status: TaskStatusSchema });
 export type CreatedTask = z.infer<typeof CreatedTaskSchema>;
 
-const ErrorBodySchema = z.object({
-  error: z.string().optional(),
-  message: z.string().optional(),
-  issues: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
-  errcode: z.number().optional(),
-  errmsg: z.string().optional(),
-});
+/** The API's error body (`lib/http/errors.ts`), every field optional: a proxy's answer may have none. */
+const ErrorBodySchema = ApiErrorBodySchema.partial();
 
 /**
  * `rejected`: the API answered 4xx (exit 4). `unavailable`: unreachable, 5xx, or an answer that is

@@ -1,14 +1,15 @@
 /**
- * `zone`: the zone emulator alone over HTTP, as `npm run zone` (lib/zone/emulator/main.ts) runs it,
- * built from the same shared functions (configureEmulator, serveEmulator), until Ctrl-C / SIGTERM.
+ * `zone` (also `npm run zone`): the zone emulator alone over HTTP until Ctrl-C / SIGTERM, started
+ * as `npm start` starts its embedded one (`startEmulator`).
  */
-import { CALLBACK_PATH, serveEmulator } from '../zone/emulator/server.js';
-import { configureEmulator, parseZoneEnv, ZoneConfigError } from '../zone/emulator/settings.js';
+import { isBlank } from '../shared/env.js';
+import { ZoneConfigError } from '../zone/emulator/settings.js';
+import { type StartedEmulator, startEmulator } from '../zone/emulator/start.js';
 import { EXIT, type ExitCode, UsageError, type ZoneOptions } from './args.js';
 import type { CliIo } from './commands.js';
 
 export async function zone(options: ZoneOptions, io: CliIo): Promise<ExitCode> {
-  const portText = options.port ?? (io.env.ZONE_PORT || '4000');
+  const portText = options.port ?? (isBlank(io.env.ZONE_PORT) ? '4000' : (io.env.ZONE_PORT as string));
   const port = Number(portText);
   if (!/^\d{1,5}$/.test(portText.trim()) || port > 65_535) {
     throw new UsageError(
@@ -16,23 +17,12 @@ export async function zone(options: ZoneOptions, io: CliIo): Promise<ExitCode> {
       'zone',
     );
   }
-  const host = options.host ?? (io.env.HOST || '127.0.0.1');
-  let configured: Awaited<ReturnType<typeof configureEmulator>>;
+  const host = options.host ?? (isBlank(io.env.HOST) ? '127.0.0.1' : (io.env.HOST as string).trim());
+  let served: StartedEmulator;
   try {
-    const env = parseZoneEnv(io.env);
-    const files = {
-      archive: options.archive ?? env.ZONE_ARCHIVE_FILE,
-      programs: options.programs ?? env.ZONE_PROGRAMS_FILE,
-    };
-    configured = await configureEmulator(env, files);
+    served = await startEmulator(io.env, { archive: options.archive, programs: options.programs, port, host });
   } catch (error) {
     if (error instanceof ZoneConfigError) throw new UsageError(error.message);
-    throw error;
-  }
-  let served: Awaited<ReturnType<typeof serveEmulator>>;
-  try {
-    served = await serveEmulator(configured.emulator, { port, host });
-  } catch (error) {
     const code = (error as NodeJS.ErrnoException)?.code;
     if (code === 'EADDRINUSE') throw new UsageError(`port ${port} on ${host} is in use; choose another with --port`);
     if (code === 'EACCES') throw new UsageError(`not allowed to listen on port ${port}`);
@@ -40,9 +30,8 @@ export async function zone(options: ZoneOptions, io: CliIo): Promise<ExitCode> {
       throw new UsageError(`--host / HOST: cannot listen on ${host} (${code})`);
     throw error;
   }
-  configured.setCallbackUrl(`${served.url}${CALLBACK_PATH}`);
   // The same line as `npm run zone`: scripts and tests wait for "listening on http://…".
-  io.stderr.write(`zone emulator listening on ${served.url} (${configured.summary})\n`);
+  io.stderr.write(`zone emulator listening on ${served.url} (${served.summary})\n`);
   io.stderr.write(`point the API at it: ZONE_BRIDGE_URL=${served.url} npm start\n`);
   await new Promise<void>((resolve) => {
     if (io.signal.aborted) resolve();

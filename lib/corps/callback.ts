@@ -22,7 +22,7 @@ import { decrypt, getSignature } from '@wecom/crypto';
 import { XMLParser } from 'fast-xml-parser';
 import * as z from 'zod';
 import type { Log } from '../log.js';
-import { ZoneTransportError } from '../zone/port.js';
+import { ZoneTransportError } from '../zone/errors.js';
 import type { CorpDirectory } from './directory.js';
 import { type SuiteEntry, SuiteIdSchema } from './port.js';
 

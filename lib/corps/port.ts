@@ -128,50 +128,13 @@ export interface CorpCredentialStore {
   putTicket(suiteId: string, ticket: SuiteTicket): Promise<void>;
 }
 
-/** A credential store could not be read or written (never says a value). */
-export class CredentialStoreError extends Error {
-  override readonly name = 'CredentialStoreError';
-}
-
-/**
- * A request names a corp this deployment cannot serve. Its message names the corp id (an id, not a
- * secret) and what to do; the API answers it as a 4xx.
- */
-export class CorpNotServedError extends Error {
-  override readonly name: string = 'CorpNotServedError';
-  constructor(
-    /** `corp_required`: several corps and the request named none; `unknown_corp`; `corp_deauthorised`. */
-    readonly code: 'corp_required' | 'unknown_corp' | 'corp_deauthorised',
-    readonly corpId: string | undefined,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-export function corpRequired(): CorpNotServedError {
-  return new CorpNotServedError(
-    'corp_required',
-    undefined,
-    'corp_id: required: this deployment serves several corps; name the corp the task is for',
-  );
-}
-
-export function unknownCorp(corpId: string): CorpNotServedError {
-  return new CorpNotServedError(
-    'unknown_corp',
-    corpId,
-    `corp_id: corp ${corpId} is not served by this deployment (no credentials for it)`,
-  );
-}
-
-export function corpDeauthorised(corpId: string): CorpNotServedError {
-  return new CorpNotServedError(
-    'corp_deauthorised',
-    corpId,
-    `corp_id: corp ${corpId} cancelled its authorisation of the app (cancel_auth); its tasks are refused`,
-  );
-}
+export {
+  CorpNotServedError,
+  CredentialStoreError,
+  corpDeauthorised,
+  corpRequired,
+  unknownCorp,
+} from './errors.js';
 
 /** What a task ended FAILED with when its corp cancelled the app's authorisation. */
 export const DEAUTHORISED_TASK_ERRMSG =

@@ -21,7 +21,7 @@ import * as z from 'zod';
 import type { CallBudget } from '../budget/port.js';
 import type { Log } from '../log.js';
 import { SDK_CODE } from '../protocol/errcodes.js';
-import { ZoneConfigurationError, ZoneTransportError } from '../zone/port.js';
+import { ZoneConfigurationError, ZoneTransportError } from '../zone/errors.js';
 import { type AccessTokenCache, type IssuedToken, tokenCacheKey, tokenFingerprint } from '../zone/wecom/accessToken.js';
 import { type AccessTokenSource, requestWecom, type WecomAnswer } from '../zone/wecom/apiClient.js';
 import { SDK_CODE_CREDENTIALS } from '../zone/wecom/protocol.js';

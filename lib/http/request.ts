@@ -5,6 +5,7 @@
  */
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import type * as z from 'zod';
+import { formatPath } from '../shared/issuePath.js';
 import { type ErrorIssue, HttpError } from './errors.js';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -88,16 +89,6 @@ export function readJsonBody(event: Pick<APIGatewayProxyEventV2, 'headers' | 'bo
     // V8's message gives the position, and may quote a few characters: answer with the kind only.
     throw new HttpError(400, 'invalid_json', 'the request body is not valid JSON');
   }
-}
-
-/** `msg_list.3.encrypt_info.secret_key` → `msg_list[3].encrypt_info.secret_key` */
-export function formatPath(path: readonly PropertyKey[]): string {
-  let out = '';
-  for (const key of path) {
-    if (typeof key === 'number') out += `[${key}]`;
-    else out += out === '' ? String(key) : `.${String(key)}`;
-  }
-  return out === '' ? '(body)' : out;
 }
 
 /** Validate with a zod schema; 400 naming every offending field. */

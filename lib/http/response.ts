@@ -20,7 +20,7 @@ export function errorResponse(error: HttpError): APIGatewayProxyStructuredResult
 
 /**
  * An unexpected failure. It can only come before a zone task exists: after `create_program_task`
- * succeeded, every failure is answered for what it is (`submitTask.ts`, `createErrorAnswer`), so
+ * succeeded, every failure is answered for what it is (`lib/api/errors.ts`), so
  * this answer may say it created nothing.
  */
 export const internalErrorResponse = () =>

@@ -5,10 +5,10 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
-import type { HttpHandler } from '../api/http.js';
+import type { HttpHandler } from '../http/middleware.js';
 import { REPEATED_HEADER_SEPARATOR } from '../http/request.js';
-import { localContext } from '../queue/eventSourceMapping.js';
-import { BodyTooLargeError, readBody, sendJson } from './nodeHttp.js';
+import { BodyTooLargeError, readBody, sendJson } from '../shared/nodeHttp.js';
+import { localContext } from './eventSourceMapping.js';
 
 export interface Route {
   method: 'GET' | 'POST';

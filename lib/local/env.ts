@@ -4,7 +4,8 @@
  * transport's) and the ones that depend on each other. Errors name the variable, never a value.
  */
 import * as z from 'zod';
-import { ConfigurationError, commonConfig, NotifyEnvSchema, parseEnv, secretEnv, ZONE_TRANSPORTS } from '../config.js';
+import { commonConfig, NotifyEnvSchema, secretEnv, ZONE_TRANSPORTS } from '../config.js';
+import { ConfigurationError, parseEnv } from '../shared/env.js';
 import { checkZoneTransportEnv } from '../wiring/zone.js';
 import { parseZoneEnv } from '../zone/emulator/settings.js';
 

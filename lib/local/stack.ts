@@ -6,18 +6,19 @@
  * DynamoDB TTL and SQS retention make them expire on AWS, so memory stays flat.
  */
 import type { Server } from 'node:http';
-import { makeCreateTaskHandler } from '../api/createTaskRoute.js';
-import { makeGetTaskHandler } from '../api/getTaskRoute.js';
-import type { CallbackPolicy } from '../api/http.js';
-import { makeOpenApiHandler } from '../api/openapi.js';
-import { makePollResultHandler } from '../api/pollRoutes.js';
-import { makeWecomCallbackHandler, WECOM_CALLBACK_PATH } from '../api/wecomCallbackRoute.js';
 import type { CallBudget } from '../budget/port.js';
-import { commonConfig, NotifyEnvSchema, parseEnv } from '../config.js';
+import { commonConfig, NotifyEnvSchema } from '../config.js';
 import type { CallbackReceiver } from '../corps/callback.js';
 import type { CorpGate } from '../corps/port.js';
+import type { SubmitDependencies } from '../create/submitTask.js';
+import { makeCreateTaskHandler } from '../handlers/createTask.js';
+import { makeGetTaskHandler } from '../handlers/getTask.js';
+import { makeOpenApiHandler } from '../handlers/openapi.js';
+import { makePollResultHandler } from '../handlers/pollResult.js';
+import { makeWecomCallbackHandler, WECOM_CALLBACK_PATH } from '../handlers/wecomCallback.js';
 import { createLogger, errorKind, type Log } from '../log.js';
 import { MemoryTaskMetrics } from '../metrics.js';
+import type { CallbackPolicy } from '../notify/callback.js';
 import { HttpCallbackSender } from '../notify/callback.js';
 import { MemoryCompletionPublisher } from '../notify/completion.js';
 import type { CompletionNotifier } from '../notify/notifyCompletion.js';
@@ -25,18 +26,18 @@ import type { PollDependencies } from '../poll/pollTask.js';
 import type { PollSchedule } from '../poll/schedule.js';
 import type { SweepDependencies } from '../poll/sweep.js';
 import { sweepOverdue } from '../poll/sweep.js';
-import { type RunningEventSourceMapping, startEventSourceMapping } from '../queue/eventSourceMapping.js';
 import type { PollQueue, QueueConsumer } from '../queue/port.js';
+import type { SyncMode } from '../shared/database.js';
+import { parseEnv } from '../shared/env.js';
+import { close, listen } from '../shared/nodeHttp.js';
 import type { IdempotencyDependencies } from '../tasks/idempotency.js';
 import type { IdempotencyStore, TaskStore } from '../tasks/port.js';
-import type { SubmitDependencies } from '../tasks/submitTask.js';
 import { zoneClient } from '../zone/client.js';
 import { ZoneEmulator } from '../zone/emulator/emulator.js';
 import { SAMPLE_ARCHIVE, samplePrograms } from '../zone/emulator/sample.js';
 import type { ZoneTransport } from '../zone/port.js';
 import { createApiServer } from './apiServer.js';
-import type { SyncMode } from './database.js';
-import { close, listen } from './nodeHttp.js';
+import { type RunningEventSourceMapping, startEventSourceMapping } from './eventSourceMapping.js';
 import { isExpiring, openLocalState } from './state.js';
 
 export interface LocalStackOptions {

@@ -7,17 +7,16 @@
  * checked by the same code (`checkZoneTransportEnv`); the emulator stays the default.
  */
 import { parseArgs } from 'node:util';
-import { ConfigurationError, parseEnv } from '../config.js';
 import { createLogger } from '../log.js';
+import { DataDirError } from '../shared/database.js';
+import { ConfigurationError, parseEnv } from '../shared/env.js';
+import { onStopSignal } from '../shared/signals.js';
 import { suiteCallbacks } from '../wiring/suiteCallbacks.js';
 import { zoneAccess, zoneTransport } from '../wiring/zone.js';
-import { CALLBACK_PATH, type ServedEmulator, serveEmulator } from '../zone/emulator/server.js';
-import { configureEmulator, parseZoneEnv, ZoneConfigError } from '../zone/emulator/settings.js';
+import { type StartedEmulator, startEmulator } from '../zone/emulator/start.js';
 import type { ZoneTransport } from '../zone/port.js';
 import { usesCorpDirectory } from '../zone/wecom/env.js';
-import { DataDirError } from './database.js';
 import { checkLocalEnv } from './env.js';
-import { onStopSignal } from './signals.js';
 import { type LocalStackOptions, startLocalStack } from './stack.js';
 
 async function main(): Promise<void> {
@@ -29,7 +28,7 @@ async function main(): Promise<void> {
   const env = checkLocalEnv(process.env);
   let zone: ZoneTransport | undefined;
   let access: LocalStackOptions['access'];
-  let served: ServedEmulator | undefined;
+  let served: StartedEmulator | undefined;
   let zoneName: string;
   const { transport } = env;
   const logger = createLogger();
@@ -39,12 +38,10 @@ async function main(): Promise<void> {
     await Promise.all(stopping.map((stop) => stop()));
   });
   if (transport === 'emulator') {
-    const configured = await configureEmulator(parseZoneEnv(process.env), files);
-    served = await serveEmulator(configured.emulator, { port: env.ZONE_PORT, host: env.HOST });
+    served = await startEmulator(process.env, { ...files, port: env.ZONE_PORT, host: env.HOST });
     stopping.push(() => served?.close() ?? Promise.resolve());
-    configured.setCallbackUrl(`${served.url}${CALLBACK_PATH}`);
-    zone = configured.emulator;
-    zoneName = `embedded zone emulator at ${served.url} (${configured.summary})`;
+    zone = served.emulator;
+    zoneName = `embedded zone emulator at ${served.url} (${served.summary})`;
   } else if (transport !== 'bridge' && usesCorpDirectory(process.env)) {
     // Many corps from the credentials file; what callbacks bring is kept beside the state (0600).
     const transportEnv = { ...process.env, ZONE_TRANSPORT: transport };
@@ -122,8 +119,8 @@ async function checkCorpSecret(env: Record<string, string | undefined>): Promise
 
 main().catch((error: unknown) => {
   const known =
+    // ZoneConfigError (a ZONE_* setting, an emulator file) is a ConfigurationError too.
     error instanceof ConfigurationError ||
-    error instanceof ZoneConfigError ||
     error instanceof DataDirError ||
     ['EADDRINUSE', 'EACCES'].includes((error as NodeJS.ErrnoException)?.code ?? '') ||
     (error as { code?: string })?.code?.startsWith('ERR_PARSE_ARGS');

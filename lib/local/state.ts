@@ -9,12 +9,12 @@ import type { BudgetWindow, CallBudget } from '../budget/port.js';
 import { SqliteCallBudget } from '../budget/sqliteBudget.js';
 import { EmbeddedQueue, type EmbeddedQueueOptions } from '../queue/embeddedQueue.js';
 import { sqliteQueue } from '../queue/sqliteQueue.js';
+import { LocalDatabase, type SyncMode } from '../shared/database.js';
 import { MemoryIdempotencyStore } from '../tasks/memoryIdempotencyStore.js';
 import { MemoryTaskStore } from '../tasks/memoryStore.js';
 import type { IdempotencyStore, TaskStore } from '../tasks/port.js';
 import { SqliteIdempotencyStore } from '../tasks/sqliteIdempotencyStore.js';
 import { SqliteTaskStore } from '../tasks/sqliteStore.js';
-import { LocalDatabase, type SyncMode } from './database.js';
 
 /** State that expires, as DynamoDB TTL and SQS retention make it expire on AWS. */
 export interface Expiring {

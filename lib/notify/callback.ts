@@ -6,6 +6,32 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { CompletionEvent } from './completion.js';
+import { CallbackDeliveryError } from './errors.js';
+
+/** Whether `callback_url` is accepted, and over plain HTTP (local development only). */
+export interface CallbackPolicy {
+  enabled: boolean;
+  allowHttp: boolean;
+  /** The setting that turns callbacks on where this runs, named when one is refused. */
+  setting: 'CALLBACK_SECRET_PARAM' | 'CALLBACK_SIGNING_SECRET';
+}
+
+/**
+ * Why a request's `callback_url` cannot be used where this runs, as the 400 / rejection says it, or
+ * undefined when it can: callbacks must be configured (the setting of the place this runs is named:
+ * AWS, the SSM parameter; `npm start`, the local secret), and the URL https unless plain HTTP is allowed.
+ *
+ * @example
+ * callbackUrlProblem('http://example.com/done', { enabled: true, allowHttp: false, setting: 'CALLBACK_SECRET_PARAM' })
+ * // 'callback_url: must be an https URL'
+ */
+export function callbackUrlProblem(url: string, policy: CallbackPolicy | undefined): string | undefined {
+  if (!policy?.enabled) {
+    return `callback_url: callbacks are not configured here (set ${policy?.setting ?? 'CALLBACK_SECRET_PARAM'})`;
+  }
+  if (!policy.allowHttp && !url.startsWith('https:')) return 'callback_url: must be an https URL';
+  return undefined;
+}
 
 export const TIMESTAMP_HEADER = 'x-wecom-zone-timestamp';
 export const SIGNATURE_HEADER = 'x-wecom-zone-signature';
@@ -33,10 +59,6 @@ export function verifyCallback(
   const expected = Buffer.from(signCallback(secret, Number(timestamp), body));
   const given = Buffer.from(signature);
   return expected.length === given.length && timingSafeEqual(expected, given);
-}
-
-export class CallbackDeliveryError extends Error {
-  override readonly name = 'CallbackDeliveryError';
 }
 
 export interface CallbackSender {

@@ -4,12 +4,14 @@
  * message is kept and comes back to try again. Consumers may see an event or a callback twice:
  * deduplicate on jobid.
  */
+
 import type { Log } from '../log.js';
 import { errorKind } from '../log.js';
 import type { TaskStore } from '../tasks/port.js';
 import type { TaskRecord } from '../tasks/task.js';
-import { CallbackDeliveryError, type CallbackSender } from './callback.js';
+import type { CallbackSender } from './callback.js';
 import { type CompletionPublisher, completionEvent } from './completion.js';
+import { CallbackDeliveryError } from './errors.js';
 
 export interface CompletionNotifier {
   publisher?: CompletionPublisher;

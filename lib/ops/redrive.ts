@@ -24,10 +24,8 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import * as z from 'zod';
-import { CREATE_DETAIL_TYPE } from '../api/eventSources.js';
-import { CreateTaskBodySchema } from '../api/http.js';
+import { CREATE_DETAIL_TYPE, CreateTaskBodySchema, IDEMPOTENCY_KEY_PATTERN } from '../api/schemas.js';
 import { PollMessageSchema } from '../queue/port.js';
-import { IDEMPOTENCY_KEY_PATTERN } from '../tasks/idempotency.js';
 import type { RedriveKind } from './redriveKinds.js';
 
 export { REDRIVE_KINDS, type RedriveKind } from './redriveKinds.js';
@@ -60,7 +58,6 @@ export const LambdaFailureRecordSchema = z.object({
     .optional(),
   responsePayload: z.unknown().optional(),
 });
-export type LambdaFailureRecord = z.infer<typeof LambdaFailureRecordSchema>;
 
 /** A message as it goes to the target queue. */
 interface Outgoing {

@@ -4,6 +4,7 @@
  * attempt, so a duplicate delivery can never write a second completion) or holds the same message
  * back until the next poll. It never sends a new message.
  */
+
 import type { SQSRecord } from 'aws-lambda';
 import type * as z from 'zod';
 import { type CallBudget, isRateLimit, retryTime } from '../budget/port.js';
@@ -17,7 +18,7 @@ import type { TaskStore } from '../tasks/port.js';
 import { storableOutcome } from '../tasks/recordSize.js';
 import { isTerminal, type TaskOutcome, type TaskRecord } from '../tasks/task.js';
 import type { ZoneClient } from '../zone/client.js';
-import { ZoneConfigurationError, ZoneTransportError } from '../zone/port.js';
+import { ZoneConfigurationError, ZoneTransportError } from '../zone/errors.js';
 import { classifyResult, type ResultClass, type ResultClassifier } from './classify.js';
 import { nextWaitSeconds, type PollSchedule, transientBackoffSeconds } from './schedule.js';
 

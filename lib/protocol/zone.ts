@@ -70,7 +70,6 @@ export const CreateProgramTaskResponseSchema = z.object({
 export type CreateProgramTaskResponse = z.infer<typeof CreateProgramTaskResponseSchema>;
 
 export const GetProgramTaskResultRequestSchema = z.object({ jobid: nonEmptyString });
-export type GetProgramTaskResultRequest = z.infer<typeof GetProgramTaskResultRequestSchema>;
 
 /** A message the zone could not use: unknown msgid, wrong key, unsupported type... */
 export const ResultFailMsgSchema = z.object({

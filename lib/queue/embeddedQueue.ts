@@ -9,6 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import type { SQSRecord } from 'aws-lambda';
 import scheduleDefaults from '../../config/poll-schedule.json' with { type: 'json' };
+import { ReceiptHandleInvalidError, VisibilityLimitError } from './errors.js';
 import {
   MAX_DELAY_SECONDS,
   MAX_VISIBILITY_SECONDS,
@@ -66,20 +67,6 @@ export interface QueueStorage {
   deadLetters(): DeadLetter[];
   /** Drop messages sent before `messagesSentBefore` and dead letters sent before `deadLettersSentBefore`. */
   purge(messagesSentBefore: number, deadLettersSentBefore: number): number;
-}
-
-/**
- * Raised like SQS's InvalidParameterValue "Total VisibilityTimeout for the message is beyond the
- * limit [43200 seconds]": a received message may stay invisible at most 12 h from its receipt, in
- * total (AWS SQS API Reference, ChangeMessageVisibility). moto counts the 12 h from the send instead.
- */
-export class VisibilityLimitError extends RangeError {
-  override readonly name = 'VisibilityLimitError';
-}
-
-/** Raised like SQS's ReceiptHandleIsInvalid / MessageNotInflight. */
-export class ReceiptHandleInvalidError extends Error {
-  override readonly name = 'ReceiptHandleInvalidError';
 }
 
 /** The dead-letter queue's MessageRetentionPeriod in `serverless.yml` (14 days). */

@@ -2,7 +2,7 @@
  * The queue port. The poll chain of a task is one message for its whole life: sent once at
  * creation, then held back with a visibility change after each not-final answer. The poller never
  * sends to its own queue, so Lambda's recursive-loop detection never stops a long job and the
- * redrive policy still counts every receive (spec: platform.md).
+ * redrive policy still counts every receive (docs/architecture.md).
  */
 import type { SQSRecord } from 'aws-lambda';
 import * as z from 'zod';

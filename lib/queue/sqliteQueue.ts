@@ -5,7 +5,7 @@
  * message half received.
  */
 import { randomUUID } from 'node:crypto';
-import type { LocalDatabase } from '../local/database.js';
+import type { LocalDatabase } from '../shared/database.js';
 import {
   type DeadLetter,
   EmbeddedQueue,

@@ -3,11 +3,13 @@
  * record plus `pending_shard` while PENDING (the sweeper's index, below); reads are parsed with the
  * record's schema, so an item this code did not write is refused, never passed on as a task.
  */
+
 import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { TaskExistsError } from './errors.js';
 import { RESERVED_KEY_PREFIX } from './jobid.js';
-import { type ClaimResult, type PollStep, type RescheduleStep, TaskExistsError, type TaskStore } from './port.js';
+import type { ClaimResult, PollStep, RescheduleStep, TaskStore } from './port.js';
 import { type NotificationFields, type TaskOutcome, type TaskRecord, TaskRecordSchema } from './task.js';
 
 /** The sparse index of PENDING tasks by next poll time (serverless.yml declares it). */

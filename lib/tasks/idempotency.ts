@@ -9,8 +9,9 @@
 import { createHash } from 'node:crypto';
 import { errorKind, type Log } from '../log.js';
 import type { CreateProgramTaskRequest } from '../protocol/zone.js';
+import { IdempotencyInProgressError, IdempotencyKeyReusedError, SettledFailureError } from './errors.js';
 import type { IdempotencyStore, SettledFailure } from './port.js';
-import type { SubmittedTask } from './submitTask.js';
+import type { SubmittedTask } from './task.js';
 
 export interface IdempotencySettings {
   /** How long a key is remembered. */
@@ -22,9 +23,6 @@ export interface IdempotencySettings {
 }
 
 export const DEFAULT_IDEMPOTENCY: IdempotencySettings = { ttlSeconds: 86_400, waitMs: 10_000, staleAfterMs: 30_000 };
-
-/** Idempotency-Key: 1..255 visible ASCII characters (as the IETF draft and Stripe accept). */
-export const IDEMPOTENCY_KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
 
 /** The stored key: a digest, so any client key fits and none is stored as given. */
 export function idempotencyRecordKey(key: string): string {
@@ -44,16 +42,6 @@ export function requestFingerprint(request: CreateProgramTaskRequest): string {
     request.debug_info !== undefined,
   ]);
   return createHash('sha256').update(material).digest('base64url');
-}
-
-/** The key was used before with a different request. */
-export class IdempotencyKeyReusedError extends Error {
-  override readonly name = 'IdempotencyKeyReusedError';
-}
-
-/** The first request with this key is still running after the wait. */
-export class IdempotencyInProgressError extends Error {
-  override readonly name = 'IdempotencyInProgressError';
 }
 
 export interface IdempotencyDependencies {
@@ -151,16 +139,5 @@ async function settle(write: () => Promise<void>, deps: IdempotencyDependencies)
       }
       await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
     }
-  }
-}
-
-/** A replay of a first request that ended with a {@link SettledFailure}. */
-export class SettledFailureError extends Error {
-  override readonly name = 'SettledFailureError';
-  constructor(
-    readonly failure: SettledFailure,
-    readonly replayed: boolean,
-  ) {
-    super(failure.reason);
   }
 }

@@ -6,17 +6,10 @@
  * quotas": "The maximum item size in DynamoDB is 400 KB"). The in-memory stores refuse what DynamoDB
  * would, so `npm start` fails where AWS would, and the code that sizes records is tested everywhere.
  */
+import { ItemTooLargeError } from './errors.js';
 
 /** DynamoDB's item limit: 400 KB. */
 export const DYNAMODB_MAX_ITEM_BYTES = 400 * 1024;
-
-/** Raised by the in-memory stores where DynamoDB answers ValidationException "Item size has exceeded the maximum allowed size". */
-export class ItemTooLargeError extends Error {
-  override readonly name = 'ItemTooLargeError';
-  constructor(readonly bytes: number) {
-    super(`the item needs ${bytes} bytes; DynamoDB holds at most ${DYNAMODB_MAX_ITEM_BYTES}`);
-  }
-}
 
 function numberBytes(value: number): number {
   const digits = Math.abs(value).toExponential().replace(/e.*$/, '').replace('.', '').replace(/0+$/, '');

@@ -15,7 +15,9 @@ export const MAX_JOBID_BYTES = 1024;
 /** Task records share their table with the call budget's counters, whose keys start with this. */
 export const RESERVED_KEY_PREFIX = 'budget#';
 
-const PLAIN_JOBID = /^[A-Za-z0-9_-]+$/;
+/** The characters a jobid may show as they are in a path (and base64url's alphabet, so its `~`-form too). */
+const PATH_CHARS = 'A-Za-z0-9_-';
+const PLAIN_JOBID = new RegExp(`^[${PATH_CHARS}]+$`);
 // C0 controls, DEL and C1 controls: never part of an id WeCom hands out, and unsafe on a terminal.
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this rejects
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
@@ -44,7 +46,7 @@ const MAX_SEGMENT_LENGTH = 1 + Math.ceil((MAX_JOBID_BYTES * 4) / 3);
 export const JobidPathSchema = z
   .string()
   .regex(
-    new RegExp(`^(?:[A-Za-z0-9_-]{1,${MAX_JOBID_BYTES}}|~[A-Za-z0-9_-]{2,${MAX_SEGMENT_LENGTH - 1}})$`),
+    new RegExp(`^(?:[${PATH_CHARS}]{1,${MAX_JOBID_BYTES}}|~[${PATH_CHARS}]{2,${MAX_SEGMENT_LENGTH - 1}})$`),
     'is not a jobid',
   );
 

@@ -4,7 +4,7 @@
  */
 import { checkItemSize } from './itemSize.js';
 import type { IdempotencyClaim, IdempotencyStore, SettledFailure } from './port.js';
-import type { SubmittedTask } from './submitTask.js';
+import type { SubmittedTask } from './task.js';
 
 /** In-process adapter (`npm start`, tests), with the DynamoDB adapter's semantics and item limit. */
 export class MemoryIdempotencyStore implements IdempotencyStore {

@@ -3,8 +3,9 @@
  * DynamoDB adapter, and the same 400 KB item limit (`itemSize.ts`); records are copied in and out so
  * callers cannot mutate stored state.
  */
+import { TaskExistsError } from './errors.js';
 import { checkItemSize } from './itemSize.js';
-import { type ClaimResult, type PollStep, type RescheduleStep, TaskExistsError, type TaskStore } from './port.js';
+import type { ClaimResult, PollStep, RescheduleStep, TaskStore } from './port.js';
 import type { NotificationFields, TaskOutcome, TaskRecord } from './task.js';
 
 export class MemoryTaskStore implements TaskStore {

@@ -7,8 +7,7 @@
  * concurrent poller can never fork a poll chain or write a second completion.
  */
 import * as z from 'zod';
-import type { SubmittedTask } from './submitTask.js';
-import type { NotificationFields, TaskOutcome, TaskRecord } from './task.js';
+import type { NotificationFields, SubmittedTask, TaskOutcome, TaskRecord } from './task.js';
 
 export type ClaimResult =
   /** This poll step owns the task until `leaseUntil`; `task.attempts` is its attempt number. */
@@ -54,13 +53,6 @@ export interface RescheduleStep extends PollStep {
   lastErrcode: number;
   /** Consecutive transient answers so far (0 after a pending one): drives the backoff. */
   transientStreak: number;
-}
-
-export class TaskExistsError extends Error {
-  override readonly name = 'TaskExistsError';
-  constructor(readonly jobid: string) {
-    super(`task ${jobid} is already stored`);
-  }
 }
 
 /**

@@ -6,6 +6,7 @@
  * finish write always succeeds. Sizes follow `itemSize.ts`.
  */
 import type { CreateProgramTaskRequest } from '../protocol/zone.js';
+import { TaskTooLargeError } from './errors.js';
 import { itemBytes, truncateUtf8 } from './itemSize.js';
 import { MAX_JOBID_BYTES } from './jobid.js';
 import type { FailedMessage, TaskOutcome, TaskRecord } from './task.js';
@@ -89,21 +90,6 @@ export function worstCaseRecordBytes(
     callback_abandoned: false,
   };
   return itemBytes(record) + SHARD_ATTRIBUTE_BYTES;
-}
-
-/** The request's record could outgrow a DynamoDB item: refused before the zone is called. */
-export class TaskTooLargeError extends Error {
-  override readonly name = 'TaskTooLargeError';
-  constructor(
-    readonly bytes: number,
-    readonly limit: number,
-  ) {
-    super(
-      `msg_list: this task's record could need ${bytes} bytes (its ids and one fail_list entry per message), ` +
-        `more than the ${limit} a task record may use (DynamoDB's 400 KB item limit, less ${RESULT_ROOM_BYTES} for the result): ` +
-        'use shorter ids or fewer messages per task',
-    );
-  }
 }
 
 /**

@@ -2,7 +2,7 @@
  * The durable embedded adapter of the idempotency store (`npm start`): one row per key digest in the
  * local SQLite database, claimed with one conditional upsert, the DynamoDB adapter's condition.
  */
-import type { LocalDatabase } from '../local/database.js';
+import type { LocalDatabase } from '../shared/database.js';
 import { checkItemSize } from './itemSize.js';
 import { type IdempotencyClaim, type IdempotencyStore, type SettledFailure, SettledFailureSchema } from './port.js';
 import { type SubmittedTask, SubmittedTaskSchema } from './task.js';

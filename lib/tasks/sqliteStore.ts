@@ -4,9 +4,10 @@
  * adapter's condition expressions. The fields the conditions test are columns; the rest of the
  * record is JSON, patched in the same statement.
  */
-import type { LocalDatabase } from '../local/database.js';
+import type { LocalDatabase } from '../shared/database.js';
+import { TaskExistsError } from './errors.js';
 import { checkItemSize } from './itemSize.js';
-import { type ClaimResult, type PollStep, type RescheduleStep, TaskExistsError, type TaskStore } from './port.js';
+import type { ClaimResult, PollStep, RescheduleStep, TaskStore } from './port.js';
 import { type NotificationFields, type TaskOutcome, type TaskRecord, TaskRecordSchema } from './task.js';
 
 interface TaskRow {

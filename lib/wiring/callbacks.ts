@@ -5,9 +5,10 @@
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SSMClient } from '@aws-sdk/client-ssm';
-import { ConfigurationError, commonConfig } from '../config.js';
+import { commonConfig } from '../config.js';
 import type { CallbackReceiver } from '../corps/callback.js';
 import { createLogger, type Log } from '../log.js';
+import { ConfigurationError } from '../shared/env.js';
 import { callBudget } from './dynamo.js';
 import { suiteCallbacks } from './suiteCallbacks.js';
 import { zoneAccess } from './zone.js';

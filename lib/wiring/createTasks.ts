@@ -7,12 +7,13 @@
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import type { CallbackPolicy } from '../api/http.js';
-import { CreateEventSourcesEnvSchema, commonConfig, parseEnv } from '../config.js';
+import { CreateEventSourcesEnvSchema, commonConfig } from '../config.js';
+import type { SubmitDependencies } from '../create/submitTask.js';
 import { createLogger } from '../log.js';
 import { PowertoolsTaskMetrics } from '../metrics.js';
+import type { CallbackPolicy } from '../notify/callback.js';
+import { parseEnv } from '../shared/env.js';
 import type { IdempotencyDependencies } from '../tasks/idempotency.js';
-import type { SubmitDependencies } from '../tasks/submitTask.js';
 import { zoneClient } from '../zone/client.js';
 import { callBudget, idempotencyStore, taskStore } from './dynamo.js';
 import { callbackPolicy } from './notifier.js';

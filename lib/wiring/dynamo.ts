@@ -5,7 +5,8 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoCallBudget } from '../budget/dynamoBudget.js';
 import type { CallBudget } from '../budget/port.js';
-import { type CommonConfig, IdempotencyEnvSchema, parseEnv, TasksEnvSchema } from '../config.js';
+import { type CommonConfig, IdempotencyEnvSchema, TasksEnvSchema } from '../config.js';
+import { parseEnv } from '../shared/env.js';
 import { DynamoIdempotencyStore } from '../tasks/dynamoIdempotencyStore.js';
 import { DynamoTaskStore } from '../tasks/dynamoStore.js';
 

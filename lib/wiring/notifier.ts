@@ -5,12 +5,13 @@
  */
 import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { SSMClient } from '@aws-sdk/client-ssm';
-import type { CallbackPolicy } from '../api/http.js';
-import { ConfigurationError, NotifyEnvSchema, parseEnv } from '../config.js';
+import { NotifyEnvSchema } from '../config.js';
+import type { CallbackPolicy } from '../notify/callback.js';
 import { HttpCallbackSender } from '../notify/callback.js';
 import type { CompletionEvent } from '../notify/completion.js';
 import type { CompletionNotifier } from '../notify/notifyCompletion.js';
 import { secretText } from '../secretText.js';
+import { ConfigurationError, parseEnv } from '../shared/env.js';
 
 type Env = Record<string, string | undefined>;
 

@@ -1,7 +1,8 @@
 /** The SQS poll queue. */
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { parseEnv, QueueEnvSchema } from '../config.js';
+import { QueueEnvSchema } from '../config.js';
 import { SqsPollQueue } from '../queue/sqsQueue.js';
+import { parseEnv } from '../shared/env.js';
 
 export function pollQueue(
   env: Record<string, string | undefined>,

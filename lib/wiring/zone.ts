@@ -9,10 +9,11 @@ import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { CallBudget } from '../budget/port.js';
 import { DEFAULT_CORP_ID } from '../budget/port.js';
-import { ConfigurationError, parseEnv, ZoneTransportEnvSchema, type ZoneTransportName } from '../config.js';
+import { ZoneTransportEnvSchema, type ZoneTransportName } from '../config.js';
 import type { CorpDirectory } from '../corps/directory.js';
 import type { CorpCredentialStore, CorpGate } from '../corps/port.js';
 import type { Log } from '../log.js';
+import { ConfigurationError, parseEnv } from '../shared/env.js';
 import { HttpZoneTransport } from '../zone/httpTransport.js';
 import type { ZoneTransport } from '../zone/port.js';
 import {

@@ -1,6 +1,7 @@
 /**
  * Typed calls of the two zone interfaces over any {@link ZoneTransport}.
  */
+
 import { SDK_CODE } from '../protocol/errcodes.js';
 import {
   type CreateProgramTaskRequest,
@@ -10,7 +11,8 @@ import {
   GetProgramTaskResultResponseSchema,
   ZONE_API,
 } from '../protocol/zone.js';
-import { type ZoneTransport, ZoneTransportError } from './port.js';
+import { ZoneTransportError } from './errors.js';
+import type { ZoneTransport } from './port.js';
 
 export interface ZoneClient {
   /** `corpId`: the corp whose zone creates the task (several corps served); ignored by one-corp transports. */

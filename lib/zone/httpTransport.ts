@@ -3,8 +3,10 @@
  * answer is the response JSON. The emulator serves this contract (`lib/zone/emulator/server.ts`),
  * and so can a thin bridge running inside the zone next to the vendor SDK.
  */
+
 import { SDK_CODE } from '../protocol/errcodes.js';
-import { isConnectionRefused, type ZoneTransport, ZoneTransportError } from './port.js';
+import { ZoneTransportError } from './errors.js';
+import { isConnectionRefused, type ZoneTransport } from './port.js';
 
 export interface HttpZoneTransportOptions {
   baseUrl: string;

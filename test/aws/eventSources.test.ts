@@ -13,13 +13,11 @@ import {
 import { GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { EventBridgeEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  CREATE_DETAIL_TYPE,
-  makeCreateFromEventHandler,
-  makeCreateFromQueueHandler,
-} from '../../lib/api/eventSources.js';
+import { CREATE_DETAIL_TYPE } from '../../lib/api/schemas.js';
+import { makeCreateFromEventHandler } from '../../lib/handlers/createFromEvent.js';
+import { makeCreateFromQueueHandler } from '../../lib/handlers/createFromQueue.js';
+import { localContext, startEventSourceMapping } from '../../lib/local/eventSourceMapping.js';
 import { type LocalStack, startLocalStack } from '../../lib/local/stack.js';
-import { localContext, startEventSourceMapping } from '../../lib/queue/eventSourceMapping.js';
 import { ZoneEmulator } from '../../lib/zone/emulator/emulator.js';
 import { SAMPLE_ARCHIVE, samplePrograms } from '../../lib/zone/emulator/sample.js';
 import { DOC_EXAMPLE_REQUEST, recordingLogger, SECRETS_AND_CHAT, waitFor } from '../support/fixtures.js';

@@ -24,18 +24,16 @@ import {
 } from '@aws-sdk/client-sqs';
 import type { EventBridgeEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  CREATE_DETAIL_TYPE,
-  makeCreateFromEventHandler,
-  makeCreateFromQueueHandler,
-} from '../../lib/api/eventSources.js';
-import { makePollResultHandler } from '../../lib/api/pollRoutes.js';
+import { CREATE_DETAIL_TYPE } from '../../lib/api/schemas.js';
 import { EXIT } from '../../lib/cli/args.js';
-import { listen } from '../../lib/local/nodeHttp.js';
+import { submitTask } from '../../lib/create/submitTask.js';
+import { makeCreateFromEventHandler } from '../../lib/handlers/createFromEvent.js';
+import { makeCreateFromQueueHandler } from '../../lib/handlers/createFromQueue.js';
+import { makePollResultHandler } from '../../lib/handlers/pollResult.js';
+import { localContext, type SqsBatchHandler, startEventSourceMapping } from '../../lib/local/eventSourceMapping.js';
 import { redriveMessage } from '../../lib/ops/redrive.js';
 import { CreateProgramTaskRequestSchema } from '../../lib/protocol/zone.js';
-import { localContext, type SqsBatchHandler, startEventSourceMapping } from '../../lib/queue/eventSourceMapping.js';
-import { submitTask } from '../../lib/tasks/submitTask.js';
+import { listen } from '../../lib/shared/nodeHttp.js';
 import { createDependencies, createFromEventDependencies } from '../../lib/wiring/createTasks.js';
 import { pollDependencies } from '../../lib/wiring/pollTasks.js';
 import { ZoneEmulator } from '../../lib/zone/emulator/emulator.js';

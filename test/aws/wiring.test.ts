@@ -3,18 +3,19 @@
  * and the WeCom transport is reachable through ZONE_TRANSPORT=wecom with its secret in SSM. On AWS
  * every zone URL is https (loopback aside) and the bridge token comes from SSM.
  */
+
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { describe, expect, it } from 'vitest';
-import { ConfigurationError } from '../../lib/config.js';
-import { close, listen, readBody, sendJson } from '../../lib/local/nodeHttp.js';
+import { ConfigurationError } from '../../lib/shared/env.js';
+import { close, listen, readBody, sendJson } from '../../lib/shared/nodeHttp.js';
 import { createDependencies } from '../../lib/wiring/createTasks.js';
 import { readDependencies } from '../../lib/wiring/readTasks.js';
 import { zoneTransport } from '../../lib/wiring/zone.js';
 import { ZoneEmulator } from '../../lib/zone/emulator/emulator.js';
 import { SAMPLE_ARCHIVE, samplePrograms } from '../../lib/zone/emulator/sample.js';
-import { ZoneTransportError } from '../../lib/zone/port.js';
+import { ZoneTransportError } from '../../lib/zone/errors.js';
 import { startFakeWecomApi } from '../support/fakeWecomApi.js';
 import { DOC_EXAMPLE_REQUEST, recordingLogger } from '../support/fixtures.js';
 import { motoEndpoint } from '../support/moto.js';

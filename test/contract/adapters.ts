@@ -14,7 +14,7 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import { afterAll } from 'vitest';
-import { LocalDatabase } from '../../lib/local/database.js';
+import { LocalDatabase } from '../../lib/shared/database.js';
 import { motoEndpoint } from '../support/moto.js';
 
 /** Where a suite runs: its name, whether it can run here, and whether it deletes expired records itself. */

@@ -3,12 +3,12 @@
  * DynamoDB (moto_server). A key is claimed by one request; the others see its progress.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
+import type { SubmittedTask } from '../../lib/create/submitTask.js';
 import type { Expiring } from '../../lib/local/state.js';
 import { DynamoIdempotencyStore } from '../../lib/tasks/dynamoIdempotencyStore.js';
 import { MemoryIdempotencyStore } from '../../lib/tasks/memoryIdempotencyStore.js';
 import type { IdempotencyStore } from '../../lib/tasks/port.js';
 import { SqliteIdempotencyStore } from '../../lib/tasks/sqliteIdempotencyStore.js';
-import type { SubmittedTask } from '../../lib/tasks/submitTask.js';
 import { createIdempotencyTable, dynamoClient } from '../support/moto.js';
 import { type AdapterKind, AWS, MEMORY, race, SQLITE, tempDatabase } from './adapters.js';
 

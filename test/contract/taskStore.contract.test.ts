@@ -2,11 +2,13 @@
  * The task store port's contract, on every adapter: in memory, the durable SQLite store, and
  * DynamoDB (moto_server). Every step after creation is a conditional write; these are its conditions.
  */
+
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Expiring } from '../../lib/local/state.js';
 import { DynamoTaskStore } from '../../lib/tasks/dynamoStore.js';
+import { TaskExistsError } from '../../lib/tasks/errors.js';
 import { MemoryTaskStore } from '../../lib/tasks/memoryStore.js';
-import { TaskExistsError, type TaskStore } from '../../lib/tasks/port.js';
+import type { TaskStore } from '../../lib/tasks/port.js';
 import { SqliteTaskStore } from '../../lib/tasks/sqliteStore.js';
 import type { TaskRecord } from '../../lib/tasks/task.js';
 import { taskRecord } from '../support/fixtures.js';

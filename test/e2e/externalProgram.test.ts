@@ -113,7 +113,8 @@ describe('an external analysis program process, through the whole flow', () => {
 
 describe('npm run zone', () => {
   it('serves the emulator alone with the archive and programs given on the command line', async () => {
-    const zone = await startTsProcess('lib/zone/emulator/main.ts', [
+    const zone = await startTsProcess('lib/cli/main.ts', [
+      'zone',
       '--archive',
       'examples/archive.json',
       '--programs',
@@ -144,7 +145,8 @@ describe('npm run zone', () => {
   });
 
   it('refuses a wrong file, naming the file and the field', async () => {
-    const { code, output } = await runTsProcess('lib/zone/emulator/main.ts', [
+    const { code, output } = await runTsProcess('lib/cli/main.ts', [
+      'zone',
       '--archive',
       'examples/programs.json',
       '--port',
@@ -155,7 +157,7 @@ describe('npm run zone', () => {
   });
 
   it('refuses an unknown option', async () => {
-    const { code, output } = await runTsProcess('lib/zone/emulator/main.ts', ['--archvie', 'x.json']);
+    const { code, output } = await runTsProcess('lib/cli/main.ts', ['zone', '--archvie', 'x.json']);
     expect(code).toBe(1);
     expect(output).toMatch(/archvie/);
   });

@@ -7,7 +7,7 @@ import { request as httpRequest } from 'node:http';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { afterEach, describe, expect, it } from 'vitest';
-import { makeCreateTaskHandler } from '../../lib/api/createTaskRoute.js';
+import { makeCreateTaskHandler } from '../../lib/handlers/createTask.js';
 import { type LocalStack, startLocalStack } from '../../lib/local/stack.js';
 import { createLogger, type Log, SERVICE_NAME } from '../../lib/log.js';
 import { PowertoolsTaskMetrics } from '../../lib/metrics.js';

@@ -15,14 +15,14 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { HttpHandler } from '../../lib/api/http.js';
+import type { HttpHandler } from '../../lib/http/middleware.js';
 import { createApiServer } from '../../lib/local/apiServer.js';
-import { close, listen } from '../../lib/local/nodeHttp.js';
 import {
   type RunningEventSourceMapping,
   type SqsBatchHandler,
   startEventSourceMapping,
-} from '../../lib/queue/eventSourceMapping.js';
+} from '../../lib/local/eventSourceMapping.js';
+import { close, listen } from '../../lib/shared/nodeHttp.js';
 import { ZoneEmulator, type ZoneEmulatorOptions } from '../../lib/zone/emulator/emulator.js';
 import { SAMPLE_ARCHIVE, samplePrograms } from '../../lib/zone/emulator/sample.js';
 import { type ServedEmulator, serveEmulator } from '../../lib/zone/emulator/server.js';

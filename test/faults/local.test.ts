@@ -6,12 +6,12 @@
 import type { SQSEvent } from 'aws-lambda';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { makePollResultHandler } from '../../lib/api/pollRoutes.js';
 import { commonConfig } from '../../lib/config.js';
+import { makePollResultHandler } from '../../lib/handlers/pollResult.js';
+import { localContext, startEventSourceMapping } from '../../lib/local/eventSourceMapping.js';
 import { startLocalStack } from '../../lib/local/stack.js';
 import { DEFAULT_POLL_SCHEDULE } from '../../lib/poll/schedule.js';
 import { EmbeddedQueue } from '../../lib/queue/embeddedQueue.js';
-import { localContext, startEventSourceMapping } from '../../lib/queue/eventSourceMapping.js';
 import type { PollMessage } from '../../lib/queue/port.js';
 import { MemoryTaskStore } from '../../lib/tasks/memoryStore.js';
 import { zoneClient } from '../../lib/zone/client.js';

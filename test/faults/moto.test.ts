@@ -4,11 +4,11 @@
  * two event source mappings polling the same queue: conditional-write races on the real DynamoDB API.
  */
 import { describe, expect, it } from 'vitest';
-import { makePollResultHandler } from '../../lib/api/pollRoutes.js';
 import { commonConfig } from '../../lib/config.js';
+import { makePollResultHandler } from '../../lib/handlers/pollResult.js';
+import { startEventSourceMapping } from '../../lib/local/eventSourceMapping.js';
 import { startLocalStack } from '../../lib/local/stack.js';
 import { DEFAULT_POLL_SCHEDULE } from '../../lib/poll/schedule.js';
-import { startEventSourceMapping } from '../../lib/queue/eventSourceMapping.js';
 import type { PollMessage } from '../../lib/queue/port.js';
 import { DynamoIdempotencyStore } from '../../lib/tasks/dynamoIdempotencyStore.js';
 import { DynamoTaskStore } from '../../lib/tasks/dynamoStore.js';

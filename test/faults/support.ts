@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { TaskStore } from '../../lib/tasks/port.js';
 import { waitFor } from '../support/fixtures.js';
 
-export { seededRandom } from '../../lib/random.js';
+export { seededRandom } from '../../bench/random.js';
 
 /** POST /tasks until it is accepted, with one Idempotency-Key for all the retries of one task. */
 export async function submitWithRetries(

@@ -30,9 +30,9 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import { encrypt as wecomEncrypt, getSignature as wecomSignature } from '@wecom/crypto';
-import { close, listen, readBody, sendJson } from '../../lib/local/nodeHttp.js';
 import { relayProtocolFiles } from '../../lib/protocol/relayProtocols.js';
 import { protocolMismatch } from '../../lib/render/protocolMatch.js';
+import { close, listen, readBody, sendJson } from '../../lib/shared/nodeHttp.js';
 import { ZoneEmulator } from '../../lib/zone/emulator/emulator.js';
 import { SAMPLE_ARCHIVE, samplePrograms } from '../../lib/zone/emulator/sample.js';
 import { isConnectionRefused } from '../../lib/zone/port.js';

@@ -2,9 +2,12 @@
  * Real DynamoDB and SQS APIs from moto_server (started by motoGlobalSetup.ts).
  */
 import { randomUUID } from 'node:crypto';
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { CreateTableCommand, type CreateTableCommandInput, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { inject } from 'vitest';
+import { parse } from 'yaml';
 import { PENDING_INDEX } from '../../lib/tasks/dynamoStore.js';
 
 export const motoEndpoint = inject('motoEndpoint');
@@ -30,31 +33,38 @@ const clientConfig = () => ({
 export const dynamoClient = () => new DynamoDBClient(clientConfig());
 export const sqsClient = () => new SQSClient(clientConfig());
 
+/**
+ * The key schema, attributes, indexes and billing mode of a table, read from `serverless.yml`'s
+ * resources (not copied: a change there reaches every moto test). The template's other properties
+ * (TTL, point-in-time recovery, encryption, deletion protection) are separate APIs or moto-irrelevant.
+ */
+function tableDefinition(resource: 'TasksTable' | 'IdempotencyTable') {
+  // CloudFormation's short tags (!Ref, !GetAtt …) are unknown to a YAML parser: read as plain values
+  // (logLevel 'error' keeps their warnings quiet); the tables use none.
+  const template = parse(readFileSync(SERVERLESS_YML, 'utf8'), { logLevel: 'error' });
+  const properties = template?.resources?.Resources?.[resource]?.Properties;
+  if (!properties?.KeySchema || !properties.AttributeDefinitions) {
+    throw new Error(`serverless.yml: resources.Resources.${resource}.Properties has no KeySchema/AttributeDefinitions`);
+  }
+  const { AttributeDefinitions, KeySchema, GlobalSecondaryIndexes, BillingMode } = properties;
+  return { AttributeDefinitions, KeySchema, GlobalSecondaryIndexes, BillingMode } as Omit<
+    CreateTableCommandInput,
+    'TableName'
+  >;
+}
+
+const SERVERLESS_YML = fileURLToPath(new URL('../../serverless.yml', import.meta.url));
+
 /** The tasks table as serverless.yml declares it. */
 export async function createTasksTable(client: DynamoDBClient): Promise<string> {
   const name = `tasks-${randomUUID()}`;
-  await client.send(
-    new CreateTableCommand({
-      TableName: name,
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [
-        { AttributeName: 'jobid', AttributeType: 'S' },
-        { AttributeName: 'pending_shard', AttributeType: 'S' },
-        { AttributeName: 'next_poll_at', AttributeType: 'N' },
-      ],
-      KeySchema: [{ AttributeName: 'jobid', KeyType: 'HASH' }],
-      GlobalSecondaryIndexes: [
-        {
-          IndexName: PENDING_INDEX,
-          KeySchema: [
-            { AttributeName: 'pending_shard', KeyType: 'HASH' },
-            { AttributeName: 'next_poll_at', KeyType: 'RANGE' },
-          ],
-          Projection: { ProjectionType: 'ALL' },
-        },
-      ],
-    }),
-  );
+  const definition = tableDefinition('TasksTable');
+  const indexes = (definition.GlobalSecondaryIndexes ?? []).map((index) => index.IndexName);
+  // The adapter queries this index by name: the template must declare it.
+  if (!indexes.includes(PENDING_INDEX)) {
+    throw new Error(`serverless.yml: TasksTable has no index ${PENDING_INDEX} (it has ${indexes.join(', ')})`);
+  }
+  await client.send(new CreateTableCommand({ TableName: name, ...definition }));
   return name;
 }
 
@@ -85,13 +95,6 @@ export function countCommands(client: SQSClient, commandName: string): { count: 
 /** The idempotency table as serverless.yml declares it. */
 export async function createIdempotencyTable(client: DynamoDBClient): Promise<string> {
   const name = `idempotency-${randomUUID()}`;
-  await client.send(
-    new CreateTableCommand({
-      TableName: name,
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [{ AttributeName: 'idempotency_key', AttributeType: 'S' }],
-      KeySchema: [{ AttributeName: 'idempotency_key', KeyType: 'HASH' }],
-    }),
-  );
+  await client.send(new CreateTableCommand({ TableName: name, ...tableDefinition('IdempotencyTable') }));
   return name;
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { simulateCapacity } from '../../bench/simulation.js';
 import { MemoryCallBudget } from '../../lib/budget/memoryBudget.js';
 import { DEFAULT_BUDGET_WINDOWS, retryTime } from '../../lib/budget/port.js';
-import { simulateCapacity } from '../../lib/budget/simulation.js';
 import { busiestSpan } from '../contract/adapters.js';
 
 const T0 = Date.parse('2026-11-25T10:00:00Z');

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { EmbeddedQueue, ReceiptHandleInvalidError } from '../../lib/queue/embeddedQueue.js';
+import { EmbeddedQueue } from '../../lib/queue/embeddedQueue.js';
+import { ReceiptHandleInvalidError } from '../../lib/queue/errors.js';
 
 // 1 queue second = 20 ms, so SQS timing rules are checked without waiting whole seconds.
 const fast = () => new EmbeddedQueue({ visibilityTimeoutSeconds: 5, msPerSecond: 20, maxReceiveCount: 3 });

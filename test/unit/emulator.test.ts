@@ -3,7 +3,7 @@ import { ERRCODE, SDK_CODE } from '../../lib/protocol/errcodes.js';
 import type { ProgramConfig } from '../../lib/zone/emulator/config.js';
 import { ZoneEmulator, type ZoneEmulatorOptions } from '../../lib/zone/emulator/emulator.js';
 import { SAMPLE_ARCHIVE, samplePrograms } from '../../lib/zone/emulator/sample.js';
-import { ZoneTransportError } from '../../lib/zone/port.js';
+import { ZoneTransportError } from '../../lib/zone/errors.js';
 import { DOC_EXAMPLE_REQUEST, message, waitFor } from '../support/fixtures.js';
 
 function emulator(options: Partial<ZoneEmulatorOptions> = {}) {

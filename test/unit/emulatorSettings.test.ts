@@ -13,8 +13,8 @@ import {
   parseZoneEnv,
   ZoneConfigError,
 } from '../../lib/zone/emulator/settings.js';
+import { ZoneTransportError } from '../../lib/zone/errors.js';
 import { HttpZoneTransport } from '../../lib/zone/httpTransport.js';
-import { ZoneTransportError } from '../../lib/zone/port.js';
 import { DOC_EXAMPLE_REQUEST } from '../support/fixtures.js';
 
 let dir: string;

@@ -1,14 +1,9 @@
 import { describe, expect, it, vi } from 'vitest';
+import type { SubmittedTask } from '../../lib/create/submitTask.js';
 import { CreateProgramTaskRequestSchema } from '../../lib/protocol/zone.js';
-import {
-  createOnce,
-  DEFAULT_IDEMPOTENCY,
-  IdempotencyInProgressError,
-  IdempotencyKeyReusedError,
-  requestFingerprint,
-} from '../../lib/tasks/idempotency.js';
+import { IdempotencyInProgressError, IdempotencyKeyReusedError } from '../../lib/tasks/errors.js';
+import { createOnce, DEFAULT_IDEMPOTENCY, requestFingerprint } from '../../lib/tasks/idempotency.js';
 import { MemoryIdempotencyStore } from '../../lib/tasks/memoryIdempotencyStore.js';
-import type { SubmittedTask } from '../../lib/tasks/submitTask.js';
 import { DOC_EXAMPLE_REQUEST, message } from '../support/fixtures.js';
 
 const request = CreateProgramTaskRequestSchema.parse(DOC_EXAMPLE_REQUEST);

@@ -1,6 +1,7 @@
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import { CallbackDeliveryError, signCallback, verifyCallback } from '../../lib/notify/callback.js';
+import { signCallback, verifyCallback } from '../../lib/notify/callback.js';
 import { type CompletionEvent, completionEvent, MemoryCompletionPublisher } from '../../lib/notify/completion.js';
+import { CallbackDeliveryError } from '../../lib/notify/errors.js';
 import { MAX_EVENT_ATTEMPTS, notifyCompletion } from '../../lib/notify/notifyCompletion.js';
 import { MemoryTaskStore } from '../../lib/tasks/memoryStore.js';
 import type { TaskRecord } from '../../lib/tasks/task.js';

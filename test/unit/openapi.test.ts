@@ -7,19 +7,15 @@ import type { Server } from 'node:http';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as z from 'zod';
-import { CreateTaskBodySchema, JobidSchema } from '../../lib/api/http.js';
-import {
-  CreatedTaskSchema,
-  ErrorBodySchema,
-  makeOpenApiHandler,
-  openApiDocument,
-  openApiJson,
-} from '../../lib/api/openapi.js';
+import { openApiDocument, openApiJson } from '../../lib/api/openapi.js';
+import { CreatedTaskSchema, CreateTaskBodySchema, IDEMPOTENCY_KEY_PATTERN } from '../../lib/api/schemas.js';
+import { makeOpenApiHandler } from '../../lib/handlers/openapi.js';
+import { ErrorBodySchema } from '../../lib/http/errors.js';
 import { createApiServer } from '../../lib/local/apiServer.js';
-import { close, listen } from '../../lib/local/nodeHttp.js';
 import { type LocalStack, startLocalStack } from '../../lib/local/stack.js';
 import { createLogger, SERVICE_NAME } from '../../lib/log.js';
-import { IDEMPOTENCY_KEY_PATTERN } from '../../lib/tasks/idempotency.js';
+import { close, listen } from '../../lib/shared/nodeHttp.js';
+import { JobidPathSchema as JobidSchema } from '../../lib/tasks/jobid.js';
 import { TaskViewSchema } from '../../lib/tasks/task.js';
 import { DOC_EXAMPLE_REQUEST } from '../support/fixtures.js';
 

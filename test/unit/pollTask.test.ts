@@ -1,6 +1,6 @@
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import { makePollResultHandler } from '../../lib/api/pollRoutes.js';
+import { makePollResultHandler } from '../../lib/handlers/pollResult.js';
 import { DEFAULT_CLASSIFIER } from '../../lib/poll/classify.js';
 import { type PollDependencies, pollTaskRecord } from '../../lib/poll/pollTask.js';
 import { DEFAULT_POLL_SCHEDULE } from '../../lib/poll/schedule.js';
@@ -10,7 +10,7 @@ import type { GetProgramTaskResultResponse } from '../../lib/protocol/zone.js';
 import { EmbeddedQueue } from '../../lib/queue/embeddedQueue.js';
 import { MemoryTaskStore } from '../../lib/tasks/memoryStore.js';
 import type { ZoneClient } from '../../lib/zone/client.js';
-import { ZoneTransportError } from '../../lib/zone/port.js';
+import { ZoneTransportError } from '../../lib/zone/errors.js';
 import { recordingLogger, taskRecord } from '../support/fixtures.js';
 
 /** A batch as Lambda delivers it to the poller: its middleware answers `batchItemFailures`. */

@@ -5,25 +5,26 @@
  * speaking the fake SDK's wire (signed plain JSON); the real Python relay runs in
  * test/e2e/relayChain.test.ts.
  */
+
 import { createServer, type Server } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import { close, listen, readBody } from '../../lib/local/nodeHttp.js';
 import { ERRCODE, SDK_CODE } from '../../lib/protocol/errcodes.js';
 import { relayProtocolFiles } from '../../lib/protocol/relayProtocols.js';
 import { ZONE_API } from '../../lib/protocol/zone.js';
 import { protocolMismatch } from '../../lib/render/protocolMatch.js';
+import { close, listen, readBody } from '../../lib/shared/nodeHttp.js';
 import { zoneClient } from '../../lib/zone/client.js';
-import { ZoneTransportError } from '../../lib/zone/port.js';
+import { ZoneConfigurationError, ZoneTransportError } from '../../lib/zone/errors.js';
 import { AccessTokenCache } from '../../lib/zone/wecom/accessToken.js';
-import {
-  RELAY_ERRCODE_TABLE,
-  RELAY_REFUSED,
-  RelayTransport,
-  ZoneConfigurationError,
-} from '../../lib/zone/wecom/relayTransport.js';
-import { staticSecret } from '../../lib/zone/wecom/secrets.js';
+import { RELAY_ERRCODE_TABLE, RELAY_REFUSED, RelayTransport } from '../../lib/zone/wecom/relayTransport.js';
+import type { SecretSource } from '../../lib/zone/wecom/secrets.js';
 import { type FakeWecomApi, fakeSpecSignature, startFakeWecomApi } from '../support/fakeWecomApi.js';
 import { DOC_EXAMPLE_REQUEST, recordingLogger, SECRETS_AND_CHAT } from '../support/fixtures.js';
+
+/** A corp secret already in hand: the transport reads it as it reads SSM's. */
+function staticSecret(value: string, location = 'static'): SecretSource {
+  return { location, get: async () => value };
+}
 
 const CORP_ID = 'ww-relay-corp';
 const CORP_SECRET = 'corp-secret-relay-4c1d-do-not-leak';

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigurationError, commonConfig } from '../../lib/config.js';
+import { commonConfig } from '../../lib/config.js';
 import { DEFAULT_POLL_SCHEDULE, nextWaitSeconds, type PollSchedule } from '../../lib/poll/schedule.js';
+import { ConfigurationError } from '../../lib/shared/env.js';
 
 /** Poll times (s after creation) of a task that never finishes, until `horizon`. */
 function pollTimes(schedule: PollSchedule, horizon: number, random: () => number): number[] {

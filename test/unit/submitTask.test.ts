@@ -1,19 +1,19 @@
 import { describe, expect, it, vi } from 'vitest';
 import { MemoryCallBudget } from '../../lib/budget/memoryBudget.js';
+import {
+  BudgetSpentError,
+  ZoneRateLimitedError,
+  ZoneRejectedError,
+  ZoneUnavailableError,
+} from '../../lib/create/errors.js';
+import { submitTask } from '../../lib/create/submitTask.js';
 import { DEFAULT_CLASSIFIER } from '../../lib/poll/classify.js';
 import { DEFAULT_POLL_SCHEDULE } from '../../lib/poll/schedule.js';
 import { ERRCODE, SDK_CODE } from '../../lib/protocol/errcodes.js';
 import { CreateProgramTaskRequestSchema, type CreateProgramTaskResponse } from '../../lib/protocol/zone.js';
 import { EmbeddedQueue } from '../../lib/queue/embeddedQueue.js';
 import { MemoryTaskStore } from '../../lib/tasks/memoryStore.js';
-import {
-  BudgetSpentError,
-  submitTask,
-  ZoneRateLimitedError,
-  ZoneRejectedError,
-  ZoneUnavailableError,
-} from '../../lib/tasks/submitTask.js';
-import { ZoneTransportError } from '../../lib/zone/port.js';
+import { ZoneTransportError } from '../../lib/zone/errors.js';
 import { DOC_EXAMPLE_REQUEST, message, recordingLogger } from '../support/fixtures.js';
 
 const request = CreateProgramTaskRequestSchema.parse(DOC_EXAMPLE_REQUEST);

@@ -2,14 +2,15 @@
  * The WeCom HTTPS transport: the access-token cache on its own, then the transport against a local
  * fake of WeCom's API (test/support/fakeWecomApi.ts) over real HTTP, on an injected clock.
  */
+
 import { createServer } from 'node:http';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ConfigurationError } from '../../lib/config.js';
-import { close, listen, sendJson } from '../../lib/local/nodeHttp.js';
 import { SDK_CODE } from '../../lib/protocol/errcodes.js';
 import { ZONE_API } from '../../lib/protocol/zone.js';
+import { ConfigurationError } from '../../lib/shared/env.js';
+import { close, listen, sendJson } from '../../lib/shared/nodeHttp.js';
 import { zoneClient } from '../../lib/zone/client.js';
-import { ZoneConfigurationError, ZoneTransportError } from '../../lib/zone/port.js';
+import { ZoneConfigurationError, ZoneTransportError } from '../../lib/zone/errors.js';
 import { AccessTokenCache, type IssuedToken, tokenCacheKey } from '../../lib/zone/wecom/accessToken.js';
 import { WecomEnvSchema, wecomTransportFromEnv } from '../../lib/zone/wecom/config.js';
 import { WecomCredentialsError, WecomHttpsTransport } from '../../lib/zone/wecom/httpsTransport.js';

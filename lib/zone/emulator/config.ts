@@ -61,7 +61,6 @@ export const ProgramHandlerConfigSchema = z.discriminatedUnion('type', [
     url: z.url(),
   }),
 ]);
-export type ProgramHandlerConfig = z.infer<typeof ProgramHandlerConfigSchema>;
 
 export const AbilityConfigSchema = z.object({
   ability_id: z.string().min(1),

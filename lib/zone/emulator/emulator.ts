@@ -5,6 +5,7 @@
  * shared render functions, runs the ability's program, and answers polls as WeCom does. It is also
  * the in-process zone transport. It logs nothing: it holds chat text.
  */
+
 import { randomBytes } from 'node:crypto';
 import { ERRCODE, isSdkCode, SDK_CODE } from '../../protocol/errcodes.js';
 import {
@@ -21,7 +22,8 @@ import {
 } from '../../protocol/zone.js';
 import { jsonProtocolMismatch } from '../../render/protocolMatch.js';
 import { type ChatLine, debugPlaceholderValues, placeholderValues, renderInput } from '../../render/render.js';
-import { type ZoneInvokeContext, type ZoneTransport, ZoneTransportError } from '../port.js';
+import { ZoneTransportError } from '../errors.js';
+import type { ZoneInvokeContext, ZoneTransport } from '../port.js';
 import { BUILTIN_PROGRAMS } from './builtinPrograms.js';
 import {
   type AbilityConfig,

@@ -4,10 +4,11 @@
  *   POST /program_async_job_call_back  body: {job_info, errcode, result} (an analysis program reports)
  * A transport-level failure answers 4xx/5xx with `{sdk_code, message}`.
  */
+
 import { createServer } from 'node:http';
-import { BodyTooLargeError, close, listen, readBody, sendJson } from '../../local/nodeHttp.js';
 import { SDK_CODE } from '../../protocol/errcodes.js';
-import { ZoneTransportError } from '../port.js';
+import { BodyTooLargeError, close, listen, readBody, sendJson } from '../../shared/nodeHttp.js';
+import { ZoneTransportError } from '../errors.js';
 import type { ZoneEmulator } from './emulator.js';
 
 export interface ServedEmulator {

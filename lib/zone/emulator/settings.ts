@@ -4,15 +4,17 @@
  */
 import { readFile } from 'node:fs/promises';
 import * as z from 'zod';
-import { formatPath } from '../../http/request.js';
 import { jsonErrorPlace } from '../../jsonError.js';
+import { ConfigurationError, type Env, parseEnv } from '../../shared/env.js';
+import { formatPath } from '../../shared/issuePath.js';
 import { type ArchivedMessage, ArchiveFileSchema, type ProgramConfig, ProgramsFileSchema } from './config.js';
 import { ZoneEmulator, type ZoneFaults } from './emulator.js';
 import { httpProgramRunner } from './externalProgram.js';
 import { SAMPLE_ARCHIVE, SAMPLE_PROGRAM_LATENCY_MS, samplePrograms } from './sample.js';
 
-export class ZoneConfigError extends Error {
-  override readonly name = 'ZoneConfigError';
+/** A wrong ZONE_* setting or emulator file: the message names the variable or the file and field. */
+export class ZoneConfigError extends ConfigurationError {
+  override readonly name: string = 'ZoneConfigError';
 }
 
 const flag = z.enum(['0', '1', 'true', 'false']).transform((value) => value === '1' || value === 'true');
@@ -61,11 +63,9 @@ export const ZoneEnvSchema = z
   .transform((env) => ({ ...env, ZONE_RATE_LIMIT_WINDOW_SECONDS: env.ZONE_RATE_LIMIT_WINDOW_SECONDS ?? 60 }));
 export type ZoneEnv = z.infer<typeof ZoneEnvSchema>;
 
-export function parseZoneEnv(env: Record<string, string | undefined>): ZoneEnv {
-  const parsed = ZoneEnvSchema.safeParse(env);
-  if (parsed.success) return parsed.data;
-  const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ');
-  throw new ZoneConfigError(`invalid zone configuration: ${problems}`);
+/** The ZONE_* settings, blank values unset (`parseEnv`); a wrong one throws ZoneConfigError naming it. */
+export function parseZoneEnv(env: Env): ZoneEnv {
+  return parseEnv(ZoneEnvSchema, env, { what: 'zone configuration', errorClass: ZoneConfigError });
 }
 
 async function loadJsonFile<S extends z.ZodType>(path: string, schema: S, field: string): Promise<z.infer<S>> {

@@ -14,9 +14,11 @@
  * Nothing here logs or puts in an error the corp secret, an access token (logs show a digest), or a
  * request or answer body; WeCom's own `errmsg` is handed back with any token or secret scrubbed.
  */
+
 import type { Log } from '../../log.js';
 import { SDK_CODE } from '../../protocol/errcodes.js';
-import { isConnectionRefused, ZoneConfigurationError, ZoneTransportError } from '../port.js';
+import { ZoneConfigurationError, ZoneTransportError } from '../errors.js';
+import { isConnectionRefused } from '../port.js';
 import { AccessTokenCache, type IssuedToken, tokenCacheKey, tokenFingerprint } from './accessToken.js';
 import {
   CALLER_REFUSED_ERRCODES,

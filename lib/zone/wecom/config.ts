@@ -3,9 +3,9 @@
  */
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { SSMClient } from '@aws-sdk/client-ssm';
-import { parseEnv } from '../../config.js';
 import type { Log } from '../../log.js';
 import { ZONE_API } from '../../protocol/zone.js';
+import { parseEnv } from '../../shared/env.js';
 import { AccessTokenCache } from './accessToken.js';
 import type { WecomApiClientOptions } from './apiClient.js';
 import { RelayEnvSchema, type WecomAppEnv, WecomEnvSchema } from './env.js';

@@ -7,16 +7,15 @@
  * (WECOM_CORP_SECRET_FILE).
  */
 import * as z from 'zod';
-import { ZoneTimeoutSchema } from '../../config.js';
+import { unsetIfBlank } from '../../shared/env.js';
+import { ZoneTimeoutEnvSchema } from '../timeout.js';
 import { DEFAULT_REFRESH_EARLY_SECONDS } from './accessToken.js';
 import { DEFAULT_WECOM_API_BASE_URL } from './protocol.js';
 
 /** How long a secret read from SSM / Secrets Manager is cached. */
 export const DEFAULT_SECRET_MAX_AGE_SECONDS = 300;
 
-/** serverless.yml writes `${env:X, ''}`: an empty (or blank) value means "not set". */
-const unsetIfBlank = <S extends z.ZodType>(schema: S) =>
-  z.preprocess((value) => (typeof value === 'string' && value.trim() === '' ? undefined : value), schema);
+// serverless.yml writes `${env:X, ''}`: a blank value means "not set" (`unsetIfBlank`, the rule of `parseEnv`).
 const required = (meaning: string) => unsetIfBlank(z.string({ error: `required: ${meaning}` }).trim());
 const optionalName = unsetIfBlank(z.string().trim().optional());
 
@@ -37,7 +36,7 @@ const WecomAppShape = {
   WECOM_SECRET_MAX_AGE_SECONDS: unsetIfBlank(
     z.coerce.number().int().min(0).max(86_400).default(DEFAULT_SECRET_MAX_AGE_SECONDS),
   ),
-  ZONE_TIMEOUT_MS: unsetIfBlank(ZoneTimeoutSchema),
+  ...ZoneTimeoutEnvSchema.shape,
 };
 
 interface SecretLocations {

@@ -6,9 +6,11 @@
  * as `request_data`; `get_program_task_result` becomes `async_program_result` (see `protocol.ts`).
  * Tokens, secrets and refresh-and-replay: {@link WecomApiClient}.
  */
+
 import { SDK_CODE } from '../../protocol/errcodes.js';
 import { ZONE_API } from '../../protocol/zone.js';
-import { type ZoneTransport, ZoneTransportError } from '../port.js';
+import { ZoneTransportError } from '../errors.js';
+import type { ZoneTransport } from '../port.js';
 import { WecomApiClient, type WecomApiClientOptions, type WecomApiStats } from './apiClient.js';
 import {
   AsyncProgramResultAnswerSchema,

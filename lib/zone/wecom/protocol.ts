@@ -130,7 +130,6 @@ export const SyncCallProgramAnswerSchema = z.object({
   ...ErrcodeAnswer,
   response_data: z.string().optional(),
 });
-export type SyncCallProgramAnswer = z.infer<typeof SyncCallProgramAnswerSchema>;
 
 /** The body of `sync_call_program` (doc 53295): `request_data` must match the ability's input protocol. */
 export function syncCallProgramBody(programId: string, abilityId: string, requestJson: string): string {

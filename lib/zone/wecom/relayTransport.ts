@@ -10,12 +10,12 @@
  * WeCom's own answers to `sync_call_program` are mapped by {@link RELAY_ERRCODE_TABLE}
  * (docs/reach-your-corp.md "What WeCom's answers mean here").
  */
+
 import type { Log } from '../../log.js';
 import { isSdkCode, SDK_CODE } from '../../protocol/errcodes.js';
 import { ZONE_API, type ZoneApiName } from '../../protocol/zone.js';
-import { type ZoneCallReach, ZoneConfigurationError, type ZoneTransport, ZoneTransportError } from '../port.js';
-
-export { ZoneConfigurationError } from '../port.js';
+import { ZoneConfigurationError, ZoneTransportError } from '../errors.js';
+import type { ZoneCallReach, ZoneTransport } from '../port.js';
 
 import { WecomApiClient, type WecomApiClientOptions, type WecomApiStats } from './apiClient.js';
 import { parseJobid, parseRequest } from './httpsTransport.js';

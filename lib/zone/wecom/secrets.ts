@@ -104,11 +104,6 @@ export function fileSecret(options: FileSecretOptions): SecretSource {
   });
 }
 
-/** A secret already in hand (tests, the local stack). */
-export function staticSecret(value: string, location = 'static'): SecretSource {
-  return { location, get: async () => value };
-}
-
 /** Concurrent reads share the one in flight (a forced read joins it too: it is just as fresh). */
 export function singleFlight(
   location: string,

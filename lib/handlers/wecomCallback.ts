@@ -6,8 +6,8 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
 import type { CallbackReceiver } from '../corps/callback.js';
+import type { HttpHandler } from '../http/middleware.js';
 import { type Log, logLambdaContext } from '../log.js';
-import type { HttpHandler } from './http.js';
 
 /** The path of a suite's callback URL (enter `https://<api>/wecom/callback/<suite_id>` in the provider console). */
 export const WECOM_CALLBACK_PATH = '/wecom/callback/{suite_id}';

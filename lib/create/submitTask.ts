@@ -13,12 +13,20 @@ import type { PollSchedule } from '../poll/schedule.js';
 import { SDK_CODE } from '../protocol/errcodes.js';
 import type { CreateProgramTaskRequest, CreateProgramTaskResponse } from '../protocol/zone.js';
 import type { PollQueue } from '../queue/port.js';
+import { TaskExistsError } from '../tasks/errors.js';
+import { jobidProblem } from '../tasks/jobid.js';
+import type { SettledFailure, TaskStore } from '../tasks/port.js';
+import { checkRecordFits, storedFailList } from '../tasks/recordSize.js';
+import type { SubmittedTask, TaskRecord } from '../tasks/task.js';
 import type { ZoneClient } from '../zone/client.js';
-import { type ZoneCallReach, ZoneConfigurationError, ZoneTransportError } from '../zone/port.js';
-import { jobidProblem } from './jobid.js';
-import { type SettledFailure, TaskExistsError, type TaskStore } from './port.js';
-import { checkRecordFits, storedFailList } from './recordSize.js';
-import type { SubmittedTask, TaskRecord } from './task.js';
+import { ZoneConfigurationError, ZoneTransportError } from '../zone/errors.js';
+import {
+  BudgetSpentError,
+  TaskNotRecordedError,
+  ZoneRateLimitedError,
+  ZoneRejectedError,
+  ZoneUnavailableError,
+} from './errors.js';
 
 export interface SubmitDependencies {
   zone: ZoneClient;
@@ -46,88 +54,7 @@ export interface SubmitDependencies {
 }
 
 /** The 202 answer: jobid, `PENDING`, and the duplicated msgids the zone dropped (without their keys). */
-export type { SubmittedTask } from './task.js';
-
-/** The zone refused the request (unknown program or ability, protocol mismatch, too many messages...). */
-export class ZoneRejectedError extends Error {
-  override readonly name = 'ZoneRejectedError';
-  constructor(
-    readonly errcode: number,
-    readonly errmsg: string,
-  ) {
-    super(`the zone rejected the task: ${errcode} ${errmsg}`);
-  }
-}
-
-/**
- * This deployment's call budget for the corp is spent until `retryAt` (`BUDGET_PER_MINUTE` /
- * `BUDGET_PER_HOUR`): nothing was sent to the zone; retry then.
- */
-export class BudgetSpentError extends Error {
-  override readonly name = 'BudgetSpentError';
-  constructor(readonly retryAt: number) {
-    super(
-      "this deployment's call budget for the corp is spent (BUDGET_PER_MINUTE / BUDGET_PER_HOUR); nothing was created",
-    );
-  }
-}
-
-/**
- * WeCom said the corp is over its call limit (45009 / 45033), now or moments ago: the corp backs off
- * until `retryAt`. Nothing was created. Calls made elsewhere (other apps of the corp) count too.
- */
-export class ZoneRateLimitedError extends Error {
-  override readonly name = 'ZoneRateLimitedError';
-  constructor(
-    readonly retryAt: number,
-    /** WeCom's answer, when this request got it (else an earlier call did). */
-    readonly errcode?: number,
-  ) {
-    super(
-      `WeCom says the corp is over its call limit${errcode === undefined ? '' : ` (${errcode})`}; nothing was created`,
-    );
-  }
-}
-
-/**
- * The zone created the task, but it could not be recorded here, so it is not tracked or polled. Not
- * "safe to retry": a retry creates another zone task. `jobid` is the zone's, when it is printable.
- */
-export class TaskNotRecordedError extends Error {
-  override readonly name = 'TaskNotRecordedError';
-  constructor(
-    readonly jobid: string | undefined,
-    readonly reason: string,
-    message?: string,
-  ) {
-    super(
-      message ??
-        `the zone created ${jobid === undefined ? 'a task' : `task ${jobid}`}, but it could not be recorded here (${reason}); ` +
-          'it is not tracked or polled, and submitting again creates another zone task',
-    );
-  }
-}
-
-/**
- * The zone could not be reached or is busy: the request itself may be fine. `reach` says whether the
- * zone may have created the task anyway (`unknown`: a timeout or broken answer after the request was
- * sent), in which case a retry may leave a second task at the zone.
- */
-export class ZoneUnavailableError extends Error {
-  override readonly name = 'ZoneUnavailableError';
-  constructor(
-    readonly errcode: number,
-    readonly errmsg: string,
-    readonly reach: ZoneCallReach = 'not_sent',
-    /**
-     * The transport's own account of the failure (ours, never the zone's text): what failed and, for
-     * a configuration error, what to fix. Absent for a busy answer of the zone.
-     */
-    readonly detail?: { message: string; misconfigured: boolean },
-  ) {
-    super(`the zone is unavailable: ${errcode} ${errmsg}`);
-  }
-}
+export type { SubmittedTask } from '../tasks/task.js';
 
 /**
  * Ask the zone to create the task. A busy answer means nothing was created, so it is retried with

@@ -1,38 +1,25 @@
 /**
- * Creating tasks from events, so upstream systems need not call HTTP: an SQS queue of create
+ * Creating tasks from events (`functions/createFromQueue.ts`; `./createFromEvent.ts` shares
+ * `createFromPayload`), so upstream systems need not call HTTP: an SQS queue of create
  * requests, and EventBridge events with detail-type `CreateProgramTask`. Same schema, same
  * validation, same idempotency as `POST /tasks` (the key is the message or event id, so a redelivery
  * never creates a second zone task). Input that can never succeed is logged by field and dropped;
  * a busy or unreachable zone is retried by the event source.
  */
 
-import middy from '@middy/core';
-import type { Context, EventBridgeEvent, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import type * as z from 'zod';
-import { CorpNotServedError } from '../corps/port.js';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { errorAnswer, eventDisposition } from '../api/errors.js';
+import { CreateTaskBodySchema, IDEMPOTENCY_KEY_PATTERN } from '../api/schemas.js';
+import { type SubmitDependencies, type SubmittedTask, settledFailureOf, submitTask } from '../create/submitTask.js';
 import { HttpError } from '../http/errors.js';
 import { validate } from '../http/request.js';
 import type { Log } from '../log.js';
 import { errorKind, logLambdaContext } from '../log.js';
 import { publishMetrics } from '../metrics.js';
+import { type CallbackPolicy, callbackUrlProblem } from '../notify/callback.js';
 import { sqsBatchHandler } from '../queue/batchItemFailures.js';
-import {
-  createOnce,
-  IDEMPOTENCY_KEY_PATTERN,
-  type IdempotencyDependencies,
-  SettledFailureError,
-} from '../tasks/idempotency.js';
-import { TaskTooLargeError } from '../tasks/recordSize.js';
-import {
-  type SubmitDependencies,
-  type SubmittedTask,
-  settledFailureOf,
-  submitTask,
-  ZoneRejectedError,
-} from '../tasks/submitTask.js';
-import { type CallbackPolicy, CreateTaskBodySchema } from './http.js';
-
-export const CREATE_DETAIL_TYPE = 'CreateProgramTask';
+import { SettledFailureError } from '../tasks/errors.js';
+import { createOnce, type IdempotencyDependencies } from '../tasks/idempotency.js';
 
 export type CreateFromEventDependencies = SubmitDependencies &
   IdempotencyDependencies & {
@@ -65,26 +52,11 @@ export async function createFromPayload(
   idempotencyKey: string,
   deps: CreateFromEventDependencies,
 ): Promise<CreateOutcome> {
-  let body: z.infer<typeof CreateTaskBodySchema>;
   try {
-    body = validate(CreateTaskBodySchema, payload);
-  } catch (error) {
-    if (error instanceof HttpError) return { status: 'rejected', error: error.code, message: error.message };
-    throw error;
-  }
-  const { callback_url: callbackUrl, corp_id: corpId, ...request } = body;
-  if (callbackUrl !== undefined && !deps.callbackPolicy?.enabled) {
-    const setting = deps.callbackPolicy?.setting ?? 'CALLBACK_SECRET_PARAM';
-    return {
-      status: 'rejected',
-      error: 'invalid_request',
-      message: `callback_url: callbacks are not configured here (set ${setting})`,
-    };
-  }
-  if (callbackUrl !== undefined && !deps.callbackPolicy?.allowHttp && !callbackUrl.startsWith('https:')) {
-    return { status: 'rejected', error: 'invalid_request', message: 'callback_url: must be an https URL' };
-  }
-  try {
+    const body = validate(CreateTaskBodySchema, payload);
+    const { callback_url: callbackUrl, corp_id: corpId, ...request } = body;
+    const problem = callbackUrl === undefined ? undefined : callbackUrlProblem(callbackUrl, deps.callbackPolicy);
+    if (problem !== undefined) throw new HttpError(400, 'invalid_request', problem);
     const { task, replayed } = await createOnce(
       idempotencyKey,
       request,
@@ -93,21 +65,34 @@ export async function createFromPayload(
     );
     return { status: 'created', task, replayed };
   } catch (error) {
-    if (error instanceof ZoneRejectedError) {
-      return { status: 'rejected', error: 'zone_rejected', message: error.errmsg, errcode: error.errcode };
-    }
-    if (error instanceof TaskTooLargeError)
-      return { status: 'rejected', error: 'task_too_large', message: error.message };
-    // No corp named while several are served, or an unknown or deauthorised corp: a retry cannot help.
-    if (error instanceof CorpNotServedError) return { status: 'rejected', error: error.code, message: error.message };
-    const failure = error instanceof SettledFailureError ? error.failure : settledFailureOf(error);
-    if (failure) return { status: 'untracked', error: failure.error, jobid: failure.jobid, errcode: failure.errcode };
-    // Busy, rate-limited, budget spent, unreachable: nothing was created; the event source retries.
-    throw error;
+    return failedOutcome(error);
   }
 }
 
-function logOutcome(logger: Log, source: Record<string, string>, outcome: CreateOutcome): void {
+/**
+ * What a failed create request comes to, by the one table (`errors.ts`): rejected or untracked (both
+ * answered, never retried), or thrown: busy, rate-limited, budget spent, unreachable, nothing was
+ * created, and the event source retries.
+ */
+function failedOutcome(error: unknown): CreateOutcome {
+  const disposition = eventDisposition(error);
+  if (disposition === 'untracked') {
+    const failure = error instanceof SettledFailureError ? error.failure : settledFailureOf(error);
+    if (failure) return { status: 'untracked', error: failure.error, jobid: failure.jobid, errcode: failure.errcode };
+  }
+  const answer = disposition === 'rejected' ? errorAnswer(error) : undefined;
+  if (!answer) throw error;
+  // A zone rejection carries the zone's own words and code; any other rejection names the problem.
+  const { errmsg, errcode } = answer.details;
+  return {
+    status: 'rejected',
+    error: answer.code,
+    message: typeof errmsg === 'string' ? errmsg : answer.message,
+    ...(typeof errcode === 'number' ? { errcode } : {}),
+  };
+}
+
+export function logOutcome(logger: Log, source: Record<string, string>, outcome: CreateOutcome): void {
   if (outcome.status === 'created') {
     logger.info('create request handled', { ...source, jobid: outcome.task.jobid, replayed: outcome.replayed });
   } else if (outcome.status === 'untracked') {
@@ -176,29 +161,4 @@ export function makeCreateFromQueueHandler(
       }
     },
   );
-}
-
-/**
- * EventBridge-triggered: `detail` is a create request. A rejection is answered (and logged), never
- * thrown, so EventBridge does not retry it; a busy zone throws, and EventBridge's async retries apply.
- */
-export function makeCreateFromEventHandler(
-  deps: CreateFromEventDependencies,
-): (event: EventBridgeEvent<string, unknown>, context: Context) => Promise<CreateOutcome> {
-  return middy<EventBridgeEvent<string, unknown>, CreateOutcome>()
-    .use(logLambdaContext(deps.logger))
-    .use(publishMetrics(deps.metrics, deps.logger))
-    .handler(async (event) => {
-      const source = String(event.source ?? '').slice(0, 256);
-      const outcome: CreateOutcome =
-        deps.allowedSources !== undefined && !deps.allowedSources.includes(source)
-          ? {
-              status: 'rejected',
-              error: 'source_not_allowed',
-              message: 'the event source is not in CREATE_EVENT_SOURCES',
-            }
-          : await createFromPayload(event.detail, `eventbridge:${event.id}`, deps);
-      logOutcome(deps.logger, { eventId: event.id, source }, outcome);
-      return outcome;
-    });
 }

@@ -4,9 +4,9 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { openApiJson } from './openapi.js';
+import { openApiJson } from '../lib/api/openapi.js';
 
-const target = fileURLToPath(new URL('../../openapi.json', import.meta.url));
+const target = fileURLToPath(new URL('../openapi.json', import.meta.url));
 const text = openApiJson();
 
 if (process.argv.includes('--check')) {

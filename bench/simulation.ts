@@ -5,19 +5,21 @@
  * every call per corp and window, answering 45009 past WeCom's limits as WeCom would. No sleeping:
  * hours of traffic run in seconds. Used by `npm run bench` and by the budget test.
  */
-import { commonConfig } from '../config.js';
-import type { Log } from '../log.js';
-import { pollTaskRecord } from '../poll/pollTask.js';
-import { DEFAULT_POLL_SCHEDULE, type PollSchedule } from '../poll/schedule.js';
-import { ERRCODE } from '../protocol/errcodes.js';
-import type { GetProgramTaskResultResponse } from '../protocol/zone.js';
-import type { PollMessage, PollQueue } from '../queue/port.js';
-import { seededRandom } from '../random.js';
-import { MemoryTaskStore } from '../tasks/memoryStore.js';
-import { BudgetSpentError, submitTask, ZoneRateLimitedError } from '../tasks/submitTask.js';
-import type { ZoneClient } from '../zone/client.js';
-import { MemoryCallBudget } from './memoryBudget.js';
-import { type BudgetWindow, DEFAULT_BUDGET_WINDOWS } from './port.js';
+
+import { MemoryCallBudget } from '../lib/budget/memoryBudget.js';
+import { type BudgetWindow, DEFAULT_BUDGET_WINDOWS } from '../lib/budget/port.js';
+import { commonConfig } from '../lib/config.js';
+import { BudgetSpentError, ZoneRateLimitedError } from '../lib/create/errors.js';
+import { submitTask } from '../lib/create/submitTask.js';
+import type { Log } from '../lib/log.js';
+import { pollTaskRecord } from '../lib/poll/pollTask.js';
+import { DEFAULT_POLL_SCHEDULE, type PollSchedule } from '../lib/poll/schedule.js';
+import { ERRCODE } from '../lib/protocol/errcodes.js';
+import type { GetProgramTaskResultResponse } from '../lib/protocol/zone.js';
+import type { PollMessage, PollQueue } from '../lib/queue/port.js';
+import { MemoryTaskStore } from '../lib/tasks/memoryStore.js';
+import type { ZoneClient } from '../lib/zone/client.js';
+import { seededRandom } from './random.js';
 
 export interface CorpLoad {
   corpId: string;

@@ -3,21 +3,21 @@
  */
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
+import { errorAnswer } from '../api/errors.js';
 import { HttpError, notFound } from '../http/errors.js';
-import { jsonErrorHandler } from '../http/middleware.js';
+import { type HttpHandler, jsonErrorHandler } from '../http/middleware.js';
 import { jsonResponse } from '../http/response.js';
 import type { Log } from '../log.js';
 import { logLambdaContext } from '../log.js';
 import { jobidFromPathSegment } from '../tasks/jobid.js';
 import type { TaskStore } from '../tasks/port.js';
 import { taskView } from '../tasks/task.js';
-import type { HttpHandler } from './http.js';
 
 /** `GET /tasks/{jobid}` → the task's view, or 404. */
 export function makeGetTaskHandler(deps: { store: TaskStore; logger: Log }): HttpHandler {
   return middy<APIGatewayProxyEventV2, APIGatewayProxyResultV2>()
     .use(logLambdaContext(deps.logger))
-    .use(jsonErrorHandler({ logger: deps.logger }))
+    .use(jsonErrorHandler({ logger: deps.logger, answer: errorAnswer }))
     .handler(async (event) => {
       const raw = event.pathParameters?.jobid;
       if (raw === undefined) throw new HttpError(400, 'invalid_request', 'jobid: missing from the path');
