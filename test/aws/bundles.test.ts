@@ -51,8 +51,9 @@ const BUNDLE_BUDGET_BYTES = 250 * 1024;
  * (a heavy import reaching a function that does not need it) fails here, not in production cold starts.
  */
 const FUNCTION_BUDGET_KIB: Record<string, number> = {
-  getTask: 140,
-  openapi: 150,
+  // +5 KiB with issue 12: the corp errors in the one error table, the corp answers in the API document.
+  getTask: 145,
+  openapi: 155,
   sweepOverdue: 150,
   // +10 KiB with issue 13: the record-size check, the sliding budget, the answers after a zone task exists.
   // +20 KiB with issue 12: the corp directory (its SSM store, suite and corp tokens, the credential schemas),
