@@ -5,8 +5,8 @@
  * (80 % of 10 000 / min and 150 000 / h) beside the same fleet without a budget.
  */
 
-import { type CorpReport, simulateCapacity } from '../bench/simulation.js';
 import { DEFAULT_BUDGET_WINDOWS } from '../lib/budget/port.js';
+import { type CorpReport, simulateCapacity } from './simulation.js';
 import type { BenchRow } from './stats.js';
 
 const LOAD = {

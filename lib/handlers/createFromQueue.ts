@@ -5,6 +5,9 @@
  * validation, same idempotency as `POST /tasks` (the key is the message or event id, so a redelivery
  * never creates a second zone task). Input that can never succeed is logged by field and dropped;
  * a busy or unreachable zone is retried by the event source.
+ *
+ * This file holds the SQS handler (`functions/createFromQueue.ts`) and what both share
+ * (`createFromPayload`, `logOutcome`); the EventBridge handler is `./createFromEvent.ts`.
  */
 
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
