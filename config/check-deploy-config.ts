@@ -23,6 +23,13 @@ function checkSecretNames(env: Record<string, string>, prefix: string): void {
       );
     }
   }
+  // Many corps: the directory itself must lie under the prefix (the roles read and write only there).
+  const corps = env.WECOM_CORPS_PARAM_PREFIX?.trim().replace(/\/+$/, '');
+  if (corps && corps !== `/${prefix.replace(/\/$/, '')}` && !corps.startsWith(`/${prefix}`)) {
+    throw new ConfigurationError(
+      `invalid configuration: WECOM_CORPS_PARAM_PREFIX: must be /${prefix.replace(/\/$/, '')} or under it (the functions may read only there)`,
+    );
+  }
   const arn = env.WECOM_CORP_SECRET_ARN?.trim();
   if (arn && !arn.startsWith(prefix) && !arn.includes(`:secret:${prefix}`)) {
     throw new ConfigurationError(

@@ -8,6 +8,7 @@
  * the 503s and the 409 invite a retry.
  */
 
+import { CorpNotServedError } from '../corps/errors.js';
 import {
   BudgetSpentError,
   TaskNotRecordedError,
@@ -65,6 +66,12 @@ export const ERROR_RULES: readonly ErrorRule<ServiceError>[] = [
   }),
   rule({ type: IdempotencyInProgressError, headers: () => ({ 'retry-after': '1' }), event: 'retried' }),
   rule({ type: TaskTooLargeError, event: 'rejected' }),
+  // No corp named while several are served, an unknown or a deauthorised corp: nothing was called.
+  rule({
+    type: CorpNotServedError,
+    details: (error) => (error.corpId === undefined ? {} : { corp_id: error.corpId }),
+    event: 'rejected',
+  }),
   rule({
     type: ZoneRejectedError,
     message: (error) => `the zone rejected the task: ${error.errmsg}`,

@@ -132,6 +132,21 @@ export const EXAMPLES = {
       message:
         "msg_list: this task's record could need 658411 bytes (its ids and one fail_list entry per message), more than the 334464 a task record may use (DynamoDB's 400 KB item limit, less 65536 for the result): use shorter ids or fewer messages per task",
     },
+    corp_required: {
+      error: 'corp_required',
+      message: 'corp_id: required: this deployment serves several corps; name the corp the task is for',
+    },
+    unknown_corp: {
+      error: 'unknown_corp',
+      message: 'corp_id: corp wwa1b2c3d4e5f60009 is not served by this deployment (no credentials for it)',
+      corp_id: 'wwa1b2c3d4e5f60009',
+    },
+    corp_deauthorised: {
+      error: 'corp_deauthorised',
+      message:
+        'corp_id: corp wwa1b2c3d4e5f60004 cancelled its authorisation of the app (cancel_auth); its tasks are refused',
+      corp_id: 'wwa1b2c3d4e5f60004',
+    },
     unauthorized: { error: 'unauthorized', message: 'a valid bearer token is required' },
     not_found: { error: 'not_found', message: `no task with jobid ${EXAMPLE_JOBID}` },
     idempotency_in_progress: {
@@ -277,10 +292,26 @@ export function openApiDocument() {
             '400': errorAnswer(
               '`invalid_json` / `invalid_encoding`: the body is empty, not JSON, or not UTF-8. ' +
                 '`invalid_request`: a field breaks the protocol (`message` names the first, `issues` lists them all), ' +
-                'an unknown top-level field, a malformed `Idempotency-Key`, or a header sent twice (API Gateway joins repeats with ",").',
-              ['invalid_json', 'invalid_encoding', 'invalid_request', 'invalid_idempotency_key', 'repeated_header'],
+                'an unknown top-level field, a malformed `Idempotency-Key`, or a header sent twice (API Gateway joins repeats with ","). ' +
+                '`corp_required`: the deployment serves several corps and the request names none (docs/many-corps.md).',
+              [
+                'invalid_json',
+                'invalid_encoding',
+                'invalid_request',
+                'invalid_idempotency_key',
+                'repeated_header',
+                'corp_required',
+              ],
             ),
             '401': { $ref: '#/components/responses/Unauthorized' },
+            '403': errorAnswer(
+              '`corp_deauthorised`: the corp cancelled its authorisation of the app (`cancel_auth`); nothing was created.',
+              ['corp_deauthorised'],
+            ),
+            '404': errorAnswer(
+              '`unknown_corp`: the deployment holds no credentials for `corp_id`; nothing was created.',
+              ['unknown_corp'],
+            ),
             '409': errorAnswer(
               '`idempotency_in_progress`: the first request with this `Idempotency-Key` is still running after 10 s.',
               ['idempotency_in_progress'],

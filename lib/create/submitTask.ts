@@ -4,6 +4,7 @@
  */
 
 import { type CallBudget, DEFAULT_CORP_ID, isRateLimit } from '../budget/port.js';
+import { type CorpGate, CorpNotServedError } from '../corps/port.js';
 import type { Log } from '../log.js';
 import { errorKind } from '../log.js';
 import type { TaskMetrics } from '../metrics.js';
@@ -41,6 +42,11 @@ export interface SubmitDependencies {
   budget?: CallBudget;
   /** The corp of a task whose request names none. */
   defaultCorpId?: string;
+  /**
+   * The corps this deployment serves (WeCom transports): a request's corp is admitted (or refused
+   * with {@link CorpNotServedError}) before anything is called. None: any corp id (a budget key only).
+   */
+  corps?: CorpGate;
   /** Retries of a create the zone answered busy (-1, 45009, 45033); default 2. */
   createRetries?: number;
   now?: () => number;
@@ -76,8 +82,10 @@ async function createInZone(
     }
     let response: CreateProgramTaskResponse;
     try {
-      response = await deps.zone.createProgramTask(request);
+      response = await deps.zone.createProgramTask(request, corpId);
     } catch (error) {
+      // Cancelled between admission and the call: nothing was sent.
+      if (error instanceof CorpNotServedError) throw error;
       if (error instanceof ZoneTransportError) {
         // WeCom refused the call for the corp's rate (gettoken or the zone call answered 45009 / 45033 before acting).
         if (error.wecomErrcode !== undefined && isRateLimit(error.wecomErrcode) && error.reach === 'not_sent') {
@@ -169,6 +177,7 @@ async function recordCreated(
 /**
  * Create a task: check its record will fit, ask the zone, record it, send its poll message.
  *
+ * @throws {CorpNotServedError} before the zone is called: no corp named while several are served, or the corp is unknown or deauthorised
  * @throws {TaskTooLargeError} before the zone is called, when the task's record could outgrow DynamoDB's item limit
  * @throws {BudgetSpentError} / {ZoneRateLimitedError} / {ZoneRejectedError} / {ZoneUnavailableError}: nothing created, or (reach `unknown`) maybe created
  * @throws {TaskNotRecordedError} the zone created the task but it could not be recorded
@@ -178,7 +187,9 @@ export async function submitTask(
   deps: SubmitDependencies,
   options: { callbackUrl?: string; corpId?: string } = {},
 ): Promise<SubmittedTask> {
-  const corpId = options.corpId ?? deps.defaultCorpId ?? DEFAULT_CORP_ID;
+  const corpId = deps.corps
+    ? await deps.corps.admit(options.corpId)
+    : (options.corpId ?? deps.defaultCorpId ?? DEFAULT_CORP_ID);
   checkRecordFits(request, { callbackUrl: options.callbackUrl, corpId });
   const response = await createInZone(request, corpId, deps);
   const task = await recordCreated(request, response, corpId, deps, options);

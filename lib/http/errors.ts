@@ -28,6 +28,8 @@ export const ErrorBodySchema = z.object({
   errmsg: z.string().optional(),
   /** 502 `task_not_recorded`: the jobid of the task the zone created but this service does not track. */
   jobid: z.string().optional(),
+  /** 403 `corp_deauthorised` / 404 `unknown_corp`: the corp the request named. */
+  corp_id: z.string().optional(),
 });
 export type ErrorBody = z.infer<typeof ErrorBodySchema>;
 

@@ -57,6 +57,11 @@ export function checkLocalEnv(env: Env): LocalEnv {
   if (local.ZONE_BRIDGE_URL !== undefined && transport !== 'bridge') {
     problems.push(`ZONE_BRIDGE_URL: only read with ZONE_TRANSPORT=bridge (it is ${transport})`);
   }
+  for (const name of ['WECOM_CORPS_FILE', 'WECOM_CORPS_PARAM_PREFIX'] as const) {
+    if (env[name]?.trim() && (transport === 'emulator' || transport === 'bridge')) {
+      problems.push(`${name}: only read with ZONE_TRANSPORT=relay or wecom (it is ${transport})`);
+    }
+  }
   if (local.PORT !== 0 && local.PORT === local.ZONE_PORT) {
     problems.push(`ZONE_PORT: the API already listens on ${local.PORT} (PORT); choose another, or 0 for any free port`);
   }

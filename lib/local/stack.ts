@@ -8,11 +8,14 @@
 import type { Server } from 'node:http';
 import type { CallBudget } from '../budget/port.js';
 import { commonConfig, NotifyEnvSchema } from '../config.js';
+import type { CallbackReceiver } from '../corps/callback.js';
+import type { CorpGate } from '../corps/port.js';
 import type { SubmitDependencies } from '../create/submitTask.js';
 import { makeCreateTaskHandler } from '../handlers/createTask.js';
 import { makeGetTaskHandler } from '../handlers/getTask.js';
 import { makeOpenApiHandler } from '../handlers/openapi.js';
 import { makePollResultHandler } from '../handlers/pollResult.js';
+import { makeWecomCallbackHandler, WECOM_CALLBACK_PATH } from '../handlers/wecomCallback.js';
 import { createLogger, errorKind, type Log } from '../log.js';
 import { MemoryTaskMetrics } from '../metrics.js';
 import type { CallbackPolicy } from '../notify/callback.js';
@@ -49,6 +52,16 @@ export interface LocalStackOptions {
   schedule?: Partial<PollSchedule>;
   /** The zone: an emulator with the sample configuration unless given. */
   zone?: ZoneTransport;
+  /**
+   * The zone with the corps it serves, built over the stack's call budget (token requests count
+   * against it): its transport replaces `zone`; its gate admits a request's corp_id; its callback
+   * receiver serves `GET|POST /wecom/callback/{suite_id}` (public, as on AWS).
+   */
+  access?: (parts: { budget?: CallBudget }) => {
+    transport: ZoneTransport;
+    corps?: CorpGate;
+    callbacks?: CallbackReceiver;
+  };
   store?: TaskStore;
   idempotency?: IdempotencyStore;
   queue?: PollQueue & QueueConsumer & { interrupt?(): void };
@@ -108,7 +121,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   });
   const store = options.store ?? state.store;
   const queue = options.queue ?? state.queue;
-  const zone = options.zone ?? new ZoneEmulator({ archive: SAMPLE_ARCHIVE, programs: samplePrograms() });
+  const budget = options.budget ?? state.budget;
+  const access = options.access?.({ budget });
+  const zone =
+    access?.transport ?? options.zone ?? new ZoneEmulator({ archive: SAMPLE_ARCHIVE, programs: samplePrograms() });
   const idempotency = options.idempotency ?? state.idempotency;
   const events = new MemoryCompletionPublisher();
   const { callbackSecret } = options;
@@ -123,7 +139,6 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     setting: 'CALLBACK_SIGNING_SECRET',
   };
   const metrics = new MemoryTaskMetrics();
-  const budget = options.budget ?? state.budget;
   const deps: LocalDependencies = {
     ...common,
     schedule,
@@ -136,6 +151,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     metrics,
     budget,
     zone: zoneClient(zone),
+    corps: access?.corps,
   };
   const sweepEveryMs = (options.sweepEverySeconds ?? 60) * 1000;
   const sweeper =
@@ -173,6 +189,15 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       { method: 'POST', path: '/tasks', handler: makeCreateTaskHandler(deps) },
       { method: 'GET', path: '/tasks/{jobid}', handler: makeGetTaskHandler(deps) },
       { method: 'GET', path: '/openapi.json', handler: makeOpenApiHandler({ logger }), public: true },
+      ...(access?.callbacks
+        ? (['GET', 'POST'] as const).map((method) => ({
+            method,
+            path: WECOM_CALLBACK_PATH,
+            handler: makeWecomCallbackHandler({ callbacks: access.callbacks as CallbackReceiver, logger }),
+            // WeCom cannot send the bearer token: the message signature is the authentication.
+            public: true,
+          }))
+        : []),
     ],
   });
   let url: string;

@@ -8,9 +8,11 @@
 import type { SQSRecord } from 'aws-lambda';
 import type * as z from 'zod';
 import { type CallBudget, isRateLimit, retryTime } from '../budget/port.js';
+import { CorpNotServedError, DEAUTHORISED_TASK_ERRMSG } from '../corps/port.js';
 import type { Log } from '../log.js';
 import type { TaskMetrics } from '../metrics.js';
 import { type CompletionNotifier, notifyCompletion } from '../notify/notifyCompletion.js';
+import { SDK_CODE } from '../protocol/errcodes.js';
 import { MAX_VISIBILITY_SECONDS, PollMessageSchema, type PollQueue } from '../queue/port.js';
 import type { PollOwner, PollStep, TaskStore } from '../tasks/port.js';
 import { storableOutcome } from '../tasks/recordSize.js';
@@ -111,7 +113,7 @@ export async function pollTaskRecord(record: PollRecord, deps: PollDependencies)
       return waitForBudget(task, claimedStep, decision, record, deps);
     }
   }
-  const answer = await askZone(jobid, deps);
+  const answer = await askZone(task, deps);
   // WeCom says the corp is over its limit: the whole corp backs off for the rest of the window.
   if (answer.kind !== 'final' && isRateLimit(answer.errcode)) await deps.budget?.exhaust(task.corp_id, now());
   deps.metrics?.polled(answer.kind);
@@ -245,10 +247,19 @@ async function waitForBudget(
   return 'waiting';
 }
 
-async function askZone(jobid: string, deps: PollDependencies): Promise<ResultClass> {
+async function askZone(task: TaskRecord, deps: PollDependencies): Promise<ResultClass> {
+  const { jobid } = task;
   try {
-    return classifyResult(await deps.zone.getProgramTaskResult(jobid), deps.classifier);
+    return classifyResult(await deps.zone.getProgramTaskResult(jobid, task.corp_id), deps.classifier);
   } catch (error) {
+    if (error instanceof CorpNotServedError) {
+      // The corp cancelled the app (cancel_auth): its task can never be asked about again.
+      if (error.code === 'corp_deauthorised')
+        return { kind: 'final', outcome: { status: 'FAILED', errmsg: DEAUTHORISED_TASK_ERRMSG } };
+      // Not in the directory (a wrong prefix, an entry removed by hand): kept, in case it comes back.
+      deps.logger.error('the corp of a task is not served; will poll again', { jobid, corpId: task.corp_id });
+      return { kind: 'transient', errcode: SDK_CODE.internal };
+    }
     if (!(error instanceof ZoneTransportError)) throw error;
     // The transport's message is ours (what failed, what to fix), never the zone's or the request's text.
     const level = error instanceof ZoneConfigurationError ? 'error' : 'warn';

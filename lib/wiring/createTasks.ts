@@ -18,7 +18,7 @@ import { zoneClient } from '../zone/client.js';
 import { callBudget, idempotencyStore, taskStore } from './dynamo.js';
 import { callbackPolicy } from './notifier.js';
 import { pollQueue } from './sqs.js';
-import { type ZoneClients, zoneTransport } from './zone.js';
+import { type ZoneClients, zoneAccess } from './zone.js';
 
 export type CreateDependencies = SubmitDependencies & IdempotencyDependencies & { callbackPolicy: CallbackPolicy };
 
@@ -28,14 +28,17 @@ export function createDependencies(
 ): CreateDependencies {
   const common = commonConfig(env);
   const logger = createLogger();
+  const budget = callBudget(env, common, clients.dynamodb);
+  const zone = zoneAccess(env, logger, { ...clients, budget });
   return {
     ...common,
     logger,
     store: taskStore(env, clients.dynamodb),
     idempotency: idempotencyStore(env, clients.dynamodb),
-    budget: callBudget(env, common, clients.dynamodb),
+    budget,
     queue: pollQueue(env, clients.sqs),
-    zone: zoneClient(zoneTransport(env, logger, clients)),
+    zone: zoneClient(zone.transport),
+    corps: zone.corps,
     metrics: new PowertoolsTaskMetrics(),
     callbackPolicy: callbackPolicy(env),
   };

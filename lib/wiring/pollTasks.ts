@@ -12,7 +12,7 @@ import { zoneClient } from '../zone/client.js';
 import { callBudget, taskStore } from './dynamo.js';
 import { completionNotifier, type NotifierClients } from './notifier.js';
 import { pollQueue } from './sqs.js';
-import { type ZoneClients, zoneTransport } from './zone.js';
+import { type ZoneClients, zoneAccess } from './zone.js';
 
 export function pollDependencies(
   env: Record<string, string | undefined> = process.env,
@@ -28,7 +28,7 @@ export function pollDependencies(
     // The steps of one batch take their corp's calls as one block: one counter write per window.
     budget: budget && new CoalescingBudget(budget),
     queue: pollQueue(env, clients.sqs),
-    zone: zoneClient(zoneTransport(env, logger, clients)),
+    zone: zoneClient(zoneAccess(env, logger, { ...clients, budget }).transport),
     notifier: completionNotifier(env, clients),
     metrics: new PowertoolsTaskMetrics(),
   };

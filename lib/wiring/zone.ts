@@ -7,12 +7,23 @@
  */
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { SSMClient } from '@aws-sdk/client-ssm';
+import type { CallBudget } from '../budget/port.js';
+import { DEFAULT_CORP_ID } from '../budget/port.js';
 import { ZoneTransportEnvSchema, type ZoneTransportName } from '../config.js';
+import type { CorpDirectory } from '../corps/directory.js';
+import type { CorpCredentialStore, CorpGate } from '../corps/port.js';
 import type { Log } from '../log.js';
 import { ConfigurationError, parseEnv } from '../shared/env.js';
 import { HttpZoneTransport } from '../zone/httpTransport.js';
 import type { ZoneTransport } from '../zone/port.js';
-import { RelayEnvSchema, WecomEnvSchema } from '../zone/wecom/env.js';
+import {
+  type CorpsEnv,
+  CorpsRelayEnvSchema,
+  CorpsWecomEnvSchema,
+  RelayEnvSchema,
+  usesCorpDirectory,
+  WecomEnvSchema,
+} from '../zone/wecom/env.js';
 
 export interface ZoneClients {
   ssm?: SSMClient;
@@ -28,6 +39,10 @@ export interface ZoneTransportSettings {
   bridgeToken?: string;
   /** The SSM parameter holding the bridge token (AWS). */
   bridgeTokenParam?: string;
+  /** Many corps: the corp directory's settings (WECOM_CORPS_*); one corp otherwise. */
+  corps?: CorpsEnv;
+  /** One corp (WECOM_CORP_ID): the corp id. */
+  corpId?: string;
 }
 
 /**
@@ -64,6 +79,10 @@ export function checkZoneTransportEnv(env: Env, where: 'aws' | 'local' = 'aws'):
     bridgeTokenParam: config.ZONE_BRIDGE_TOKEN_PARAM,
   };
   if (config.ZONE_TRANSPORT === 'bridge') {
+    if (usesCorpDirectory(env))
+      throw new ConfigurationError(
+        'invalid configuration: WECOM_CORPS_PARAM_PREFIX / WECOM_CORPS_FILE: only read with ZONE_TRANSPORT=relay or wecom (it is bridge)',
+      );
     if (!config.ZONE_BRIDGE_URL)
       throw new ConfigurationError('invalid configuration: ZONE_BRIDGE_URL: required when ZONE_TRANSPORT=bridge');
     if (where === 'aws') {
@@ -76,6 +95,16 @@ export function checkZoneTransportEnv(env: Env, where: 'aws' | 'local' = 'aws'):
     }
     return settings;
   }
+  if (usesCorpDirectory(env)) {
+    const corps = parseEnv(config.ZONE_TRANSPORT === 'relay' ? CorpsRelayEnvSchema : CorpsWecomEnvSchema, env);
+    if (where === 'aws' && corps.WECOM_CORPS_FILE !== undefined) {
+      throw new ConfigurationError(
+        'invalid configuration: WECOM_CORPS_FILE: npm start only; on AWS keep the corps in SSM (WECOM_CORPS_PARAM_PREFIX)',
+      );
+    }
+    if (where === 'aws') requireHttps('WECOM_API_BASE_URL', corps.WECOM_API_BASE_URL);
+    return { ...settings, corps };
+  }
   const wecom = parseEnv(config.ZONE_TRANSPORT === 'relay' ? RelayEnvSchema : WecomEnvSchema, env);
   if (where === 'aws' && wecom.WECOM_CORP_SECRET_FILE !== undefined) {
     throw new ConfigurationError(
@@ -83,7 +112,7 @@ export function checkZoneTransportEnv(env: Env, where: 'aws' | 'local' = 'aws'):
     );
   }
   if (where === 'aws') requireHttps('WECOM_API_BASE_URL', wecom.WECOM_API_BASE_URL);
-  return settings;
+  return { ...settings, corpId: wecom.WECOM_CORP_ID };
 }
 
 /**
@@ -106,7 +135,121 @@ export function zoneTransport(
   clients: ZoneClients = {},
   where: 'aws' | 'local' = 'aws',
 ): ZoneTransport {
+  return zoneAccess(env, logger, clients, where).transport;
+}
+
+/** How the zone is reached, and which corps a request may name. */
+export interface ZoneAccess {
+  transport: ZoneTransport;
+  /** Admits a request's corp_id (WeCom transports); none: any corp id is a budget key only. */
+  corps?: CorpGate;
+  /** Many corps: the directory (loaded on first use), for the callback route. */
+  directory?: () => Promise<CorpDirectory>;
+}
+
+export interface ZoneAccessParts extends ZoneClients {
+  /** Token requests of many corps take calls from it. */
+  budget?: CallBudget;
+  /**
+   * `npm start`: opens the credentials file (`WECOM_CORPS_FILE`) as a corp store
+   * (`openLocalCorpStore` of lib/corps/localStore.ts); passed in so the functions' bundles never
+   * carry the file adapter.
+   */
+  localCorpStore?: (path: string) => CorpCredentialStore;
+}
+
+/**
+ * The zone transport and the corp gate the settings name. With a corp directory (WECOM_CORPS_*),
+ * one transport serves every corp with its own token (lib/corps/directory.ts); with WECOM_CORP_ID,
+ * one corp; the emulator and the bridge admit any corp id.
+ */
+export function zoneAccess(
+  env: Env,
+  logger: Log,
+  parts: ZoneAccessParts = {},
+  where: 'aws' | 'local' = 'aws',
+): ZoneAccess {
   const settings = checkZoneTransportEnv(env, where);
+  const corps = settings.corps;
+  if (corps) {
+    let directory: Promise<CorpDirectory> | undefined;
+    const load = () => {
+      directory ??= loadDirectory(settings.transport === 'wecom' ? 'wecom' : 'relay', corps, logger, parts);
+      return directory;
+    };
+    return {
+      transport: {
+        invoke: async (apiName, requestJson, context) => (await load()).invoke(apiName, requestJson, context),
+      },
+      corps: { admit: async (corpId) => (await load()).admit(corpId) },
+      directory: load,
+    };
+  }
+  const defaultCorpId = env.DEFAULT_CORP_ID?.trim() || DEFAULT_CORP_ID;
+  const transport = legacyTransport(env, logger, parts, settings, defaultCorpId);
+  if (settings.corpId === undefined) return { transport };
+  const corpId = settings.corpId;
+  return {
+    transport,
+    corps: {
+      admit: async (requested) =>
+        (await import('../corps/directory.js')).admitSingleCorp(corpId, defaultCorpId, requested),
+    },
+  };
+}
+
+async function loadDirectory(
+  transport: 'relay' | 'wecom',
+  corps: CorpsEnv,
+  logger: Log,
+  parts: ZoneAccessParts,
+): Promise<CorpDirectory> {
+  const [{ CorpDirectory }, { AccessTokenCache }] = await Promise.all([
+    import('../corps/directory.js'),
+    import('../zone/wecom/accessToken.js'),
+  ]);
+  let store: CorpCredentialStore;
+  if (corps.WECOM_CORPS_PARAM_PREFIX !== undefined) {
+    const [{ SsmCorpStore }, { SSMClient }] = await Promise.all([
+      import('../corps/ssmStore.js'),
+      import('@aws-sdk/client-ssm'),
+    ]);
+    store = new SsmCorpStore({
+      client: parts.ssm ?? new SSMClient({}),
+      prefix: corps.WECOM_CORPS_PARAM_PREFIX,
+      maxAgeSeconds: corps.WECOM_CORP_ENTRY_MAX_AGE_SECONDS,
+    });
+  } else {
+    if (!parts.localCorpStore) throw new ConfigurationError('invalid configuration: WECOM_CORPS_FILE: npm start only');
+    store = parts.localCorpStore(corps.WECOM_CORPS_FILE ?? '');
+  }
+  const relay = 'WECOM_RELAY_PROGRAM_ID' in corps ? corps : undefined;
+  const zone = 'WECOM_ZONE_PROGRAM_ID' in corps ? corps : undefined;
+  return new CorpDirectory({
+    store,
+    transport,
+    defaults: {
+      relayProgramId: relay?.WECOM_RELAY_PROGRAM_ID,
+      relayCreateAbilityId: relay?.WECOM_RELAY_CREATE_ABILITY_ID,
+      relayResultAbilityId: relay?.WECOM_RELAY_RESULT_ABILITY_ID,
+      zoneProgramId: zone?.WECOM_ZONE_PROGRAM_ID,
+      zoneAbilityId: zone?.WECOM_ZONE_ABILITY_ID,
+    },
+    baseUrl: corps.WECOM_API_BASE_URL,
+    timeoutMs: corps.ZONE_TIMEOUT_MS,
+    cache: new AccessTokenCache({ refreshEarlySeconds: corps.WECOM_TOKEN_REFRESH_EARLY_SECONDS }),
+    budget: parts.budget,
+    logger,
+  });
+}
+
+function legacyTransport(
+  env: Env,
+  logger: Log,
+  clients: ZoneAccessParts,
+  settings: ZoneTransportSettings,
+  budgetKey: string,
+): ZoneTransport {
   if (settings.transport === 'bridge') {
     const bearerToken = settings.bridgeTokenParam
       ? ssmBridgeToken(settings.bridgeTokenParam, clients)
@@ -116,7 +259,22 @@ export function zoneTransport(
   let transport: Promise<ZoneTransport> | undefined;
   const load = () => {
     transport ??= import('../zone/wecom/config.js').then(({ relayTransportFromEnv, wecomTransportFromEnv }) => {
-      const dependencies = { ssm: clients.ssm, secretsManager: clients.secretsManager, logger };
+      const budget = clients.budget;
+      const dependencies = {
+        ssm: clients.ssm,
+        secretsManager: clients.secretsManager,
+        logger,
+        // One corp: its gettoken counts against the budget its tasks use (DEFAULT_CORP_ID).
+        beforeTokenRequest: budget
+          ? async (apiName: string) => {
+              const decision = await budget.tryAcquire(budgetKey, Date.now());
+              if (!decision.granted) {
+                const { TokenBudgetSpentError } = await import('../corps/tokens.js');
+                throw new TokenBudgetSpentError(`${apiName}: gettoken`, budgetKey);
+              }
+            }
+          : undefined,
+      };
       return settings.transport === 'relay'
         ? relayTransportFromEnv(env, dependencies)
         : wecomTransportFromEnv(env, dependencies);

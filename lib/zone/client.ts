@@ -15,8 +15,9 @@ import { ZoneTransportError } from './errors.js';
 import type { ZoneTransport } from './port.js';
 
 export interface ZoneClient {
-  createProgramTask(request: CreateProgramTaskRequest): Promise<CreateProgramTaskResponse>;
-  getProgramTaskResult(jobid: string): Promise<GetProgramTaskResultResponse>;
+  /** `corpId`: the corp whose zone creates the task (several corps served); ignored by one-corp transports. */
+  createProgramTask(request: CreateProgramTaskRequest, corpId?: string): Promise<CreateProgramTaskResponse>;
+  getProgramTaskResult(jobid: string, corpId?: string): Promise<GetProgramTaskResultResponse>;
 }
 
 function parseResponse<T>(
@@ -44,12 +45,20 @@ function parseResponse<T>(
  */
 export function zoneClient(transport: ZoneTransport): ZoneClient {
   return {
-    async createProgramTask(request) {
-      const json = await transport.invoke(ZONE_API.createProgramTask, JSON.stringify(request));
+    async createProgramTask(request, corpId) {
+      const json = await transport.invoke(
+        ZONE_API.createProgramTask,
+        JSON.stringify(request),
+        corpId === undefined ? undefined : { corpId },
+      );
       return parseResponse(ZONE_API.createProgramTask, json, CreateProgramTaskResponseSchema);
     },
-    async getProgramTaskResult(jobid) {
-      const json = await transport.invoke(ZONE_API.getProgramTaskResult, JSON.stringify({ jobid }));
+    async getProgramTaskResult(jobid, corpId) {
+      const json = await transport.invoke(
+        ZONE_API.getProgramTaskResult,
+        JSON.stringify({ jobid }),
+        corpId === undefined ? undefined : { corpId },
+      );
       return parseResponse(ZONE_API.getProgramTaskResult, json, GetProgramTaskResultResponseSchema);
     },
   };

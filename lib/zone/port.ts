@@ -5,8 +5,18 @@ import { ZoneTransportError } from './errors.js';
  * emulator, an HTTP bridge, and later WeCom's public HTTPS API.
  */
 export interface ZoneTransport {
-  /** Resolves with the response JSON; rejects with {@link ZoneTransportError} when the call itself fails. */
-  invoke(apiName: string, requestJson: string): Promise<string>;
+  /**
+   * Resolves with the response JSON; rejects with {@link ZoneTransportError} when the call itself fails.
+   * `context.corpId`: the corp whose zone is called (a deployment serving several corps); transports
+   * that serve one corp ignore it.
+   */
+  invoke(apiName: string, requestJson: string, context?: ZoneInvokeContext): Promise<string>;
+}
+
+/** Who a zone call is for. */
+export interface ZoneInvokeContext {
+  /** The task's corp (`corp_id` of the request, as recorded). */
+  corpId?: string;
 }
 
 /**

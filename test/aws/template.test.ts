@@ -97,7 +97,7 @@ describe('the packaged stack', () => {
     });
 
     // Every function: Errors and Throttles.
-    expect(functionIds()).toHaveLength(7);
+    expect(functionIds()).toHaveLength(8);
     for (const id of functionIds()) {
       for (const metric of ['Errors', 'Throttles']) {
         const alarm = alarms.find(
@@ -135,7 +135,7 @@ describe('the packaged stack', () => {
     // HTTP API 5xx.
     const http = alarms.find((a) => a.Namespace === 'AWS/ApiGateway');
     expect(http).toMatchObject({ MetricName: '5xx', Dimensions: [{ Name: 'ApiId', Value: { Ref: 'HttpApi' } }] });
-    expect(alarms).toHaveLength(7 * 2 + 3 + 1 + 1);
+    expect(alarms).toHaveLength(8 * 2 + 3 + 1 + 1);
   });
 
   it('keeps task records and dead letters when the stack goes: retain policies, deletion protection, point-in-time recovery', () => {
@@ -274,6 +274,7 @@ describe('the packaged stack', () => {
       'CreateFromQueueLambdaFunction',
       'CreateFromEventLambdaFunction',
       'PollResultLambdaFunction',
+      'WecomCallbackLambdaFunction',
     ];
     for (const id of functionIds()) {
       const vpc = template.Resources[id]?.Properties.VpcConfig;

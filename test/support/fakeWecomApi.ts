@@ -15,9 +15,21 @@
  * `create_program_task`, so tasks really run. Tokens: a missing one is 41001, an unknown or revoked
  * one 40014, an expired one 42001. Tokens live `tokenLifetimeSeconds` on the fake's clock (default:
  * what `expires_in` says), or until `tokenUses` calls, or until `expireTokens()`.
+ *
+ * Many corps (issue 12): `corps` adds self-built / 代开发 corps (gettoken with their own secret, doc
+ * 91039 / 42543), `suites` adds a provider's suites with WeCom's suite interfaces:
+ *   POST /cgi-bin/service/get_suite_token                       {suite_id, suite_secret, suite_ticket} (docs 14939, 42541)
+ *   POST /cgi-bin/service/get_corp_token?suite_access_token=    {auth_corpid, permanent_code} (doc 14944)
+ *   POST /cgi-bin/service/v2/get_permanent_code?suite_access_token= {auth_code} (docs 57310, 42542)
+ * whose success answers carry no errcode (as the docs say, "该接口在调用失败时才返回errcode"). The
+ * fake pushes WeCom's callbacks to a suite's URL, signed and AES-encrypted with `@wecom/crypto`
+ * (doc 12976): suite_ticket (doc 14947), create_auth / change_auth / cancel_auth (doc 14951),
+ * reset_permanent_code (doc 31408). Each corp's chatdata calls reach its own zone (the emulator with
+ * the corp as context: a jobid of corp A is unknown to corp B).
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
+import { encrypt as wecomEncrypt, getSignature as wecomSignature } from '@wecom/crypto';
 import { relayProtocolFiles } from '../../lib/protocol/relayProtocols.js';
 import { protocolMismatch } from '../../lib/render/protocolMatch.js';
 import { close, listen, readBody, sendJson } from '../../lib/shared/nodeHttp.js';
@@ -48,7 +60,29 @@ export interface FakeWecomApiOptions {
   resultFailList?: boolean;
   /** The relay program `sync_call_program` calls; without it every program id is unknown (800001). */
   relay?: FakeRelayProgram;
+  /** More corps reached with gettoken (self-built, or 代开发 with the secret their permanent code is): corp id → secret. */
+  corps?: Record<string, string>;
+  /** A provider's suites (third-party apps or 代开发 templates). */
+  suites?: Record<string, FakeSuite>;
   now?: () => number;
+}
+
+export interface FakeSuite {
+  kind: 'third_party' | 'custom_app';
+  secret: string;
+  /** The callback's Token and EncodingAESKey. */
+  token: string;
+  encodingAesKey: string;
+}
+
+/** What one call of a corp or suite looked like, for per-corp assertions. */
+export interface FakeCorpCall {
+  kind: FakeCallKind | 'get_suite_token' | 'get_corp_token' | 'get_permanent_code';
+  /** The corp the token belongs to, or the suite for suite calls. */
+  owner: string;
+  /** The token used (or issued); test assertions only. */
+  token?: string;
+  errcode: number;
 }
 
 export interface FakeRelayProgram {
@@ -113,8 +147,37 @@ export interface FakeWecomApi {
   emulator: ZoneEmulator;
   /** Every call in order, with its errcode. */
   events: FakeEvent[];
-  /** Every token issued, for scanning logs and errors. */
+  /** Every token issued, for scanning logs and errors (suite and corp tokens too). */
   issuedTokens: string[];
+  /** Every call of the many-corp interfaces, with whose token it carried. */
+  corpCalls: FakeCorpCall[];
+  /** Every secret-like value the fake handed out or holds: tickets, auth codes, permanent codes, tokens. */
+  secrets(): string[];
+  /** Push a new suite_ticket to `callbackUrl`; returns WeCom's answer status. */
+  pushSuiteTicket(callbackUrl: string, suiteId: string): Promise<{ status: number; body: string }>;
+  /** A corp installs the suite's app: create_auth with a fresh auth code. */
+  authorise(callbackUrl: string, suiteId: string, corpId: string): Promise<{ status: number; body: string }>;
+  /** The corp changes its authorisation: change_auth. */
+  changeAuth(callbackUrl: string, suiteId: string, corpId: string): Promise<{ status: number; body: string }>;
+  /** The corp cancels: its permanent code and tokens stop working; cancel_auth is pushed. */
+  cancelAuth(callbackUrl: string, suiteId: string, corpId: string): Promise<{ status: number; body: string }>;
+  /** The provider resets a 代开发 corp's secret: reset_permanent_code with a fresh auth code. */
+  resetPermanentCode(callbackUrl: string, suiteId: string, corpId: string): Promise<{ status: number; body: string }>;
+  /** POST an arbitrary encrypted event (e.g. a repeat), signed with `token` (default: the suite's). */
+  postEvent(
+    callbackUrl: string,
+    suiteId: string,
+    fields: Record<string, string | number>,
+    options?: { token?: string; receiveId?: string },
+  ): Promise<{ status: number; body: string }>;
+  /** A new suite_ticket, recorded as pushed without posting it (a test hands it over itself). */
+  issueTicket(suiteId: string): { ticket: string; timestamp: number };
+  /** A fresh auth code, as create_auth would carry (a test exchanges it itself). */
+  issueAuthCode(suiteId: string, corpId: string): string;
+  /** Every suite_access_token issued so far expires now (next use: 42009). */
+  expireSuiteTokens(): void;
+  /** The permanent code WeCom issued for a corp (test assertions only). */
+  permanentCodeOf(corpId: string): string | undefined;
   /** The bodies async_program_task received (test assertions only: they hold secret keys). */
   taskBodies: unknown[];
   /** The `sync_call_program` bodies received (test assertions only: they hold secret keys). */
@@ -207,9 +270,12 @@ export async function startFakeWecomApi(options: FakeWecomApiOptions = {}): Prom
       const secret = url.searchParams.get('corpsecret');
       if (!corpid) return error('gettoken', 41002);
       if (!secret) return error('gettoken', 41004);
-      if (corpid !== corpId) return error('gettoken', 40013);
-      if (secret !== corpSecret) return error('gettoken', 40001);
+      const known = corpid === corpId ? corpSecret : extraCorps.get(corpid);
+      if (known === undefined) return error('gettoken', 40013);
+      if (secret !== known) return error('gettoken', 40001);
       const token = randomBytes(48).toString('base64url');
+      tokenOwner.set(token, corpid);
+      corpCalls.push({ kind: 'gettoken', owner: corpid, token, errcode: 0 });
       const issued: IssuedToken = {
         number: issuedTokens.length + 1,
         expiresAt: now() + lifetimeMs,
@@ -223,6 +289,10 @@ export async function startFakeWecomApi(options: FakeWecomApiOptions = {}): Prom
         { errcode: 0, errmsg: 'ok', access_token: token, expires_in: expiresIn },
         issued.number,
       );
+    }
+
+    if (request.method === 'POST' && url.pathname.startsWith('/cgi-bin/service/')) {
+      return serviceCall(url, (await readBody(request)).toString('utf8'), response);
     }
 
     const kinds: Record<string, FakeCallKind> = {
@@ -243,6 +313,11 @@ export async function startFakeWecomApi(options: FakeWecomApiOptions = {}): Prom
     if (!token) return error(kind, 41001);
     const issued = tokens.get(token);
     if (!issued || issued.revoked) return error(kind, 40014);
+    const owner = tokenOwner.get(token) ?? corpId;
+    if (!servedCorp(owner)) return error(kind, 40014);
+    corpCalls.push({ kind, owner, token, errcode: 0 });
+    // The default corp keeps the emulator's one-corp view; every other corp has its own zone.
+    const zoneCorp = owner === corpId ? undefined : owner;
     const refusal = chatdataRefusals.take();
     if (refusal !== undefined) return error(kind, refusal, issued.number);
     if (now() >= issued.expiresAt || (options.tokenUses !== undefined && issued.uses >= options.tokenUses)) {
@@ -323,17 +398,143 @@ export async function startFakeWecomApi(options: FakeWecomApiOptions = {}): Prom
         return error(kind, 40058, issued.number);
       }
       // The zone program runs create_program_task with request_data; the public API answers its jobid.
-      const created = emulator.createProgramTask(createRequest);
+      const created = emulator.createProgramTask(createRequest, zoneCorp);
       const { errcode, errmsg, jobid } = created;
       return answer(kind, { errcode, errmsg: errmsg ?? '', ...(jobid ? { jobid } : {}) }, issued.number);
     }
     // async_program_result: the public API documents no fail_list; the fake sends one only if asked to.
-    const { fail_list: failList, ...result } = emulator.getProgramTaskResult({ jobid: parsed.jobid });
+    const { fail_list: failList, ...result } = emulator.getProgramTaskResult({ jobid: parsed.jobid }, zoneCorp);
     const withFailList = options.resultFailList && failList?.length ? { fail_list: failList } : {};
     return answer(kind, { ...result, errmsg: result.errmsg ?? '', ...withFailList }, issued.number);
   });
 
   const relayAbilities = { ...(options.relay?.abilities ?? generatedRelayAbilities()) };
+
+  // Many corps: more gettoken corps, suites with their tickets, auth codes, permanent codes and tokens.
+  const extraCorps = new Map(Object.entries(options.corps ?? {}));
+  const suites = new Map(Object.entries(options.suites ?? {}));
+  const tokenOwner = new Map<string, string>();
+  const corpCalls: FakeCorpCall[] = [];
+  /** The tickets pushed per suite, newest last (WeCom accepts the latest; a ticket lives 30 min). */
+  const tickets = new Map<string, string[]>();
+  const authCodes = new Map<string, { suiteId: string; corpId: string; used: boolean }>();
+  /** corp → its permanent code and suite (revoked on cancel_auth). */
+  const permanentCodes = new Map<string, { suiteId: string; code: string }>();
+  const suiteTokens = new Map<string, { suiteId: string; expiresAt: number }>();
+  const cancelled = new Set<string>();
+  const handedOut: string[] = [];
+
+  function servedCorp(owner: string): boolean {
+    return !cancelled.has(owner);
+  }
+
+  /** WeCom's suite interfaces; success answers without errcode (docs 14939, 14944). */
+  function serviceCall(url: URL, body: string, response: import('node:http').ServerResponse): undefined {
+    const path = url.pathname;
+    let parsed: Record<string, unknown> = {};
+    try {
+      parsed = JSON.parse(body) as Record<string, unknown>;
+    } catch {
+      sendJson(response, 200, { errcode: 47001, errmsg: ERRMSG[47001] });
+      return;
+    }
+    const reply = (
+      kind: FakeCorpCall['kind'],
+      owner: string,
+      answer: Record<string, unknown>,
+      token?: string,
+    ): undefined => {
+      corpCalls.push({ kind, owner, token, errcode: typeof answer.errcode === 'number' ? answer.errcode : 0 });
+      sendJson(response, 200, answer);
+    };
+    if (path === '/cgi-bin/service/get_suite_token') {
+      const suiteId = String(parsed.suite_id ?? '');
+      const suite = suites.get(suiteId);
+      if (!suite)
+        return reply('get_suite_token', suiteId, { errcode: 40083, errmsg: 'invalid suite_id, hint: [fake]' });
+      if (parsed.suite_secret !== suite.secret)
+        return reply('get_suite_token', suiteId, { errcode: 40080, errmsg: 'invalid suite_secret, hint: [fake]' });
+      // The latest ticket, or the one before it (a ticket lives 30 minutes, one is pushed every 10).
+      const recent = (tickets.get(suiteId) ?? []).slice(-2);
+      if (!recent.includes(String(parsed.suite_ticket ?? '')))
+        return reply('get_suite_token', suiteId, { errcode: 40085, errmsg: 'invalid suite_ticket, hint: [fake]' });
+      const token = randomBytes(48).toString('base64url');
+      suiteTokens.set(token, { suiteId, expiresAt: now() + lifetimeMs });
+      issuedTokens.push(token);
+      return reply('get_suite_token', suiteId, { suite_access_token: token, expires_in: expiresIn }, token);
+    }
+    const suiteToken = url.searchParams.get('suite_access_token') ?? '';
+    const held = suiteTokens.get(suiteToken);
+    const kind = path.endsWith('get_corp_token') ? 'get_corp_token' : 'get_permanent_code';
+    if (!held) return reply(kind, '', { errcode: 40082, errmsg: 'invalid suite_token, hint: [fake]' });
+    if (now() >= held.expiresAt)
+      return reply(kind, held.suiteId, { errcode: 42009, errmsg: 'suite_token expired, hint: [fake]' });
+    if (path === '/cgi-bin/service/get_corp_token') {
+      const corp = String(parsed.auth_corpid ?? '');
+      const code = permanentCodes.get(corp);
+      if (!code || code.suiteId !== held.suiteId || code.code !== parsed.permanent_code)
+        return reply(kind, corp, { errcode: 40084, errmsg: 'invalid permanent_code, hint: [fake]' });
+      const token = randomBytes(48).toString('base64url');
+      tokens.set(token, { number: issuedTokens.length + 1, expiresAt: now() + lifetimeMs, uses: 0, revoked: false });
+      issuedTokens.push(token);
+      tokenOwner.set(token, corp);
+      return reply(kind, corp, { access_token: token, expires_in: expiresIn }, token);
+    }
+    if (path === '/cgi-bin/service/v2/get_permanent_code') {
+      const authCode = authCodes.get(String(parsed.auth_code ?? ''));
+      if (!authCode || authCode.used || authCode.suiteId !== held.suiteId)
+        return reply(kind, held.suiteId, { errcode: 40078, errmsg: 'invalid auth_code, hint: [fake]' });
+      authCode.used = true;
+      const code = randomBytes(32).toString('base64url');
+      handedOut.push(code);
+      permanentCodes.set(authCode.corpId, { suiteId: held.suiteId, code });
+      cancelled.delete(authCode.corpId);
+      const suite = suites.get(held.suiteId);
+      // A 代开发 corp's permanent code is its secret for gettoken (doc 42542).
+      if (suite?.kind === 'custom_app') extraCorps.set(authCode.corpId, code);
+      return reply(kind, authCode.corpId, {
+        errcode: 0,
+        errmsg: 'ok',
+        permanent_code: code,
+        auth_corp_info: { corpid: authCode.corpId, corp_name: `corp ${authCode.corpId}` },
+      });
+    }
+    sendJson(response, 404, { errcode: 404, errmsg: 'not found' });
+  }
+
+  async function postEvent(
+    callbackUrl: string,
+    suiteId: string,
+    fields: Record<string, string | number>,
+    postOptions: { token?: string; receiveId?: string } = {},
+  ): Promise<{ status: number; body: string }> {
+    const suite = suites.get(suiteId);
+    if (!suite) throw new Error(`fake: no suite ${suiteId}`);
+    const inner = `<xml>${Object.entries({ SuiteId: suiteId, ...fields })
+      .map(([name, value]) =>
+        typeof value === 'number' ? `<${name}>${value}</${name}>` : `<${name}><![CDATA[${value}]]></${name}>`,
+      )
+      .join('')}</xml>`;
+    const encrypted = wecomEncrypt(suite.encodingAesKey, inner, postOptions.receiveId ?? suiteId);
+    const timestamp = String(Math.floor(now() / 1000));
+    const nonce = randomBytes(6).toString('hex');
+    const signature = wecomSignature(postOptions.token ?? suite.token, timestamp, nonce, encrypted);
+    const target = new URL(callbackUrl);
+    target.search = new URLSearchParams({ msg_signature: signature, timestamp, nonce }).toString();
+    const answer = await fetch(target, {
+      method: 'POST',
+      headers: { 'content-type': 'text/xml' },
+      body: `<xml><ToUserName><![CDATA[${suiteId}]]></ToUserName><Encrypt><![CDATA[${encrypted}]]></Encrypt><AgentID><![CDATA[]]></AgentID></xml>`,
+    });
+    return { status: answer.status, body: await answer.text() };
+  }
+
+  function newAuthCode(suiteId: string, corp: string): string {
+    const code = randomBytes(40).toString('base64url');
+    authCodes.set(code, { suiteId, corpId: corp, used: false });
+    handedOut.push(code);
+    return code;
+  }
 
   /** One call to the relay as WeCom makes it; the relay's response_data, or WeCom's errcode for the failure. */
   async function callRelay(relay: FakeRelayProgram, call: Record<string, unknown>): Promise<string | number> {
@@ -371,6 +572,66 @@ export async function startFakeWecomApi(options: FakeWecomApiOptions = {}): Prom
     emulator,
     events,
     issuedTokens,
+    corpCalls,
+    secrets: () => [
+      ...issuedTokens,
+      ...handedOut,
+      ...[...tickets.values()].flat(),
+      ...[...suites.values()].flatMap((suite) => [suite.secret, suite.token, suite.encodingAesKey]),
+      ...extraCorps.values(),
+      corpSecret,
+    ],
+    async pushSuiteTicket(callbackUrl, suiteId) {
+      const ticket = randomBytes(40).toString('base64url');
+      const pushed = [...(tickets.get(suiteId) ?? []), ticket];
+      tickets.set(suiteId, pushed);
+      return postEvent(callbackUrl, suiteId, {
+        InfoType: 'suite_ticket',
+        TimeStamp: Math.floor(now() / 1000) + pushed.length,
+        SuiteTicket: ticket,
+      });
+    },
+    authorise: (callbackUrl, suiteId, corp) =>
+      postEvent(callbackUrl, suiteId, {
+        InfoType: 'create_auth',
+        AuthCode: newAuthCode(suiteId, corp),
+        TimeStamp: Math.floor(now() / 1000),
+      }),
+    changeAuth: (callbackUrl, suiteId, corp) =>
+      postEvent(callbackUrl, suiteId, {
+        InfoType: 'change_auth',
+        AuthCorpId: corp,
+        TimeStamp: Math.floor(now() / 1000),
+      }),
+    async cancelAuth(callbackUrl, suiteId, corp) {
+      cancelled.add(corp);
+      permanentCodes.delete(corp);
+      if (suites.get(suiteId)?.kind === 'custom_app') extraCorps.delete(corp);
+      return postEvent(callbackUrl, suiteId, {
+        InfoType: 'cancel_auth',
+        AuthCorpId: corp,
+        TimeStamp: Math.floor(now() / 1000),
+      });
+    },
+    resetPermanentCode: (callbackUrl, suiteId, corp) =>
+      postEvent(callbackUrl, suiteId, {
+        InfoType: 'reset_permanent_code',
+        AuthCode: newAuthCode(suiteId, corp),
+        TimeStamp: Math.floor(now() / 1000),
+      }),
+    postEvent,
+    permanentCodeOf: (corp) => permanentCodes.get(corp)?.code,
+    issueTicket(suiteId) {
+      const ticket = randomBytes(40).toString('base64url');
+      const pushed = [...(tickets.get(suiteId) ?? []), ticket];
+      tickets.set(suiteId, pushed);
+      return { ticket, timestamp: Math.floor(now() / 1000) + pushed.length };
+    },
+    issueAuthCode: (suiteId, corp) => newAuthCode(suiteId, corp),
+    expireSuiteTokens() {
+      const at = now();
+      for (const held of suiteTokens.values()) held.expiresAt = Math.min(held.expiresAt, at);
+    },
     taskBodies,
     syncCallBodies,
     get debugMode() {

@@ -5,6 +5,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { ERROR_RULES, errorAnswer, eventDisposition } from '../../lib/api/errors.js';
+import * as corpErrors from '../../lib/corps/errors.js';
 import * as createErrors from '../../lib/create/errors.js';
 import {
   BudgetSpentError,
@@ -40,12 +41,36 @@ const answer = (error: unknown) => {
 };
 
 describe('the error table', () => {
-  it('has a rule for every public error class of the tasks and create folders', () => {
-    const publicClasses = [...Object.values(taskErrors), ...Object.values(createErrors)].filter(
-      (value: unknown) => typeof value === 'function' && value.prototype instanceof ServiceError,
-    );
-    expect(publicClasses.length).toBeGreaterThanOrEqual(9);
+  it('has a rule for every public error class of the tasks, create and corps folders', () => {
+    const publicClasses = [
+      ...Object.values(taskErrors),
+      ...Object.values(createErrors),
+      ...Object.values(corpErrors),
+    ].filter((value: unknown) => typeof value === 'function' && value.prototype instanceof ServiceError);
+    expect(publicClasses.length).toBeGreaterThanOrEqual(10);
     for (const type of publicClasses) expect(ERROR_RULES.map((rule) => rule.type as unknown)).toContain(type);
+  });
+
+  it('names the corp: 400 corp_required, 404 unknown_corp, 403 corp_deauthorised; rejected by an event source', () => {
+    expect(answer(corpErrors.corpRequired())).toEqual({
+      status: 400,
+      code: 'corp_required',
+      message: 'corp_id: required: this deployment serves several corps; name the corp the task is for',
+      details: {},
+      headers: {},
+    });
+    expect(answer(corpErrors.unknownCorp('ww9'))).toMatchObject({
+      status: 404,
+      code: 'unknown_corp',
+      details: { corp_id: 'ww9' },
+    });
+    expect(answer(corpErrors.corpDeauthorised('ww4'))).toMatchObject({
+      status: 403,
+      code: 'corp_deauthorised',
+      message: expect.stringContaining('corp ww4 cancelled its authorisation'),
+      details: { corp_id: 'ww4' },
+    });
+    expect(eventDisposition(corpErrors.unknownCorp('ww9'))).toBe('rejected');
   });
 
   it('answers a bad request as it was raised: status, code, message, fields, headers; rejected by an event source', () => {

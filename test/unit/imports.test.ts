@@ -36,6 +36,8 @@ const LAYERS: readonly (readonly string[])[] = [
   ['budget', 'queue', 'metrics.ts'],
   // The zone: its port, the typed client, the transports (HTTP, WeCom's API, the relay) and the emulator.
   ['zone'],
+  // Many corps: their credentials, suite and corp tokens, the directory transport, WeCom's callbacks.
+  ['corps'],
   // Completion notices (events, callbacks).
   ['notify'],
   // The poll loop, its schedule and the sweeper.

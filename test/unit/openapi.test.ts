@@ -164,7 +164,20 @@ describe('the OpenAPI document', () => {
 
   it('answers every status of the error table in docs/api.md, each error with the error body', () => {
     const statuses = (operation: JsonObject) => Object.keys(object(operation.responses, 'responses')).sort();
-    expect(statuses(post)).toEqual(['202', '400', '401', '409', '413', '415', '422', '500', '502', '503']);
+    expect(statuses(post)).toEqual([
+      '202',
+      '400',
+      '401',
+      '403',
+      '404',
+      '409',
+      '413',
+      '415',
+      '422',
+      '500',
+      '502',
+      '503',
+    ]);
     expect(statuses(get)).toEqual(['200', '400', '401', '404', '500']);
     for (const operation of [post, get]) {
       for (const [status, answer] of Object.entries(object(operation.responses, 'responses'))) {
@@ -193,6 +206,7 @@ describe('the OpenAPI document', () => {
     const error = object(at(document, 'components', 'schemas', 'ErrorBody'), 'ErrorBody');
     expect(at(error, 'required')).toEqual(['error', 'message']);
     expect(Object.keys(object(error.properties, 'ErrorBody.properties')).sort()).toEqual([
+      'corp_id',
       'errcode',
       'errmsg',
       'error',

@@ -19,6 +19,11 @@ export const ArchivedMessageSchema = z.object({
   transcript: z.string().optional(),
   /** Epoch seconds. */
   send_time: z.int().optional(),
+  /**
+   * The corp whose archive holds the message (a provider serving several corps): only that corp's
+   * tasks can resolve it. Unset: every corp's (one corp served).
+   */
+  corp_id: z.string().min(1).optional(),
 });
 export type ArchivedMessage = z.infer<typeof ArchivedMessageSchema>;
 
@@ -75,15 +80,16 @@ export type ProgramConfig = z.infer<typeof ProgramConfigSchema>;
 /** As written in a programs file (protocols may be objects). */
 export type ProgramConfigInput = z.input<typeof ProgramConfigSchema>;
 
-/** The archive file: `{"messages": [...]}`; msgids are unique. */
+/** The archive file: `{"messages": [...]}`; msgids are unique within a corp's archive. */
 export const ArchiveFileSchema = z.object({
   messages: z.array(ArchivedMessageSchema).superRefine((messages, context) => {
     const seen = new Set<string>();
     messages.forEach((message, index) => {
-      if (seen.has(message.msgid)) {
+      const key = archiveKey(message.corp_id, message.msgid);
+      if (seen.has(key)) {
         context.addIssue({ code: 'custom', path: [index, 'msgid'], message: `duplicate msgid ${message.msgid}` });
       }
-      seen.add(message.msgid);
+      seen.add(key);
     });
   }),
 });
@@ -115,3 +121,8 @@ export const ProgramsFileSchema = z.object({
     });
   }),
 });
+
+/** Where a message is kept in the emulator's archive: its corp (none: every corp's) and msgid. */
+export function archiveKey(corpId: string | undefined, msgid: string): string {
+  return `${corpId ?? ''}\n${msgid}`;
+}

@@ -23,13 +23,14 @@ import {
 import { jsonProtocolMismatch } from '../../render/protocolMatch.js';
 import { type ChatLine, debugPlaceholderValues, placeholderValues, renderInput } from '../../render/render.js';
 import { ZoneTransportError } from '../errors.js';
-import type { ZoneTransport } from '../port.js';
+import type { ZoneInvokeContext, ZoneTransport } from '../port.js';
 import { BUILTIN_PROGRAMS } from './builtinPrograms.js';
 import {
   type AbilityConfig,
   ANALYSABLE_MSGTYPES,
   type ArchivedMessage,
   ArchiveFileSchema,
+  archiveKey,
   type ProgramConfigInput,
   ProgramsFileSchema,
 } from './config.js';
@@ -98,6 +99,8 @@ type JobState =
 
 interface Job {
   jobid: string;
+  /** The corp that created it: another corp's poll finds no such jobid. */
+  corpId?: string;
   jobInfo: string;
   ability: AbilityConfig;
   createdAt: number;
@@ -129,7 +132,7 @@ export class ZoneEmulator implements ZoneTransport {
     // A wrong configuration fails here, naming the field, not later inside a task.
     const archive = ArchiveFileSchema.shape.messages.parse(options.archive);
     const programs = ProgramsFileSchema.shape.programs.parse(options.programs);
-    this.#archive = new Map(archive.map((message) => [message.msgid, message]));
+    this.#archive = new Map(archive.map((message) => [archiveKey(message.corp_id, message.msgid), message]));
     for (const program of programs) {
       this.#abilities.set(
         program.program_id,
@@ -143,8 +146,11 @@ export class ZoneEmulator implements ZoneTransport {
     return this.#jobs.size;
   }
 
-  /** The vendor SDK's `Invoke(apiName, requestJson) → responseJson`. */
-  async invoke(apiName: string, requestJson: string): Promise<string> {
+  /**
+   * The vendor SDK's `Invoke(apiName, requestJson) → responseJson`. `context.corpId`: the corp calling
+   * (each corp has its own zone): its messages and jobs only.
+   */
+  async invoke(apiName: string, requestJson: string, context?: ZoneInvokeContext): Promise<string> {
     let request: unknown;
     try {
       request = JSON.parse(requestJson);
@@ -161,15 +167,15 @@ export class ZoneEmulator implements ZoneTransport {
     }
     switch (apiName) {
       case ZONE_API.createProgramTask:
-        return JSON.stringify(this.createProgramTask(request));
+        return JSON.stringify(this.createProgramTask(request, context?.corpId));
       case ZONE_API.getProgramTaskResult:
-        return JSON.stringify(this.getProgramTaskResult(request));
+        return JSON.stringify(this.getProgramTaskResult(request, context?.corpId));
       default:
         throw new ZoneTransportError(SDK_CODE.unknownApi, `unknown zone API: ${apiName}`);
     }
   }
 
-  createProgramTask(body: unknown): CreateProgramTaskResponseWire {
+  createProgramTask(body: unknown, corpId?: string): CreateProgramTaskResponseWire {
     const parsed = CreateProgramTaskRequestSchema.safeParse(body);
     if (!parsed.success) {
       const tooMany = parsed.error.issues.some(
@@ -211,7 +217,9 @@ export class ZoneEmulator implements ZoneTransport {
     const lines: ChatLine[] = [];
     if (!this.#options.debug) {
       for (const { msgid, encrypt_info } of unique) {
-        const archived = this.#archive.get(msgid);
+        const archived =
+          (corpId === undefined ? undefined : this.#archive.get(archiveKey(corpId, msgid))) ??
+          this.#archive.get(archiveKey(undefined, msgid));
         if (!archived) failList.push({ errcode: ERRCODE.msgidInvalid, errmsg: 'msgid not found', msgid });
         else if (archived.secret_key !== encrypt_info.secret_key) {
           failList.push({ errcode: ERRCODE.secretKeyInvalid, errmsg: 'secret_key incorrect', msgid });
@@ -232,6 +240,7 @@ export class ZoneEmulator implements ZoneTransport {
 
     const job: Job = {
       jobid: randomBytes(12).toString('base64url'),
+      corpId,
       jobInfo: randomBytes(18).toString('base64url'),
       ability,
       createdAt: this.#now(),
@@ -248,11 +257,13 @@ export class ZoneEmulator implements ZoneTransport {
     return { errcode: ERRCODE.ok, errmsg: 'ok', jobid: job.jobid, fail_list: duplicates };
   }
 
-  getProgramTaskResult(body: unknown): GetProgramTaskResultResponseWire {
+  getProgramTaskResult(body: unknown, corpId?: string): GetProgramTaskResultResponseWire {
     const parsed = GetProgramTaskResultRequestSchema.safeParse(body);
     if (!parsed.success) return { ...failure(ERRCODE.invalidParameter, 'invalid parameter jobid'), fail_list: [] };
     const job = this.#liveJob(parsed.data.jobid);
-    if (!job) return { errcode: ERRCODE.jobidInvalid, errmsg: 'jobid invalid or expired', fail_list: [] };
+    // Each corp has its own zone: a jobid of another corp is unknown here.
+    if (!job || job.corpId !== corpId)
+      return { errcode: ERRCODE.jobidInvalid, errmsg: 'jobid invalid or expired', fail_list: [] };
     const { state, failList } = job;
     if (state.kind === 'running')
       return { errcode: ERRCODE.resultPending, errmsg: PENDING_ERRMSG, fail_list: failList };

@@ -70,6 +70,21 @@ export class AccessTokenCache {
     return true;
   }
 
+  /**
+   * Forget every token whose key starts with one of `prefixes` (a corp whose authorisation changed or
+   * was cancelled): the next call fetches a fresh one. A refresh in flight is left to finish.
+   */
+  forgetKeys(prefixes: readonly string[]): number {
+    let forgotten = 0;
+    for (const [key, slot] of this.#slots) {
+      if (slot.current && prefixes.some((prefix) => key.startsWith(prefix))) {
+        slot.current = undefined;
+        forgotten += 1;
+      }
+    }
+    return forgotten;
+  }
+
   /** Keys with a token or a refresh, for tests. */
   get size(): number {
     return this.#slots.size;

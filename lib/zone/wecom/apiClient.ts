@@ -31,9 +31,28 @@ import {
 } from './protocol.js';
 import { type SecretSource, SecretUnavailableError } from './secrets.js';
 
+/**
+ * Where an access token comes from when it is not `gettoken` with the corp secret: a third-party
+ * app's corp token (`get_corp_token`, lib/corps/tokens.ts). Single-flight and cached by the source.
+ */
+export interface AccessTokenSource {
+  /** The token to call with, and the key to invalidate it by. */
+  token(apiName: string): Promise<{ key: string; token: string }>;
+  /** WeCom refused `token` (40014 / 42001 / 41001): drop it if it is still the cached one. */
+  invalidate(key: string, token: string): void;
+}
+
 export interface WecomApiClientOptions {
   corpId: string;
-  corpSecret: SecretSource;
+  /** The app secret for `gettoken`; unused when `tokenSource` is given. */
+  corpSecret?: SecretSource;
+  /** Tokens from elsewhere than `gettoken` (a third-party app's get_corp_token). */
+  tokenSource?: AccessTokenSource;
+  /**
+   * Called before every `gettoken` request: counts it against the corp's call budget (it may throw a
+   * {@link ZoneTransportError} to refuse it).
+   */
+  beforeTokenRequest?: (apiName: string) => Promise<void>;
   /** Default https://qyapi.weixin.qq.com; tests point it at a fake. */
   baseUrl?: string;
   /** Per HTTP request, in milliseconds. Default 10000. */
@@ -95,6 +114,7 @@ export class WecomApiClient {
 
   constructor(options: WecomApiClientOptions) {
     if (!options.corpId) throw new TypeError('corpId is required');
+    if (!options.corpSecret && !options.tokenSource) throw new TypeError('corpSecret or tokenSource is required');
     this.corpId = options.corpId;
     this.#options = options;
     this.#baseUrl = (options.baseUrl ?? DEFAULT_WECOM_API_BASE_URL).replace(/\/+$/, '');
@@ -128,7 +148,8 @@ export class WecomApiClient {
         throw new WecomCredentialsError(errcode, `${apiName}: WeCom refused the caller (errcode ${errcode}): ${fix}`);
       }
       if (typeof errcode !== 'number' || !TOKEN_REFUSED_ERRCODES.has(errcode)) return answer;
-      this.#tokens.invalidate(key, token);
+      if (this.#options.tokenSource) this.#options.tokenSource.invalidate(key, token);
+      else this.#tokens.invalidate(key, token);
       if (replayed) {
         this.#logger.error('WeCom refused a fresh access token', {
           api: apiName,
@@ -157,6 +178,11 @@ export class WecomApiClient {
 
   /** The cached token for the current secret; a secret WeCom refuses (40001) is re-read once. */
   async #token(apiName: string): Promise<{ key: string; token: string }> {
+    if (this.#options.tokenSource) {
+      const issued = await this.#options.tokenSource.token(apiName);
+      this.#sensitive.add(issued.token);
+      return issued;
+    }
     let secret = await this.#secret(apiName, false);
     for (let reread = false; ; reread = true) {
       const key = tokenCacheKey(this.corpId, secret);
@@ -173,25 +199,27 @@ export class WecomApiClient {
         if (secret === current) throw error;
         this.#logger.warn('WeCom refused the corp secret; using the value read again', {
           api: apiName,
-          secret: this.#options.corpSecret.location,
+          secret: this.#options.corpSecret?.location,
         });
       }
     }
   }
 
   async #secret(apiName: string, forceFetch: boolean): Promise<string> {
+    const source = this.#options.corpSecret;
+    if (!source) throw new TypeError('corpSecret is required');
     try {
-      const secret = await this.#options.corpSecret.get({ forceFetch });
+      const secret = await source.get({ forceFetch });
       this.#sensitive.add(secret);
       return secret;
     } catch (error) {
       const message =
         error instanceof SecretUnavailableError
           ? error.message
-          : `the corp secret could not be read from ${this.#options.corpSecret.location}`;
+          : `the corp secret could not be read from ${source.location}`;
       this.#logger.error('corp secret unavailable', {
         api: apiName,
-        secret: this.#options.corpSecret.location,
+        secret: source.location,
         problem: message,
       });
       throw new ZoneConfigurationError(SDK_CODE.internal, `${apiName}: ${message}`, 'not_sent');
@@ -199,6 +227,7 @@ export class WecomApiClient {
   }
 
   async #gettoken(apiName: string, secret: string): Promise<IssuedToken> {
+    await this.#options.beforeTokenRequest?.(apiName);
     this.stats.tokenRequests += 1;
     const query = new URLSearchParams({ corpid: this.corpId, corpsecret: secret });
     const parsed = GettokenAnswerSchema.safeParse(
@@ -233,66 +262,80 @@ export class WecomApiClient {
     return { token: answer.access_token, expiresInSeconds: answer.expires_in };
   }
 
-  /**
-   * One HTTP request; the answer as a JSON object. Errors say what failed, never the URL. Whether the
-   * request reached WeCom is told apart where it can be: a refused connection was never sent.
-   */
-  async #request(apiName: string, what: string, pathAndQuery: string, body?: string): Promise<WecomAnswer> {
-    const reached = what === 'gettoken' ? 'not_sent' : 'unknown';
-    let response: Response;
-    try {
-      response = await fetch(`${this.#baseUrl}${pathAndQuery}`, {
-        method: body === undefined ? 'GET' : 'POST',
-        headers: body === undefined ? {} : { 'content-type': 'application/json; charset=utf-8' },
-        body,
-        signal: AbortSignal.timeout(this.#timeoutMs),
-      });
-    } catch (error) {
-      const kind = error instanceof Error ? error.name : 'Error';
-      const refused = isConnectionRefused(error);
-      throw new ZoneTransportError(
-        SDK_CODE.networkFailure,
-        `${apiName}: WeCom API unreachable for ${what} (${refused ? 'connection refused' : kind})`,
-        refused ? 'not_sent' : reached,
-      );
-    }
-    let text: string;
-    try {
-      text = await response.text();
-    } catch (error) {
-      const kind = error instanceof Error ? error.name : 'Error';
-      throw new ZoneTransportError(
-        SDK_CODE.networkFailure,
-        `${apiName}: WeCom API answer to ${what} cut off (${kind})`,
-        reached,
-      );
-    }
-    if (!response.ok) {
-      throw new ZoneTransportError(
-        SDK_CODE.badHttpStatus,
-        `${apiName}: WeCom API answered ${what} with HTTP ${response.status}`,
-        reached,
-      );
-    }
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      throw new ZoneTransportError(
-        SDK_CODE.invalidJson,
-        `${apiName}: WeCom API answered ${what} with invalid JSON`,
-        reached,
-      );
-    }
-    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-      throw new ZoneTransportError(
-        SDK_CODE.invalidJson,
-        `${apiName}: WeCom API answered ${what} with something other than a JSON object`,
-        reached,
-      );
-    }
-    return parsed as WecomAnswer;
+  /** One HTTP request to WeCom's API ({@link requestWecom}). */
+  #request(apiName: string, what: string, pathAndQuery: string, body?: string): Promise<WecomAnswer> {
+    return requestWecom({ baseUrl: this.#baseUrl, timeoutMs: this.#timeoutMs }, apiName, what, pathAndQuery, body);
   }
+}
+
+/**
+ * One HTTP request to WeCom's API; the answer as a JSON object. Errors say what failed, never the URL
+ * (it may carry a token). Whether the request reached WeCom is told apart where it can be: a refused
+ * connection was never sent; a token request (`what` ending in `token`) never acts at the zone.
+ *
+ * @throws {ZoneTransportError} unreachable, timed out, a non-200 status, not a JSON object
+ */
+export async function requestWecom(
+  target: { baseUrl: string; timeoutMs: number },
+  apiName: string,
+  what: string,
+  pathAndQuery: string,
+  body?: string,
+): Promise<WecomAnswer> {
+  const reached = what === 'gettoken' || what.endsWith('token') || what.endsWith('code') ? 'not_sent' : 'unknown';
+  let response: Response;
+  try {
+    response = await fetch(`${target.baseUrl}${pathAndQuery}`, {
+      method: body === undefined ? 'GET' : 'POST',
+      headers: body === undefined ? {} : { 'content-type': 'application/json; charset=utf-8' },
+      body,
+      signal: AbortSignal.timeout(target.timeoutMs),
+    });
+  } catch (error) {
+    const kind = error instanceof Error ? error.name : 'Error';
+    const refused = isConnectionRefused(error);
+    throw new ZoneTransportError(
+      SDK_CODE.networkFailure,
+      `${apiName}: WeCom API unreachable for ${what} (${refused ? 'connection refused' : kind})`,
+      refused ? 'not_sent' : reached,
+    );
+  }
+  let text: string;
+  try {
+    text = await response.text();
+  } catch (error) {
+    const kind = error instanceof Error ? error.name : 'Error';
+    throw new ZoneTransportError(
+      SDK_CODE.networkFailure,
+      `${apiName}: WeCom API answer to ${what} cut off (${kind})`,
+      reached,
+    );
+  }
+  if (!response.ok) {
+    throw new ZoneTransportError(
+      SDK_CODE.badHttpStatus,
+      `${apiName}: WeCom API answered ${what} with HTTP ${response.status}`,
+      reached,
+    );
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new ZoneTransportError(
+      SDK_CODE.invalidJson,
+      `${apiName}: WeCom API answered ${what} with invalid JSON`,
+      reached,
+    );
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new ZoneTransportError(
+      SDK_CODE.invalidJson,
+      `${apiName}: WeCom API answered ${what} with something other than a JSON object`,
+      reached,
+    );
+  }
+  return parsed as WecomAnswer;
 }
 
 /** The last `max` distinct values added, the most recently added last. */

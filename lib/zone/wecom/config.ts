@@ -20,6 +20,8 @@ export interface WecomTransportDependencies {
   secretsManager?: SecretsManagerClient;
   tokenCache?: AccessTokenCache;
   logger?: Log;
+  /** Called before every gettoken: counts it against the corp's call budget (may refuse it). */
+  beforeTokenRequest?: (apiName: string) => Promise<void>;
 }
 
 /** Where the corp secret lives, per the environment. */
@@ -47,6 +49,7 @@ function apiClientOptions(config: WecomAppEnv, dependencies: WecomTransportDepen
       dependencies.tokenCache ??
       new AccessTokenCache({ refreshEarlySeconds: config.WECOM_TOKEN_REFRESH_EARLY_SECONDS }),
     logger: dependencies.logger,
+    beforeTokenRequest: dependencies.beforeTokenRequest,
   };
 }
 

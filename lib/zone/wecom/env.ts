@@ -112,3 +112,87 @@ export type RelayEnv = z.infer<typeof RelayEnvSchema>;
 
 /** The settings of either WeCom transport: where the secret lives, WeCom's API, the timeouts. */
 export type WecomAppEnv = WecomEnv | RelayEnv;
+
+/**
+ * Many corps (docs/many-corps.md): every corp's credentials in a directory instead of one
+ * WECOM_CORP_ID. On AWS, SSM parameters under WECOM_CORPS_PARAM_PREFIX (`/wecom-zone-tasks/<stage>`:
+ * `corps/<corpid>`, `suites/<suite_id>/secret|ticket`); with `npm start`, a credentials file
+ * (WECOM_CORPS_FILE). The relay program (or zone program) is the stage's default, which a corp's
+ * entry may override.
+ */
+const CorpsShape = {
+  WECOM_CORPS_PARAM_PREFIX: unsetIfBlank(
+    z
+      .string()
+      .trim()
+      .regex(/^\/[A-Za-z0-9_.\-/]+$/, 'must be an SSM path such as /wecom-zone-tasks/<stage>')
+      .optional(),
+  ),
+  /** `npm start` only: the credentials file (examples/corps.json). */
+  WECOM_CORPS_FILE: optionalName,
+  /** How long a corp's entry read from SSM is reused (a cancellation reaches warm functions within it). */
+  WECOM_CORP_ENTRY_MAX_AGE_SECONDS: unsetIfBlank(z.coerce.number().int().min(0).max(3600).default(60)),
+  WECOM_API_BASE_URL: WecomAppShape.WECOM_API_BASE_URL,
+  WECOM_TOKEN_REFRESH_EARLY_SECONDS: WecomAppShape.WECOM_TOKEN_REFRESH_EARLY_SECONDS,
+  ZONE_TIMEOUT_MS: WecomAppShape.ZONE_TIMEOUT_MS,
+  /** Guarded against: the one-corp settings beside a directory would be silently ignored. */
+  WECOM_CORP_ID: optionalName,
+  WECOM_CORP_SECRET_PARAM: optionalName,
+  WECOM_CORP_SECRET_ARN: optionalName,
+  WECOM_CORP_SECRET_FILE: optionalName,
+  WECOM_CORP_SECRET: optionalName,
+};
+
+function checkCorpsSource(
+  env: { WECOM_CORPS_PARAM_PREFIX?: string; WECOM_CORPS_FILE?: string } & SecretLocations & { WECOM_CORP_ID?: string },
+  context: z.RefinementCtx,
+): void {
+  if ((env.WECOM_CORPS_PARAM_PREFIX === undefined) === (env.WECOM_CORPS_FILE === undefined)) {
+    context.addIssue({
+      code: 'custom',
+      path: ['WECOM_CORPS_PARAM_PREFIX'],
+      message: 'set exactly one of WECOM_CORPS_PARAM_PREFIX (SSM) and WECOM_CORPS_FILE (npm start)',
+    });
+  }
+  for (const name of [
+    'WECOM_CORP_ID',
+    'WECOM_CORP_SECRET_PARAM',
+    'WECOM_CORP_SECRET_ARN',
+    'WECOM_CORP_SECRET_FILE',
+    'WECOM_CORP_SECRET',
+  ] as const) {
+    if (env[name] !== undefined) {
+      context.addIssue({
+        code: 'custom',
+        path: [name],
+        message:
+          'one corp or many: with a corp directory (WECOM_CORPS_*) every corp has an entry of its own; unset this',
+      });
+    }
+  }
+}
+
+/** `ZONE_TRANSPORT=relay` with a corp directory. */
+export const CorpsRelayEnvSchema = z
+  .object({
+    ...CorpsShape,
+    WECOM_RELAY_PROGRAM_ID: required("the relay program id in the zone (a corp's entry may override it)"),
+    WECOM_RELAY_CREATE_ABILITY_ID: optionalName,
+    WECOM_RELAY_RESULT_ABILITY_ID: optionalName,
+  })
+  .superRefine(checkCorpsSource, { when: () => true });
+
+/** `ZONE_TRANSPORT=wecom` with a corp directory. */
+export const CorpsWecomEnvSchema = z
+  .object({
+    ...CorpsShape,
+    WECOM_ZONE_PROGRAM_ID: required("the zone program that receives request_data (a corp's entry may override it)"),
+    WECOM_ZONE_ABILITY_ID: required("the zone program's ability"),
+  })
+  .superRefine(checkCorpsSource, { when: () => true });
+export type CorpsEnv = z.infer<typeof CorpsRelayEnvSchema> | z.infer<typeof CorpsWecomEnvSchema>;
+
+/** Whether the environment configures a corp directory (many corps) rather than one corp. */
+export function usesCorpDirectory(env: Record<string, string | undefined>): boolean {
+  return Boolean(env.WECOM_CORPS_PARAM_PREFIX?.trim() || env.WECOM_CORPS_FILE?.trim());
+}
