@@ -6,8 +6,8 @@ import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/c
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import * as z from 'zod';
-import { type IdempotencyClaim, type IdempotencyStore, type SettledFailure, SettledFailureSchema } from './port.js';
-import { type SubmittedTask, SubmittedTaskSchema } from './task.js';
+import { type IdempotencyClaim, type IdempotencyStore, type SettledFailure, storedClaim } from './port.js';
+import type { SubmittedTask } from './task.js';
 
 /** One key's item, as this adapter writes it; reads are parsed with it. */
 const IdempotencyItemSchema = z.object({
@@ -26,20 +26,7 @@ type IdempotencyItem = z.infer<typeof IdempotencyItemSchema>;
 /** What a stored item says about its key. */
 function claimOf(stored: Record<string, unknown>): IdempotencyClaim {
   const item = IdempotencyItemSchema.parse(stored);
-  if (item.status === 'FAILED' && item.failure !== undefined) {
-    return {
-      kind: 'failed',
-      fingerprint: item.fingerprint,
-      failure: SettledFailureSchema.parse(JSON.parse(item.failure)),
-    };
-  }
-  return item.status === 'COMPLETED' && item.response !== undefined
-    ? {
-        kind: 'completed',
-        fingerprint: item.fingerprint,
-        response: SubmittedTaskSchema.parse(JSON.parse(item.response)),
-      }
-    : { kind: 'in_progress', fingerprint: item.fingerprint };
+  return storedClaim(item.status, item.fingerprint, item.status === 'FAILED' ? item.failure : item.response);
 }
 
 export class DynamoIdempotencyStore implements IdempotencyStore {

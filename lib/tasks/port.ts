@@ -7,7 +7,13 @@
  * concurrent poller can never fork a poll chain or write a second completion.
  */
 import * as z from 'zod';
-import type { NotificationFields, SubmittedTask, TaskOutcome, TaskRecord } from './task.js';
+import {
+  type NotificationFields,
+  type SubmittedTask,
+  SubmittedTaskSchema,
+  type TaskOutcome,
+  type TaskRecord,
+} from './task.js';
 
 export type ClaimResult =
   /** This poll step owns the task until `leaseUntil`; `task.attempts` is its attempt number. */
@@ -84,6 +90,21 @@ export const SettledFailureSchema = z.object({
   reason: z.string(),
 });
 export type SettledFailure = z.infer<typeof SettledFailureSchema>;
+
+/**
+ * What a stored key says, whichever adapter stored it: `status` (IN_PROGRESS, COMPLETED, FAILED),
+ * the first request's fingerprint, and the kept answer as JSON (the SubmittedTask of a COMPLETED key,
+ * the SettledFailure of a FAILED one), parsed with their schemas. A key without its answer is still
+ * in progress. Throws a ZodError or SyntaxError on a corrupt answer.
+ */
+export function storedClaim(status: string, fingerprint: string, answer: string | undefined): IdempotencyClaim {
+  if (status === 'FAILED' && answer !== undefined) {
+    return { kind: 'failed', fingerprint, failure: SettledFailureSchema.parse(JSON.parse(answer)) };
+  }
+  return status === 'COMPLETED' && answer !== undefined
+    ? { kind: 'completed', fingerprint, response: SubmittedTaskSchema.parse(JSON.parse(answer)) }
+    : { kind: 'in_progress', fingerprint };
+}
 
 export type IdempotencyClaim =
   /** This request owns the key: create the task, then complete, fail or release the key. */

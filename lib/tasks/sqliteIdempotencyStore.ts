@@ -4,8 +4,8 @@
  */
 import type { LocalDatabase } from '../shared/database.js';
 import { checkItemSize } from './itemSize.js';
-import { type IdempotencyClaim, type IdempotencyStore, type SettledFailure, SettledFailureSchema } from './port.js';
-import { type SubmittedTask, SubmittedTaskSchema } from './task.js';
+import { type IdempotencyClaim, type IdempotencyStore, type SettledFailure, storedClaim } from './port.js';
+import type { SubmittedTask } from './task.js';
 
 interface IdempotencyRow {
   fingerprint: string;
@@ -50,20 +50,7 @@ export class SqliteIdempotencyStore implements IdempotencyStore {
       { key },
     );
     if (!row) return undefined;
-    if (row.status === 'FAILED' && row.response !== null) {
-      return {
-        kind: 'failed',
-        fingerprint: row.fingerprint,
-        failure: SettledFailureSchema.parse(JSON.parse(row.response)),
-      };
-    }
-    return row.status === 'COMPLETED' && row.response !== null
-      ? {
-          kind: 'completed',
-          fingerprint: row.fingerprint,
-          response: SubmittedTaskSchema.parse(JSON.parse(row.response)),
-        }
-      : { kind: 'in_progress', fingerprint: row.fingerprint };
+    return storedClaim(row.status, row.fingerprint, row.response ?? undefined);
   }
 
   async complete(key: string, response: SubmittedTask): Promise<void> {

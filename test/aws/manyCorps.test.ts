@@ -18,7 +18,7 @@ import { zoneAccess } from '../../lib/wiring/zone.js';
 import { ZoneEmulator } from '../../lib/zone/emulator/emulator.js';
 import { SAMPLE_ARCHIVE, samplePrograms } from '../../lib/zone/emulator/sample.js';
 import { type FakeWecomApi, startFakeWecomApi } from '../support/fakeWecomApi.js';
-import { recordingLogger } from '../support/fixtures.js';
+import { recordingApiClient, recordingLogger } from '../support/fixtures.js';
 import {
   createIdempotencyTable,
   createPollQueue,
@@ -68,25 +68,7 @@ describe.skipIf(!motoEndpoint)('many corps on SSM, DynamoDB and SQS (moto)', () 
       value: JSON.parse(answer.Parameter?.Value ?? 'null') as Record<string, unknown>,
     };
   };
-  const api = async (method: string, path: string, body?: unknown) => {
-    const response = await fetch(`${stack.url}${path}`, {
-      method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await response.text();
-    answers.push(text);
-    return { status: response.status, body: JSON.parse(text) as Record<string, unknown> };
-  };
-  const create = (corpId: string) => api('POST', '/tasks', { ...DOC_EXAMPLE_REQUEST, corp_id: corpId });
-  const finished = async (jobid: string) => {
-    for (let i = 0; i < 400; i++) {
-      const { body } = await api('GET', `/tasks/${jobid}`);
-      if (body.status !== 'PENDING') return body;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    throw new Error(`task ${jobid} still pending`);
-  };
+  const { api, create, finished } = recordingApiClient(() => stack.url, answers);
   const callbackUrl = (suiteId: string) => `${stack.url}/wecom/callback/${suiteId}`;
 
   beforeAll(async () => {

@@ -17,7 +17,7 @@ import { zoneAccess } from '../../lib/wiring/zone.js';
 import { ZoneEmulator } from '../../lib/zone/emulator/emulator.js';
 import { SAMPLE_ARCHIVE, samplePrograms } from '../../lib/zone/emulator/sample.js';
 import { type FakeWecomApi, startFakeWecomApi } from '../support/fakeWecomApi.js';
-import { recordingLogger, submitAndWait } from '../support/fixtures.js';
+import { recordingApiClient, recordingLogger, submitAndWait } from '../support/fixtures.js';
 import { type RunningProcess, runTsProcess, startTsProcess } from '../support/processes.js';
 
 const A = 'wwcorpa0000001';
@@ -38,26 +38,7 @@ describe('many corps through the local stack', () => {
   const answers: string[] = [];
   let callbackUrl: (suiteId: string) => string;
 
-  const api = async (method: string, path: string, body?: unknown) => {
-    const response = await fetch(`${stack.url}${path}`, {
-      method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await response.text();
-    answers.push(text);
-    return { status: response.status, body: JSON.parse(text) as Record<string, unknown> };
-  };
-  const create = (corpId: string | undefined, request: object = DOC_EXAMPLE_REQUEST) =>
-    api('POST', '/tasks', { ...request, ...(corpId === undefined ? {} : { corp_id: corpId }) });
-  const finished = async (jobid: string) => {
-    for (let i = 0; i < 400; i++) {
-      const { body } = await api('GET', `/tasks/${jobid}`);
-      if (body.status !== 'PENDING') return body;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    throw new Error(`task ${jobid} still pending`);
-  };
+  const { create, finished } = recordingApiClient(() => stack.url, answers);
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'many-corps-'));

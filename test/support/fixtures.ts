@@ -2,10 +2,11 @@
  * Shared test data: the source document's own example request, and helpers.
  */
 
+import { DOC_EXAMPLE_REQUEST } from '../../lib/protocol/examples.js';
 import type { TaskRecord } from '../../lib/tasks/task.js';
 import type { ProgramConfigInput } from '../../lib/zone/emulator/config.js';
 
-export { DOC_EXAMPLE_REQUEST } from '../../lib/protocol/examples.js';
+export { DOC_EXAMPLE_REQUEST };
 
 /** Strings that must never appear in a log line, stored record or queue message. */
 export const SECRETS_AND_CHAT = [
@@ -110,4 +111,33 @@ export function heldProgram(programId: string, abilityId: string): ProgramConfig
       },
     ],
   };
+}
+
+/**
+ * A JSON client of the task API that keeps every answer body (for a privacy scan):
+ * `api(method, path, body?)`, `create(corpId?, request?)` (POST /tasks with `corp_id` when given),
+ * `finished(jobid)` (GET until the task leaves PENDING; throws after 20 s).
+ */
+export function recordingApiClient(baseUrl: () => string, answers: string[]) {
+  const api = async (method: string, path: string, body?: unknown) => {
+    const response = await fetch(`${baseUrl()}${path}`, {
+      method,
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await response.text();
+    answers.push(text);
+    return { status: response.status, body: JSON.parse(text) as Record<string, unknown> };
+  };
+  const create = (corpId: string | undefined, request: object = DOC_EXAMPLE_REQUEST) =>
+    api('POST', '/tasks', { ...request, ...(corpId === undefined ? {} : { corp_id: corpId }) });
+  const finished = async (jobid: string) => {
+    for (let i = 0; i < 400; i++) {
+      const { body } = await api('GET', `/tasks/${jobid}`);
+      if (body.status !== 'PENDING') return body;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    throw new Error(`task ${jobid} still pending`);
+  };
+  return { api, create, finished };
 }
